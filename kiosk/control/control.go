@@ -1,0 +1,259 @@
+// Package control owns the daemon's control socket: the small JSON-over-HTTP
+// protocol on a unix socket through which kioskctl asks a running kioskd for
+// its status, booking queue and cash box, and tells it to flush or cash up.
+//
+// The socket is mode 0600 in the runtime or state directory: whoever can
+// open it is the technician (root or the kiosk user). The same Status is
+// served as JSON by the monitor's /status.
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/printroom/voucherkiosk/kiosk/journal"
+)
+
+// SocketName is the control socket's file name inside its directory.
+const SocketName = "kioskd.sock"
+
+// Status is what `kioskctl status` and the monitor's /status show.
+type Status struct {
+	Version   string            `json:"version"`
+	KioskID   string            `json:"kiosk_id"`
+	Started   time.Time         `json:"started"`
+	Phase     string            `json:"phase"`
+	Reason    string            `json:"reason,omitempty"` // out of service reason
+	Online    bool              `json:"myq_online"`
+	Pending   int               `json:"pending"`
+	Oldest    *time.Time        `json:"oldest_pending,omitempty"`
+	Attention int               `json:"needs_attention"`
+	LastError string            `json:"last_error,omitempty"`
+	Unclaimed int64             `json:"unclaimed"` // minor units
+	Currency  string            `json:"currency"`
+	Devices   map[string]Device `json:"devices"`
+}
+
+// Device is one device's last reported status.
+type Device struct {
+	Status string    `json:"status"`
+	Detail string    `json:"detail,omitempty"`
+	Since  time.Time `json:"since"`
+}
+
+// QueueItem is one finished session not yet committed in MyQ.
+type QueueItem struct {
+	SessionID string    `json:"session_id"`
+	Reference string    `json:"reference"`
+	Amount    int64     `json:"amount"`
+	UserID    int64     `json:"user_id,omitempty"`
+	Card      string    `json:"card,omitempty"` // masked
+	Finished  time.Time `json:"finished"`
+	PaymentID string    `json:"payment_id,omitempty"`
+	Attention string    `json:"attention,omitempty"`
+}
+
+// Cash is the cash box since the last cash-up.
+type Cash struct {
+	Currency string             `json:"currency"`
+	Since    time.Time          `json:"since,omitempty"`
+	Totals   journal.CashTotals `json:"totals"`
+}
+
+// Backend is what the daemon answers with. Calls may block briefly (they go
+// through the engine's loop or the journal); the server bounds each with the
+// request's deadline.
+type Backend interface {
+	Status(ctx context.Context) (Status, error)
+	Queue(ctx context.Context) ([]QueueItem, error)
+	Flush(ctx context.Context) error
+	Cash(ctx context.Context) (Cash, error)
+	Cashup(ctx context.Context, by string) (Cash, error)
+}
+
+// Handler serves the protocol for b. It is mounted on the control socket and,
+// for GET /status only, on the monitor.
+func Handler(b Backend) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, r, func(ctx context.Context) (any, error) { return b.Status(ctx) })
+	})
+	mux.HandleFunc("GET /queue", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, r, func(ctx context.Context) (any, error) { return b.Queue(ctx) })
+	})
+	mux.HandleFunc("POST /flush", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, r, func(ctx context.Context) (any, error) { return map[string]bool{"ok": true}, b.Flush(ctx) })
+	})
+	mux.HandleFunc("GET /cashbox", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, r, func(ctx context.Context) (any, error) { return b.Cash(ctx) })
+	})
+	mux.HandleFunc("POST /cashup", func(w http.ResponseWriter, r *http.Request) {
+		by := r.URL.Query().Get("by")
+		answer(w, r, func(ctx context.Context) (any, error) { return b.Cashup(ctx, by) })
+	})
+	return mux
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func answer(w http.ResponseWriter, r *http.Request, f func(context.Context) (any, error)) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	v, err := f(ctx)
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		json.NewEncoder(w).Encode(errorBody{Error: err.Error()})
+		return
+	}
+	json.NewEncoder(w).Encode(v)
+}
+
+// Server is the control socket.
+type Server struct {
+	path string
+	srv  *http.Server
+	ln   net.Listener
+}
+
+// Listen creates the socket in dir (mode 0600, replacing a stale socket left
+// by a crash) and serves b on it until Close.
+func Listen(dir string, b Backend, log *slog.Logger) (*Server, error) {
+	path := filepath.Join(dir, SocketName)
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("control: %s exists and is not a socket", path)
+		}
+		// A socket file survives a crash; a live daemon would hold it, but
+		// only one kioskd runs per state directory (systemd), so it is stale.
+		os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control: listen %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control: chmod %s: %w", path, err)
+	}
+	s := &Server{path: path, ln: ln, srv: &http.Server{
+		Handler:           Handler(b),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Path is the socket's path.
+func (s *Server) Path() string { return s.path }
+
+// Close stops serving and removes the socket.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	os.Remove(s.path)
+	return err
+}
+
+// ErrNotRunning means no daemon answers on the socket.
+var ErrNotRunning = errors.New("kioskd is not running (no control socket)")
+
+// Client talks to a daemon's control socket.
+type Client struct {
+	path string
+	hc   *http.Client
+}
+
+// Dial returns a client for the socket in dir. It does not connect yet.
+func Dial(dir string) *Client {
+	path := filepath.Join(dir, SocketName)
+	return &Client{path: path, hc: &http.Client{
+		Timeout: 15 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}},
+	}}
+}
+
+func (c *Client) do(ctx context.Context, method, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://kioskd"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || isRefused(err) {
+			return fmt.Errorf("%w: %s", ErrNotRunning, c.path)
+		}
+		return fmt.Errorf("control: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("control: %s %s: read: %w", method, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb errorBody
+		if json.Unmarshal(body, &eb) == nil && eb.Error != "" {
+			return fmt.Errorf("kioskd: %s", eb.Error)
+		}
+		return fmt.Errorf("control: %s %s: %s", method, path, resp.Status)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("control: %s %s: decode: %w", method, path, err)
+	}
+	return nil
+}
+
+func isRefused(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		var se *os.SyscallError
+		if errors.As(op.Err, &se) {
+			return se.Syscall == "connect"
+		}
+	}
+	return false
+}
+
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.do(ctx, http.MethodGet, "/status", &s)
+}
+
+func (c *Client) Queue(ctx context.Context) ([]QueueItem, error) {
+	var q []QueueItem
+	return q, c.do(ctx, http.MethodGet, "/queue", &q)
+}
+
+func (c *Client) Flush(ctx context.Context) error {
+	var ok map[string]bool
+	return c.do(ctx, http.MethodPost, "/flush", &ok)
+}
+
+func (c *Client) Cash(ctx context.Context) (Cash, error) {
+	var cash Cash
+	return cash, c.do(ctx, http.MethodGet, "/cashbox", &cash)
+}
+
+func (c *Client) Cashup(ctx context.Context, by string) (Cash, error) {
+	var cash Cash
+	return cash, c.do(ctx, http.MethodPost, "/cashup?by="+urlQueryEscape(by), &cash)
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
