@@ -1,0 +1,159 @@
+// Package monitor owns the kiosk's optional monitoring endpoint: Prometheus
+// metrics on /metrics and the control status as JSON on /status, served on
+// the `[monitor] listen` address.
+//
+// Figures that are state (queue depth, device connected) are read when
+// scraped from the same Status the control socket serves, so they cannot
+// drift from what the technician sees; events (top-ups, API errors, fsync
+// latency) are counted as they happen.
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/printroom/voucherkiosk/kiosk/control"
+)
+
+// Metrics are the counters the daemon feeds as things happen.
+type Metrics struct {
+	reg       *prometheus.Registry
+	topups    prometheus.Counter
+	amount    prometheus.Counter
+	apiErrors *prometheus.CounterVec
+	fsync     prometheus.Histogram
+}
+
+// StatusFunc returns the daemon's current status; it must not block long.
+type StatusFunc func(ctx context.Context) (control.Status, error)
+
+// New builds the registry. status feeds the state gauges at scrape time.
+func New(status StatusFunc) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.topups = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "kiosk_topups_total", Help: "Top-ups committed in MyQ.",
+	})
+	m.amount = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "kiosk_topup_amount_minor_total", Help: "Money committed in MyQ, in minor units (cents).",
+	})
+	m.apiErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kiosk_myq_errors_total", Help: "MyQ API errors by kind (transient, permanent, auth, ambiguous).",
+	}, []string{"kind"})
+	m.fsync = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "kiosk_journal_fsync_seconds",
+		Help:    "Time for a journal append to become durable (write + fsync).",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1},
+	})
+	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&stateCollector{status: status})
+	return m
+}
+
+// Topup counts one committed top-up of amount minor units.
+func (m *Metrics) Topup(amount int64) {
+	m.topups.Inc()
+	m.amount.Add(float64(amount)) // a metric, not money: float is fine here
+}
+
+// APIError counts a MyQ error of a kind.
+func (m *Metrics) APIError(kind string) { m.apiErrors.WithLabelValues(kind).Inc() }
+
+// Fsync records how long one journal append took to become durable.
+func (m *Metrics) Fsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
+
+// Registry exposes the registry (tests gather from it).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+var (
+	descPending   = prometheus.NewDesc("kiosk_queue_pending", "Finished top-ups not yet committed in MyQ.", nil, nil)
+	descOldest    = prometheus.NewDesc("kiosk_queue_oldest_pending_seconds", "Age of the oldest pending top-up.", nil, nil)
+	descAttention = prometheus.NewDesc("kiosk_queue_needs_attention", "Pending top-ups MyQ refused for a lasting reason.", nil, nil)
+	descOnline    = prometheus.NewDesc("kiosk_myq_online", "1 when the last MyQ request got an answer.", nil, nil)
+	descUnclaimed = prometheus.NewDesc("kiosk_unclaimed_minor", "Cash inserted with no session, not yet claimed (minor units).", nil, nil)
+	descDevice    = prometheus.NewDesc("kiosk_device_connected", "1 when the device's port is open and it answers.", []string{"device"}, nil)
+	descService   = prometheus.NewDesc("kiosk_out_of_service", "1 when the kiosk cannot take money.", nil, nil)
+)
+
+type stateCollector struct{ status StatusFunc }
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPending, descOldest, descAttention, descOnline, descUnclaimed, descDevice, descService} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.status(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(descPending, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(st.Pending))
+	oldest := 0.0
+	if st.Oldest != nil {
+		oldest = time.Since(*st.Oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, oldest)
+	ch <- prometheus.MustNewConstMetric(descAttention, prometheus.GaugeValue, float64(st.Attention))
+	ch <- prometheus.MustNewConstMetric(descOnline, prometheus.GaugeValue, b2f(st.Online))
+	ch <- prometheus.MustNewConstMetric(descUnclaimed, prometheus.GaugeValue, float64(st.Unclaimed))
+	ch <- prometheus.MustNewConstMetric(descService, prometheus.GaugeValue, b2f(st.Phase == "out of service"))
+	for name, d := range st.Devices {
+		ch <- prometheus.MustNewConstMetric(descDevice, prometheus.GaugeValue, b2f(d.Status != "disconnected" && d.Status != "unknown"), name)
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Server serves /metrics and /status.
+type Server struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Listen starts serving on addr until Close.
+func Listen(addr string, m *Metrics, b control.Backend, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	ctl := control.Handler(b)
+	mux.Handle("GET /status", ctl)
+	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("monitor stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address actually listened on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the server.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
