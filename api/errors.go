@@ -1,0 +1,177 @@
+package api
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	// ErrUserNotFound: MyQ answered, and no user has that card or username.
+	ErrUserNotFound = errors.New("user not found")
+	// ErrAmbiguousUser: more than one user matched; the kiosk must not guess.
+	ErrAmbiguousUser = errors.New("more than one user matched")
+	// ErrMalformed: a 2xx answer whose body is not what the API promises.
+	ErrMalformed = errors.New("malformed response")
+	// ErrResponseTooLarge: the answer exceeded MaxResponseBytes; it was not read whole.
+	ErrResponseTooLarge = errors.New("response larger than 1 MiB")
+	// ErrConfig: Config is unusable (wrapped by New).
+	ErrConfig = errors.New("api config")
+	// ErrInvalidArgument: the caller asked for something MyQ must never see
+	// (a zero or negative amount, an empty id).
+	ErrInvalidArgument = errors.New("invalid argument")
+)
+
+// Error is what every Client call returns when it fails. Status is the HTTP
+// status (0 when no answer arrived); Code and Message come from MyQ's error
+// body {"code":…,"message":…} (Code can differ from Status); Err is the cause
+// (a transport error, ErrMalformed, ErrUserNotFound…).
+type Error struct {
+	Op      string
+	Status  int
+	Code    int
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("myq ")
+	b.WriteString(e.Op)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.Status)
+	}
+	if e.Code != 0 && e.Code != e.Status {
+		fmt.Fprintf(&b, " (code %d)", e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func asError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// IsTransient reports whether retrying later may succeed: no answer arrived
+// (refused, reset, dropped, the request's deadline), or MyQ answered 5xx,
+// 429 or 408. A transient error on a create or commit is ambiguous: the change
+// may have been applied.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if e, ok := asError(err); ok && e.Status != 0 {
+		return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) {
+		// The caller gave up (shutdown): not a property of the server.
+		return false
+	}
+	// A bad certificate will not heal by retrying soon.
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	var cie x509.CertificateInvalidError
+	var rhe tls.RecordHeaderError
+	if errors.As(err, &uae) || errors.As(err, &hne) || errors.As(err, &cie) || errors.As(err, &rhe) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) || isTransportError(err)
+}
+
+// isTransportError: the request never got an HTTP answer.
+func isTransportError(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Status == 0 && errors.Is(e.Err, errTransport)
+}
+
+// errTransport marks errors from http.Client.Do (no answer arrived).
+var errTransport = errors.New("no answer")
+
+// IsPermanent reports whether retrying the same request will not help: MyQ
+// answered 4xx (other than 401, which the client already handled by
+// re-authenticating once, and 408/429), or the user does not exist, or the
+// caller passed an invalid argument.
+func IsPermanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUserNotFound) || errors.Is(err, ErrAmbiguousUser) || errors.Is(err, ErrInvalidArgument) {
+		return true
+	}
+	e, ok := asError(err)
+	if !ok {
+		return false
+	}
+	s := e.Status
+	return s >= 400 && s < 500 && s != http.StatusUnauthorized &&
+		s != http.StatusTooManyRequests && s != http.StatusRequestTimeout
+}
+
+// IsAuth reports a 401 that survived one re-authentication: the client id or
+// secret is wrong or revoked. Neither transient nor permanent in the sense
+// above; a technician must act.
+func IsAuth(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Status == http.StatusUnauthorized
+}
+
+// IsProviderDisabled reports MyQ's "Payment provider is disabled" refusal
+// (External Payment Providers switched off in Settings > Credit).
+func IsProviderDisabled(err error) bool {
+	e, ok := asError(err)
+	return ok && strings.Contains(strings.ToLower(e.Message), "payment provider is disabled")
+}
+
+// IsInvalidState reports MyQ's "The operation cannot be performed in the
+// current state" for a payment (commit of a committed or rolled-back payment),
+// excluding the provider-disabled variant of the same sentence.
+func IsInvalidState(err error) bool {
+	e, ok := asError(err)
+	if !ok {
+		return false
+	}
+	m := strings.ToLower(e.Message)
+	return strings.Contains(m, "cannot be performed in the current state") &&
+		!strings.Contains(m, "provider is disabled")
+}
+
+// IsForbidden reports a 403: the token lacks a scope or the REST application
+// lacks a right ("Manage users", "Manage payments").
+func IsForbidden(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Status == http.StatusForbidden
+}
+
+// IsNotFound reports a 404 (unknown payment or user id, or a missing endpoint).
+func IsNotFound(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Status == http.StatusNotFound
+}

@@ -1,0 +1,1009 @@
+// Package kiosk owns the top-up session: the rules of DESIGN.md "The money
+// flow" as a pure engine (events and a clock in, screen state and commands
+// out, the journal its only I/O) and the runner that gives the engine its one
+// goroutine, its timers, the card lookups and the card cache.
+//
+// The engine writes the journal synchronously inside its handlers, so
+// "journaled before counted" is a property of each handler: a Total never
+// moves unless the record that carries the money was appended (fsync
+// returned). Network I/O is never done by the engine: it returns Commands
+// that the runner carries out.
+package kiosk
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk/journal"
+)
+
+// Defaults for the Config durations left zero.
+const (
+	DefaultMessageFor   = 15 * time.Second
+	DefaultBookingWait  = 8 * time.Second
+	DefaultIdleFinish   = 20 * time.Second
+	DefaultCardTimeout  = 30 * time.Second
+	DefaultNoteWait     = 5 * time.Minute
+	DefaultJournalRetry = 5 * time.Second
+)
+
+// Config is what the engine's rules depend on.
+type Config struct {
+	KioskID  string
+	Currency string
+	MinTopup int64 // minor units
+	MaxTopup int64 // minor units; 0 = no limit
+	// IdleFinish: a session at or above MinTopup books itself this long after
+	// its last credit.
+	IdleFinish time.Duration
+	// CardTimeout: a session with no money closes this long after it opened;
+	// a session below MinTopup books what it has this long after its last
+	// credit (money is never cancelled).
+	CardTimeout time.Duration
+	// MessageFor: how long "not registered" and receipt screens stay.
+	MessageFor time.Duration
+	// BookingWait: with no booking result after this, the screen says "saved
+	// offline" (the money is safe in the journal and the queue).
+	BookingWait time.Duration
+	Accepted    []int64 // the coin and note values the kiosk takes
+
+	// CardReader and AcceptorNames are the configured device names, so a
+	// StatusChange can tell which kind of device went away. Empty: that
+	// out-of-service rule is off.
+	CardReader    string
+	AcceptorNames []string
+	// NoteWait bounds how long a session waits for a stacked note to settle
+	// (credit or returned) before it finishes without it; the note's credit,
+	// should it still come, is then unclaimed cash. Default 5 minutes: the
+	// validator driver promises a settlement, this only keeps a dead
+	// validator from holding the kiosk forever.
+	NoteWait time.Duration
+	// JournalRetry: while the journal fails, how often a Tick retries it.
+	JournalRetry time.Duration
+	// Log receives what the engine must tell the technician, above all money
+	// held in memory while the journal cannot be written. Nil: discarded.
+	Log *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.MessageFor, DefaultMessageFor)
+	def(&c.BookingWait, DefaultBookingWait)
+	def(&c.IdleFinish, DefaultIdleFinish)
+	def(&c.CardTimeout, DefaultCardTimeout)
+	def(&c.NoteWait, DefaultNoteWait)
+	def(&c.JournalRetry, DefaultJournalRetry)
+	c.Accepted = slices.Clone(c.Accepted)
+	slices.Sort(c.Accepted)
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Journal is the one piece of I/O the engine does. Append returns once the
+// records are durable (fsync returned); the Seq of recs[i] is firstSeq+i.
+//
+// While the journal fails, the engine retries it on a Tick every
+// Config.JournalRetry: held money is appended again; with nothing held, a
+// journal that has a Probe method is asked, one without is assumed healed
+// until the next append says otherwise (no money counts before an append
+// succeeds either way).
+type Journal interface {
+	Append(recs ...journal.Record) (firstSeq uint64, err error)
+}
+
+// Prober is an optional Journal method: check the journal can be written now.
+type Prober interface {
+	Probe() error
+}
+
+// Events the engine handles besides the devices events.
+type (
+	// KeyPress is a key the student pressed.
+	KeyPress struct{ Key Key }
+	// Tick says a deadline may be due; it carries nothing, the time comes
+	// with Handle.
+	Tick struct{}
+	// LookupResult answers LookupCard. Err non-nil and not NotFound means
+	// MyQ was unreachable; User may then come from the card cache.
+	LookupResult struct {
+		SessionID string
+		Card      string
+		User      *User
+		NotFound  bool
+		Err       error
+	}
+	// BookingResult answers Book. Committed=false: saved in the queue.
+	BookingResult struct {
+		SessionID string
+		Committed bool
+		Balance   *int64
+		Attention string
+		Err       error
+	}
+	// QueueUpdate is the booking queue's latest status.
+	QueueUpdate struct{ QueueStatus }
+)
+
+// Command is something the engine asks the runner to do.
+type Command interface{ command() }
+
+type (
+	// LookupCard asks the directory who the card belongs to; the answer comes
+	// back as a LookupResult with the same SessionID.
+	LookupCard struct {
+		SessionID string
+		Card      string // whole card number: never log it (devices.MaskCard)
+	}
+	// SetAccepting enables or inhibits every acceptor.
+	SetAccepting struct{ On bool }
+	// Decide answers a note in escrow (send on Escrow.Decide).
+	Decide struct {
+		Escrow   devices.Escrow
+		Decision devices.EscrowDecision
+	}
+	// Book hands a finished session to booking; the answer comes back as a
+	// BookingResult.
+	Book struct {
+		SessionID string
+		Finish    journal.Finish
+	}
+	// CacheUser asks the runner to remember card -> user for offline use.
+	CacheUser struct {
+		Card string
+		User User
+	}
+)
+
+func (LookupCard) command()   {}
+func (SetAccepting) command() {}
+func (Decide) command()       {}
+func (Book) command()         {}
+func (CacheUser) command()    {}
+
+// Finish reasons written in journal.Finish.Reason.
+const (
+	ReasonEnter    = "enter"
+	ReasonIdle     = "idle"
+	ReasonMax      = "max"     // idle finish of a session whose max_topup was reached
+	ReasonTimeout  = "timeout" // below min_topup, no new money for card_timeout: booked anyway
+	ReasonNoteWait = "note_wait"
+	ReasonRestart  = "restart"
+	ReasonShutdown = "shutdown"
+)
+
+// errJournalDown is returned by append while the journal is known to fail and
+// its retry time has not come.
+var errJournalDown = errors.New("journal is failing")
+
+type session struct {
+	id        string
+	card      string // whole: goes into the journal and the Finish, never to State
+	user      *User
+	offline   bool
+	opened    time.Time
+	total     int64
+	lastMoney time.Time // last credit (or the open, when it claimed cash)
+	activity  time.Time // what card_timeout counts from for a session with no money
+	finishReq bool      // Enter pressed while a note was in escrow
+}
+
+// pendingNote is a note told to stack and not yet settled. NoteEscrow.Session
+// is the session it was journaled for ("" none).
+type pendingNote struct {
+	journal.NoteEscrow
+	at time.Time
+}
+
+type unclaimed struct {
+	seq    uint64
+	amount int64
+}
+
+// closing is a session no longer on screen that is still open in the
+// journal: restored at start, or parked because its note never settled. It
+// is finished (money) or cancelled (none) as soon as it has no note in escrow
+// and the journal takes the record.
+type closing struct {
+	s      *session
+	reason string
+}
+
+// Engine is the session state machine. It is not safe for concurrent use:
+// the runner owns it on one goroutine.
+type Engine struct {
+	cfg   Config
+	j     Journal
+	newID func() string
+	log   *slog.Logger
+
+	now   time.Time
+	phase Phase // the flow; State().Phase may show out of service over it
+	sess  *session
+
+	lookupID, lookupCard string
+
+	msgUntil     time.Time // NotRegistered, Credited, SavedOffline
+	bookingID    string
+	bookingSince time.Time
+	receipt      *Receipt
+
+	unclaimed []unclaimed
+	notes     []pendingNote
+	closing   []closing
+
+	held       []journal.Record // money (and settlements) the journal refused
+	jErr       error
+	jRetryAt   time.Time
+	shutdown   bool
+	accepting  bool
+	devices    map[string]devices.StatusChange
+	queue      QueueStatus
+	lastIDs    []string
+	seq        uint64
+	lastState  State
+	stateValid bool
+}
+
+// NewEngine makes an idle engine. newID returns a short random string for
+// session ids (nil: 3 random bytes in hex).
+func NewEngine(cfg Config, j Journal, now time.Time, newID func() string) *Engine {
+	cfg = cfg.withDefaults()
+	if newID == nil {
+		newID = RandomID
+	}
+	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{}}
+	e.snapshot()
+	return e
+}
+
+// Handle applies one event at time now and returns what the runner must do.
+func (e *Engine) Handle(ev any, now time.Time) []Command {
+	if now.After(e.now) {
+		e.now = now
+	}
+	var cmds []Command
+	switch ev := ev.(type) {
+	case devices.CardRead:
+		cmds = e.onCard(ev)
+	case devices.Credit:
+		e.onCredit(ev)
+	case devices.Escrow:
+		cmds = e.onEscrow(ev)
+	case devices.NoteReturned:
+		e.onNoteReturned(ev)
+	case devices.UnrecognisedCash:
+		e.onUnrecognised(ev)
+	case devices.StatusChange:
+		e.devices[ev.Device] = ev
+	case KeyPress:
+		cmds = e.onKey(ev.Key)
+	case Tick:
+		if e.jErr != nil && !e.now.Before(e.jRetryAt) {
+			e.recoverJournal()
+		}
+	case LookupResult:
+		cmds = e.onLookup(ev)
+	case BookingResult:
+		e.onBooking(ev)
+	case QueueUpdate:
+		e.queue = ev.QueueStatus
+	case *devices.Escrow:
+		if ev != nil {
+			cmds = e.onEscrow(*ev)
+		}
+	default:
+		e.log.Warn("engine: unknown event ignored", "type", fmt.Sprintf("%T", ev))
+	}
+	cmds = append(cmds, e.due()...)
+	cmds = append(cmds, e.acceptingCmd()...)
+	e.snapshot()
+	return cmds
+}
+
+// State is a deep copy of what the screen shows.
+func (e *Engine) State() State { return e.lastState.clone() }
+
+// HeldMoney is money taken while the journal failed and not yet journaled:
+// it lives only in this process (and in the error log) until a retry works.
+func (e *Engine) HeldMoney() int64 {
+	var n int64
+	for _, r := range e.held {
+		if r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed {
+			var c journal.Credit
+			if r.Decode(&c) == nil {
+				n += c.Amount
+			}
+		}
+	}
+	return n
+}
+
+// NextDeadline is the earliest time a Tick has something to do; zero when
+// nothing is scheduled (the runner then sleeps until an event).
+func (e *Engine) NextDeadline() time.Time {
+	var t time.Time
+	add := func(d time.Time) {
+		if !d.IsZero() && (t.IsZero() || d.Before(t)) {
+			t = d
+		}
+	}
+	if e.jErr != nil {
+		add(e.jRetryAt)
+	}
+	switch e.phase {
+	case PhaseSession:
+		at, _ := e.finishAt()
+		add(at)
+		add(e.closeAt())
+		if w := e.noteWaitUntil(); !w.IsZero() {
+			add(w)
+		}
+	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
+		add(e.msgUntil)
+	case PhaseBooking:
+		add(e.bookingSince.Add(e.cfg.BookingWait))
+	}
+	return t
+}
+
+// ---- devices events ----
+
+func (e *Engine) onCard(c devices.CardRead) []Command {
+	if e.shutdown || c.Number == "" {
+		return nil
+	}
+	if e.displayPhase() == PhaseOutOfService {
+		e.log.Info("engine: card ignored: out of service", "card", devices.MaskCard(c.Number))
+		return nil
+	}
+	switch e.phase {
+	case PhaseBooking:
+		return nil // the previous student is still waiting for their receipt
+	case PhaseSession:
+		if e.sess.total > 0 || len(e.sessionNotes()) > 0 {
+			return nil // a session with money is never replaced
+		}
+		if c.Number == e.sess.card {
+			e.sess.activity = e.now // the same card again: keep it alive
+			return nil
+		}
+		if err := e.cancel(e.sess); err != nil {
+			return nil
+		}
+	}
+	e.sess = nil
+	e.receipt = nil
+	e.phase = PhaseLookingUp
+	e.lookupID = e.nextSessionID()
+	e.lookupCard = c.Number
+	return []Command{LookupCard{SessionID: e.lookupID, Card: c.Number}}
+}
+
+func (e *Engine) onLookup(r LookupResult) []Command {
+	if e.phase != PhaseLookingUp || r.SessionID != e.lookupID {
+		return nil // stale: the card was replaced or the kiosk moved on
+	}
+	card := e.lookupCard
+	e.lookupID, e.lookupCard = "", ""
+	var cmds []Command
+	s := &session{id: r.SessionID, card: card, opened: e.now, activity: e.now}
+	switch {
+	case r.NotFound:
+		e.phase = PhaseNotRegistered
+		e.msgUntil = e.now.Add(e.cfg.MessageFor)
+		return nil
+	case r.Err != nil:
+		s.offline = true
+		s.user = cloneUser(r.User)
+		e.log.Warn("engine: directory unreachable, session opened offline",
+			"session", s.id, "card", devices.MaskCard(card), "cached_user", r.User != nil, "err", r.Err)
+	default:
+		if r.User == nil {
+			// Found with no user is a broken answer: treat it as offline.
+			s.offline = true
+		} else {
+			s.user = cloneUser(r.User)
+			cmds = append(cmds, CacheUser{Card: card, User: *cloneUser(r.User)})
+		}
+	}
+	open := journal.SessionOpen{Card: card, Offline: s.offline}
+	if s.user != nil {
+		open.UserID, open.Username, open.FullName = s.user.ID, s.user.Username, s.user.FullName
+	}
+	recs := []journal.Record{journal.New(journal.KindSessionOpen, s.id, e.now, open)}
+	var claim journal.Claim
+	for _, u := range e.unclaimed {
+		claim.Seqs = append(claim.Seqs, u.seq)
+		claim.Amount += u.amount
+	}
+	if len(claim.Seqs) > 0 {
+		recs = append(recs, journal.New(journal.KindClaim, s.id, e.now, claim))
+	}
+	if _, err := e.append(recs...); err != nil {
+		e.phase = PhaseIdle // out of service shows over it; the student taps again later
+		return cmds
+	}
+	e.unclaimed = nil
+	s.total = claim.Amount
+	if claim.Amount > 0 {
+		s.lastMoney = e.now
+	}
+	e.sess = s
+	e.phase = PhaseSession
+	return cmds
+}
+
+func (e *Engine) onCredit(c devices.Credit) {
+	if c.Amount <= 0 {
+		e.log.Error("engine: credit with no amount ignored", "device", c.Device, "key", c.Key, "amount", c.Amount)
+		return
+	}
+	jc := journal.Credit{Device: c.Device, Key: c.Key, Amount: c.Amount, Counter: c.Counter, NoteID: c.NoteID}
+	current := ""
+	if e.sess != nil && e.phase == PhaseSession {
+		current = e.sess.id
+	}
+	i := e.matchNote(c)
+	if i < 0 {
+		if current == "" {
+			e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
+		} else {
+			e.appendMoney(journal.New(journal.KindCredit, current, e.now, jc))
+		}
+		return
+	}
+	n := e.notes[i]
+	e.notes = slices.Delete(e.notes, i, i+1)
+	jc.NoteID = n.NoteID
+	switch {
+	case n.Session != "" && (n.Session == current || e.closingSession(n.Session) != nil):
+		e.appendMoney(journal.New(journal.KindCredit, n.Session, e.now, jc))
+	case n.Session == "":
+		e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
+	default:
+		// The note's session is closed in the journal, which refuses an
+		// unclaimed credit naming a note escrowed for a session: settle the
+		// escrow record first, then the money is unclaimed cash (never lost).
+		e.log.Warn("engine: note credited after its session closed: unclaimed cash",
+			"device", n.Device, "note_id", n.NoteID, "session", n.Session, "amount", c.Amount)
+		settle := journal.New(journal.KindNoteReturned, n.Session, e.now, journal.NoteReturned{Device: n.Device, NoteID: n.NoteID})
+		jc.NoteID = ""
+		e.appendMoney(settle, journal.New(journal.KindUnclaimed, "", e.now, jc))
+	}
+}
+
+func (e *Engine) closingSession(id string) *session {
+	for _, c := range e.closing {
+		if c.s.id == id {
+			return c.s
+		}
+	}
+	return nil
+}
+
+// sessionByID is the current or a closing session still open in the journal.
+func (e *Engine) sessionByID(id string) *session {
+	if e.sess != nil && e.sess.id == id && e.phase == PhaseSession {
+		return e.sess
+	}
+	return e.closingSession(id)
+}
+
+// matchNote finds the pending note a credit settles: by NoteID, or when the
+// driver lost it (restart) the oldest pending note of that device and Key.
+func (e *Engine) matchNote(c devices.Credit) int {
+	if c.NoteID != "" {
+		return slices.IndexFunc(e.notes, func(n pendingNote) bool { return n.Device == c.Device && n.NoteID == c.NoteID })
+	}
+	return slices.IndexFunc(e.notes, func(n pendingNote) bool { return n.Device == c.Device && n.Key == c.Key })
+}
+
+func (e *Engine) onEscrow(x devices.Escrow) []Command {
+	pending := int64(0)
+	for _, n := range e.sessionNotes() {
+		pending += n.Amount
+	}
+	ok, why := noteAcceptable(noteCheck{
+		session:      e.sess != nil && e.phase == PhaseSession && !e.sess.finishReq,
+		journalOK:    e.jErr == nil,
+		inService:    !e.shutdown && e.displayPhase() == PhaseSession,
+		total:        e.sessTotal() + pending,
+		amount:       x.Amount,
+		max:          e.cfg.MaxTopup,
+		alreadyKnown: slices.ContainsFunc(e.notes, func(n pendingNote) bool { return n.Device == x.Device && n.NoteID == x.NoteID }),
+	})
+	if !ok {
+		e.log.Info("engine: note rejected", "device", x.Device, "amount", x.Amount, "why", why)
+		return []Command{Decide{Escrow: x, Decision: devices.Reject}}
+	}
+	ne := journal.NoteEscrow{Device: x.Device, NoteID: x.NoteID, Key: x.Key, Amount: x.Amount}
+	if _, err := e.append(journal.New(journal.KindNoteEscrow, e.sess.id, e.now, ne)); err != nil {
+		return []Command{Decide{Escrow: x, Decision: devices.Reject}}
+	}
+	ne.Session = e.sess.id
+	e.notes = append(e.notes, pendingNote{NoteEscrow: ne, at: e.now})
+	return []Command{Decide{Escrow: x, Decision: devices.Stack}}
+}
+
+func (e *Engine) onNoteReturned(r devices.NoteReturned) {
+	var recs []journal.Record
+	e.notes = slices.DeleteFunc(e.notes, func(n pendingNote) bool {
+		if n.Device != r.Device || (r.NoteID != "" && n.NoteID != r.NoteID) {
+			return false
+		}
+		recs = append(recs, journal.New(journal.KindNoteReturned, n.Session, e.now,
+			journal.NoteReturned{Device: n.Device, NoteID: n.NoteID}))
+		return true
+	})
+	if len(recs) == 0 {
+		return
+	}
+	if e.sess != nil {
+		e.sess.activity = e.now
+	}
+	for _, r := range recs {
+		e.appendMoney(r) // not money, but the ledger must learn it: held and retried like money
+	}
+}
+
+func (e *Engine) onUnrecognised(u devices.UnrecognisedCash) {
+	e.appendMoney(journal.New(journal.KindUnrecognised, "", e.now, journal.Unrecognised{Device: u.Device, What: u.What}))
+}
+
+// ---- keys, lookups, bookings ----
+
+func (e *Engine) onKey(k Key) []Command {
+	switch e.phase {
+	case PhaseSession:
+		s := e.sess
+		switch k {
+		case KeyEnter:
+			if len(e.sessionNotes()) > 0 {
+				s.finishReq = true // finish when the note settles
+				return nil
+			}
+			if s.total <= 0 || s.total < e.cfg.MinTopup {
+				return nil // BelowMin tells the student what is missing
+			}
+			return e.finish(s, ReasonEnter)
+		case KeyEsc:
+			if s.total == 0 && len(e.sessionNotes()) == 0 {
+				if e.cancel(s) == nil {
+					e.toIdle()
+				}
+			}
+		}
+	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
+		e.toIdle() // any key dismisses a message
+	}
+	return nil
+}
+
+func (e *Engine) onBooking(r BookingResult) {
+	if r.SessionID == "" || r.SessionID != e.bookingID || e.receipt == nil {
+		return
+	}
+	switch e.phase {
+	case PhaseBooking, PhaseSavedOffline:
+	default:
+		return
+	}
+	if r.Committed {
+		e.phase = PhaseCredited
+		e.receipt.NewBalance = cloneInt(r.Balance)
+	} else {
+		e.phase = PhaseSavedOffline
+		if r.Err != nil || r.Attention != "" {
+			e.log.Info("engine: session saved offline", "session", r.SessionID, "attention", r.Attention, "err", r.Err)
+		}
+	}
+	if e.phase == PhaseCredited || e.msgUntil.Before(e.now) || e.msgUntil.IsZero() {
+		e.msgUntil = e.now.Add(e.cfg.MessageFor)
+	}
+}
+
+// ---- deadlines ----
+
+func (e *Engine) due() []Command {
+	var cmds []Command
+	if len(e.closing) > 0 && e.jErr == nil {
+		cmds = append(cmds, e.closeParked()...)
+	}
+	switch e.phase {
+	case PhaseSession:
+		s := e.sess
+		if at, reason := e.finishAt(); !at.IsZero() && !e.now.Before(at) {
+			return append(cmds, e.finish(s, reason)...)
+		}
+		if w := e.noteWaitUntil(); !w.IsZero() && !e.now.Before(w) {
+			// The validator owes a settlement; the kiosk cannot wait for it
+			// forever. The session leaves the screen but stays open in the
+			// journal, and books itself (to the right account) once the
+			// note is credited or returned.
+			e.log.Error("engine: a stacked note did not settle; session parked until it does",
+				"session", s.id, "notes", len(e.sessionNotes()), "total", s.total)
+			e.closing = append(e.closing, closing{s: s, reason: ReasonNoteWait})
+			e.toIdle()
+			return cmds
+		}
+		if s.finishReq && len(e.sessionNotes()) == 0 {
+			if s.total > 0 {
+				return append(cmds, e.finish(s, ReasonEnter)...)
+			}
+			s.finishReq = false // the note went back: nothing to book, carry on
+		}
+		if at := e.closeAt(); !at.IsZero() && !e.now.Before(at) {
+			if e.cancel(s) == nil {
+				e.toIdle()
+			}
+		}
+	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
+		if !e.now.Before(e.msgUntil) {
+			e.toIdle()
+		}
+	case PhaseBooking:
+		if !e.now.Before(e.bookingSince.Add(e.cfg.BookingWait)) {
+			e.phase = PhaseSavedOffline
+			e.msgUntil = e.now.Add(e.cfg.MessageFor)
+		}
+	}
+	return cmds
+}
+
+// finishAt is when the open session books itself, and why.
+func (e *Engine) finishAt() (time.Time, string) {
+	s := e.sess
+	if s == nil || e.phase != PhaseSession {
+		return time.Time{}, ""
+	}
+	return finishDeadline(s.total, s.lastMoney, len(e.sessionNotes()) > 0 || s.finishReq,
+		maxReached(s.total, e.cfg.MaxTopup, e.cfg.Accepted), e.cfg)
+}
+
+func (e *Engine) closeAt() time.Time {
+	s := e.sess
+	if s == nil || e.phase != PhaseSession || s.total != 0 || len(e.sessionNotes()) > 0 {
+		return time.Time{}
+	}
+	return s.activity.Add(e.cfg.CardTimeout)
+}
+
+func (e *Engine) noteWaitUntil() time.Time {
+	var t time.Time
+	for _, n := range e.sessionNotes() {
+		if w := n.at.Add(e.cfg.NoteWait); t.IsZero() || w.Before(t) {
+			t = w
+		}
+	}
+	return t
+}
+
+// ---- session ends ----
+
+func (e *Engine) finish(s *session, reason string) []Command {
+	f := journal.Finish{Total: s.total, Reference: e.reference(s.id), Card: s.card, Reason: reason}
+	if s.user != nil {
+		f.UserID, f.FullName = s.user.ID, s.user.FullName
+	}
+	if _, err := e.append(journal.New(journal.KindFinish, s.id, e.now, f)); err != nil {
+		return nil // the session stays open; the deadline fires again after recovery
+	}
+	if e.sess == s {
+		e.sess = nil
+		e.phase = PhaseBooking
+		e.bookingID = s.id
+		e.bookingSince = e.now
+		e.receipt = &Receipt{Reference: f.Reference, Amount: f.Total, At: e.now}
+	}
+	return []Command{Book{SessionID: s.id, Finish: f}}
+}
+
+func (e *Engine) cancel(s *session) error {
+	_, err := e.append(journal.New(journal.KindCancel, s.id, e.now, nil))
+	return err
+}
+
+func (e *Engine) toIdle() {
+	e.phase = PhaseIdle
+	e.sess = nil
+	e.receipt = nil
+	e.bookingID = ""
+	e.msgUntil = time.Time{}
+}
+
+func (e *Engine) reference(id string) string { return e.cfg.KioskID + "/" + id }
+
+func (e *Engine) nextSessionID() string {
+	for {
+		id := SessionID(e.now, e.newID())
+		if !slices.Contains(e.lastIDs, id) {
+			e.lastIDs = append(e.lastIDs, id)
+			if len(e.lastIDs) > 16 {
+				e.lastIDs = e.lastIDs[1:]
+			}
+			return id
+		}
+	}
+}
+
+// sessionNotes are the pending notes of the open session.
+func (e *Engine) sessionNotes() []pendingNote {
+	if e.sess == nil {
+		return nil
+	}
+	var out []pendingNote
+	for _, n := range e.notes {
+		if n.Session == e.sess.id {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (e *Engine) sessTotal() int64 {
+	if e.sess == nil {
+		return 0
+	}
+	return e.sess.total
+}
+
+// ---- journal ----
+
+// append writes non-money records. While the journal is known to fail it
+// refuses at once until the retry time, so a broken disk is not hammered by
+// every event; at the retry time held money goes first, keeping order.
+func (e *Engine) append(recs ...journal.Record) (uint64, error) {
+	if e.jErr != nil {
+		if e.now.Before(e.jRetryAt) {
+			return 0, errJournalDown
+		}
+		if !e.recoverJournal() {
+			return 0, errJournalDown
+		}
+	}
+	seq, err := e.j.Append(recs...)
+	if err != nil {
+		e.journalFailed(err)
+		return 0, err
+	}
+	return seq, nil
+}
+
+// appendMoney writes a record that stands for money (or a note's
+// settlement): it cannot be refused, so when the journal fails it is held in
+// memory, logged with device and amount, and retried on every Tick.
+func (e *Engine) appendMoney(recs ...journal.Record) {
+	seq, err := e.append(recs...)
+	if err != nil {
+		for _, r := range recs {
+			e.hold(r, err)
+		}
+		return
+	}
+	for i, r := range recs {
+		e.applied(r, seq+uint64(i))
+	}
+}
+
+func (e *Engine) hold(r journal.Record, err error) {
+	var c journal.Credit
+	if r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed {
+		_ = r.Decode(&c)
+	}
+	e.log.Error("engine: journal failed; kept in memory only until it works again",
+		"kind", string(r.Kind), "session", r.Session, "device", c.Device, "key", c.Key,
+		"amount", c.Amount, "note_id", c.NoteID, "err", err)
+	e.held = append(e.held, r)
+}
+
+// applied counts a record the journal has taken.
+func (e *Engine) applied(r journal.Record, seq uint64) {
+	var c journal.Credit
+	switch r.Kind {
+	case journal.KindCredit:
+		if s := e.sessionByID(r.Session); s != nil && r.Decode(&c) == nil {
+			s.total += c.Amount
+			s.lastMoney = e.now
+		}
+	case journal.KindUnclaimed:
+		if r.Decode(&c) == nil {
+			e.unclaimed = append(e.unclaimed, unclaimed{seq: seq, amount: c.Amount})
+		}
+	}
+}
+
+func (e *Engine) journalFailed(err error) {
+	if e.jErr == nil {
+		e.log.Error("engine: journal cannot be written: out of service", "err", err)
+	}
+	e.jErr = err
+	e.jRetryAt = e.now.Add(e.cfg.JournalRetry)
+}
+
+// recoverJournal retries held records (or probes an empty journal) and
+// reports whether the journal works again.
+func (e *Engine) recoverJournal() bool {
+	e.jRetryAt = e.now.Add(e.cfg.JournalRetry)
+	if len(e.held) == 0 {
+		// Nothing to write: ask the journal if it can, or (without a Probe)
+		// assume so; the next append finds out, and no money moves before
+		// one succeeds.
+		if p, ok := e.j.(Prober); ok {
+			if err := p.Probe(); err != nil {
+				e.jErr = err
+				return false
+			}
+		}
+		e.log.Info("engine: journal back in service")
+		e.jErr = nil
+		return true
+	}
+	recs := slices.Clone(e.held)
+	for i, r := range recs {
+		// Credit for a session no longer open is nobody's yet: unclaimed.
+		if r.Kind == journal.KindCredit && e.sessionByID(r.Session) == nil {
+			var c journal.Credit
+			if r.Decode(&c) == nil {
+				c.NoteID = ""
+				recs[i] = journal.New(journal.KindUnclaimed, "", r.Time, c)
+			}
+		}
+	}
+	seq, err := e.j.Append(recs...)
+	if err != nil {
+		e.jErr = err
+		return false
+	}
+	e.held = nil
+	for i, r := range recs {
+		e.applied(r, seq+uint64(i))
+	}
+	e.log.Info("engine: journal works again; held records written", "records", len(recs))
+	e.jErr = nil
+	return true
+}
+
+// ---- acceptors and state ----
+
+func (e *Engine) wantAccepting() bool {
+	return !e.shutdown && e.phase == PhaseSession && e.sess != nil && e.jErr == nil &&
+		!e.sess.finishReq && !maxReached(e.sess.total, e.cfg.MaxTopup, e.cfg.Accepted)
+}
+
+func (e *Engine) acceptingCmd() []Command {
+	if w := e.wantAccepting(); w != e.accepting {
+		e.accepting = w
+		return []Command{SetAccepting{On: w}}
+	}
+	return nil
+}
+
+// outOfService says why the kiosk cannot take money, "" when it can.
+func (e *Engine) outOfService() string {
+	if e.shutdown {
+		return "The kiosk is shutting down."
+	}
+	if e.jErr != nil {
+		return "Payments cannot be saved right now (" + e.jErr.Error() + "). No money is taken until this is fixed."
+	}
+	return deviceOutage(e.cfg.CardReader, e.cfg.AcceptorNames, e.devices)
+}
+
+func (e *Engine) displayPhase() Phase {
+	switch e.phase {
+	case PhaseIdle:
+		if e.outOfService() != "" {
+			return PhaseOutOfService
+		}
+	case PhaseLookingUp, PhaseNotRegistered, PhaseSession:
+		if e.jErr != nil || e.shutdown {
+			return PhaseOutOfService
+		}
+	}
+	return e.phase
+}
+
+func (e *Engine) snapshot() {
+	st := State{
+		Phase:     e.displayPhase(),
+		MinTopup:  e.cfg.MinTopup,
+		MaxTopup:  e.cfg.MaxTopup,
+		Receipt:   cloneReceipt(e.receipt),
+		Currency:  e.cfg.Currency,
+		Accepted:  slices.Clone(e.cfg.Accepted),
+		Devices:   map[string]devices.StatusChange{},
+		Queue:     e.queue,
+		Unclaimed: 0,
+	}
+	for k, v := range e.devices {
+		st.Devices[k] = v
+	}
+	for _, u := range e.unclaimed {
+		st.Unclaimed += u.amount
+	}
+	if st.Phase == PhaseOutOfService {
+		st.OutOfService = e.outOfService()
+	}
+	switch e.phase {
+	case PhaseLookingUp:
+		st.SessionID = e.lookupID
+		st.Card = devices.MaskCard(e.lookupCard)
+	case PhaseSession:
+		s := e.sess
+		st.SessionID = s.id
+		st.User = cloneUser(s.user)
+		st.Card = devices.MaskCard(s.card)
+		st.Offline = s.offline
+		st.Total = s.total
+		st.BelowMin = s.total > 0 && s.total < e.cfg.MinTopup
+		st.MaxReached = maxReached(s.total, e.cfg.MaxTopup, e.cfg.Accepted)
+		st.FinishAt, _ = e.finishAt()
+		st.CloseAt = e.closeAt()
+	case PhaseBooking, PhaseCredited, PhaseSavedOffline:
+		st.SessionID = e.bookingID
+		if e.receipt != nil {
+			st.Total = e.receipt.Amount
+		}
+	}
+	prev := e.lastState
+	prev.Now = time.Time{}
+	st.Seq = prev.Seq
+	if !e.stateValid || !reflect.DeepEqual(st, prev) {
+		e.seq++
+		st.Seq = e.seq
+		e.stateValid = true
+	}
+	st.Now = e.now
+	e.lastState = st
+}
+
+func (s State) clone() State {
+	c := s
+	c.User = cloneUser(s.User)
+	c.Receipt = cloneReceipt(s.Receipt)
+	c.Accepted = slices.Clone(s.Accepted)
+	if s.Devices != nil {
+		c.Devices = make(map[string]devices.StatusChange, len(s.Devices))
+		for k, v := range s.Devices {
+			c.Devices[k] = v
+		}
+	}
+	return c
+}
+
+func cloneUser(u *User) *User {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	c.Balance = cloneInt(u.Balance)
+	return &c
+}
+
+func cloneReceipt(r *Receipt) *Receipt {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.NewBalance = cloneInt(r.NewBalance)
+	return &c
+}
+
+func cloneInt(p *int64) *int64 {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
