@@ -1,0 +1,289 @@
+package ui
+
+import (
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk"
+	"github.com/printroom/voucherkiosk/kiosk/receipt"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden screens in testdata")
+
+func ptr(v int64) *int64 { return &v }
+
+var accepted = []int64{10, 20, 50, 100, 200, 500, 1000, 2000}
+
+var jana = &kiosk.User{ID: 42, Username: "jnovak", FullName: "Jana Nováková", Balance: ptr(320)}
+
+func testReceipt() *kiosk.Receipt {
+	return &kiosk.Receipt{Reference: "library-ground-floor/000123", Amount: 1250, At: testNow, NewBalance: ptr(1570)}
+}
+
+var online = kiosk.QueueStatus{Online: true}
+
+// screenCases are every phase the student can see.
+var screenCases = []struct {
+	name string
+	lang int
+	st   kiosk.State
+}{
+	{"idle", 0, kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online}},
+	{"idle_cs", 1, kiosk.State{Phase: kiosk.PhaseIdle, Currency: "CZK", Accepted: []int64{100, 200, 500, 1000, 2000, 5000}, Queue: online}},
+	{"idle_offline_unclaimed", 0, kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Unclaimed: 150}},
+	{"looking_up", 0, kiosk.State{Phase: kiosk.PhaseLookingUp, Card: "0004417823", Queue: online}},
+	{"not_registered", 0, kiosk.State{Phase: kiosk.PhaseNotRegistered, Card: "0004417823", Queue: online}},
+	{"session_empty", 0, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", MinTopup: 50, MaxTopup: 5000,
+		CloseAt: testNow.Add(25 * time.Second), Accepted: accepted, Queue: online}},
+	{"session", 0, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", Total: 1250, MinTopup: 50, MaxTopup: 5000,
+		FinishAt: testNow.Add(15 * time.Second), Accepted: accepted, Queue: online}},
+	{"session_below_min_cs", 1, kiosk.State{Phase: kiosk.PhaseSession, Currency: "CZK", User: jana, Total: 1000, MinTopup: 2000, MaxTopup: 100000,
+		BelowMin: true, FinishAt: testNow.Add(20 * time.Second), Queue: online}},
+	{"session_max_de", 2, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 5000, MinTopup: 50, MaxTopup: 5000,
+		MaxReached: true, FinishAt: testNow.Add(9*time.Second + 300*time.Millisecond), Queue: online}},
+	{"session_offline_card", 0, kiosk.State{Phase: kiosk.PhaseSession, Card: "0004417823", Offline: true, Total: 200, MinTopup: 50, MaxTopup: 5000,
+		FinishAt: testNow.Add(20 * time.Second)}},
+	{"booking", 0, kiosk.State{Phase: kiosk.PhaseBooking, User: jana, Total: 1250, Queue: online}},
+	{"credited", 0, kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 1250, Receipt: testReceipt(), Queue: online}},
+	{"saved_offline_de", 2, kiosk.State{Phase: kiosk.PhaseSavedOffline, Card: "******7823", Offline: true, Total: 1250,
+		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000124", Amount: 1250, At: testNow}}},
+	{"out_of_service", 0, kiosk.State{Phase: kiosk.PhaseOutOfService, OutOfService: "the journal disk is full", Queue: online}},
+}
+
+var sizes = [][2]int{{80, 24}, {120, 40}}
+
+func TestScreensGolden(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			h := startUI(t, sz[0], sz[1], nil)
+			for _, c := range screenCases {
+				h.onLoop(func() { h.u.lang = c.lang })
+				h.show(c.st)
+				got := h.text()
+				cells, w, ht := h.cells()
+				checkPalette(t, c.name, cells, w, ht)
+				if strings.Contains(got, "0004417823") {
+					t.Errorf("%s: the whole card number is on screen", c.name)
+				}
+				golden(t, fmt.Sprintf("%s_%dx%d.txt", c.name, sz[0], sz[1]), got)
+			}
+		})
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
+	}
+}
+
+var basicColours = map[tcell.Color]bool{
+	tcell.ColorBlack: true, tcell.ColorMaroon: true, tcell.ColorGreen: true, tcell.ColorOlive: true,
+	tcell.ColorNavy: true, tcell.ColorPurple: true, tcell.ColorTeal: true, tcell.ColorSilver: true,
+}
+
+// checkPalette: every cell uses explicit basic colours, so the Linux
+// console shows what xterm shows.
+func checkPalette(t *testing.T, name string, cells []tcell.SimCell, w, h int) {
+	t.Helper()
+	for i, c := range cells {
+		fg, bg, _ := c.Style.Decompose()
+		if !basicColours[fg] || !basicColours[bg] {
+			t.Errorf("%s: cell %d,%d uses colours %v on %v: want one of the 8 basic colours", name, i%w, i/w, fg, bg)
+			return
+		}
+	}
+}
+
+func TestReceiptQRDecodes(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			h := startUI(t, sz[0], sz[1], nil)
+			r := testReceipt()
+			h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: r.Amount, Receipt: r, Queue: online})
+			want := receipt.Sign(testKey, "library-ground-floor", r.Reference, r.Amount, r.At)
+			cells, w, ht := h.cells()
+			got, err := decodeScreenQR(cells, w, ht)
+			if err != nil {
+				t.Fatalf("decode the QR code on screen: %v\n%s", err, h.text())
+			}
+			if got != want {
+				t.Fatalf("QR code says %q, want %q", got, want)
+			}
+			claim, err := receipt.Verify(testKey, got)
+			if err != nil {
+				t.Fatalf("scanned code does not verify: %v", err)
+			}
+			if claim.Amount != 1250 || claim.Reference != r.Reference {
+				t.Errorf("claim %+v", claim)
+			}
+			// The text code is on screen too, for typing it in.
+			if sig := want[strings.LastIndexByte(want, '|')+1:]; !strings.Contains(h.text(), sig) {
+				t.Error("the receipt code is not on screen as text")
+			}
+		})
+	}
+}
+
+// decodeScreenQR turns the QR cells (explicit black on silver half blocks)
+// into an image, two pixels rows per cell, and decodes it.
+func decodeScreenQR(cells []tcell.SimCell, w, h int) (string, error) {
+	minX, minY, maxX, maxY := w, h, -1, -1
+	for i, c := range cells {
+		if _, bg, _ := c.Style.Decompose(); bg == tcell.ColorSilver {
+			x, y := i%w, i/w
+			minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
+		}
+	}
+	if maxX < 0 {
+		return "", fmt.Errorf("no QR cells on screen")
+	}
+	const px = 4 // pixels per module
+	img := image.NewGray(image.Rect(0, 0, (maxX-minX+1)*px, (maxY-minY+1)*2*px))
+	lum := func(c tcell.Color) uint8 {
+		r, g, b := c.RGB()
+		return uint8((r*299 + g*587 + b*114) / 1000)
+	}
+	for y := minY; y <= maxY; y++ {
+		for x := minX; x <= maxX; x++ {
+			c := cells[y*w+x]
+			fg, bg, _ := c.Style.Decompose()
+			r := ' '
+			if len(c.Runes) > 0 {
+				r = c.Runes[0]
+			}
+			top, bottom := bg, bg
+			switch r {
+			case '█':
+				top, bottom = fg, fg
+			case '▀':
+				top = fg
+			case '▄':
+				bottom = fg
+			case ' ':
+			default:
+				return "", fmt.Errorf("cell %d,%d in the QR code holds %q", x, y, r)
+			}
+			for dy := 0; dy < px; dy++ {
+				for dx := 0; dx < px; dx++ {
+					img.SetGray((x-minX)*px+dx, (y-minY)*2*px+dy, color.Gray{lum(top)})
+					img.SetGray((x-minX)*px+dx, (y-minY)*2*px+px+dy, color.Gray{lum(bottom)})
+				}
+			}
+		}
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return "", err
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
+}
+
+// TestQRFitsConsole: realistic codes fit 80x24 beside a usable text column,
+// with the quiet zone; longer ones fall back to error correction L.
+func TestQRFitsConsole(t *testing.T) {
+	cases := []struct {
+		kiosk, ref string
+		fits       bool
+	}{
+		{"demo", "demo/1", true},
+		{"lib", "lib/20250314-0001", true},
+		{"library-ground-floor", "library-ground-floor/000123", true},
+		{"library-ground-floor", "library-ground-floor/20250314-000123", true}, // 106 bytes: the largest that fits
+		{"library-ground-floor", "library-ground-floor/20250314T092640-000123", false},
+		{strings.Repeat("k", 60), strings.Repeat("k", 60) + "/1", false},
+	}
+	for _, c := range cases {
+		u := &UI{opts: Options{ReceiptKey: testKey, KioskID: c.kiosk}}
+		code := u.receiptCode(&kiosk.Receipt{Reference: c.ref, Amount: 5000, At: testNow})
+		m := u.rc.fitQR(80-minTextCols-1, 24-1)
+		if (m != nil) != c.fits {
+			t.Errorf("code of %d bytes: fits=%v, want %v", len(code), m != nil, c.fits)
+			continue
+		}
+		if m != nil {
+			t.Logf("%d-byte code: %dx%d cells at level %s (QR version %d)", len(code), m.cols(), m.rows(), m.level, (m.size-2*qrQuiet-17)/4)
+		}
+	}
+}
+
+func TestReceiptTooBigShowsText(t *testing.T) {
+	long := strings.Repeat("k", 60)
+	h := startUI(t, 80, 24, func(o *Options, _ *UI) {
+		if o != nil {
+			o.KioskID = long
+		}
+	})
+	h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 100,
+		Receipt: &kiosk.Receipt{Reference: long + "/1", Amount: 100, At: testNow}, Queue: online})
+	h.waitText("screen too small for the QR code")
+	cells, _, _ := h.cells()
+	for _, c := range cells {
+		if _, bg, _ := c.Style.Decompose(); bg == tcell.ColorSilver {
+			t.Fatal("a QR code that does not fit was drawn")
+		}
+	}
+}
+
+func TestCountdownTicks(t *testing.T) {
+	h := startUI(t, 80, 24, func(_ *Options, u *UI) {
+		if u != nil {
+			u.tickEvery = 20 * time.Millisecond
+		}
+	})
+	h.show(kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 100, FinishAt: testNow.Add(15 * time.Second), Queue: online})
+	h.waitText("Booking automatically in 15 s")
+	h.clock.add(3 * time.Second)
+	h.waitText("Booking automatically in 12 s")
+	h.clock.add(20 * time.Second)
+	h.waitText("Booking automatically in 0 s")
+	if got := h.eng.gotKeys(); len(got) != 0 {
+		t.Errorf("the countdown sent keys %v: the engine decides when to book", got)
+	}
+}
+
+func TestMaskedCardOnly(t *testing.T) {
+	h := startUI(t, 80, 24, nil)
+	// Even if an engine handed over a whole number, the screen masks it.
+	h.show(kiosk.State{Phase: kiosk.PhaseLookingUp, Card: "1234567890", Queue: online})
+	txt := h.text()
+	if strings.Contains(txt, "1234567890") || !strings.Contains(txt, "******7890") {
+		t.Errorf("card not masked:\n%s", txt)
+	}
+}
+
+func TestDeviceStatusInState(t *testing.T) {
+	// sortedDevices fills in missing names and sorts.
+	got := sortedDevices(map[string]devices.StatusChange{"notes": {Status: devices.StatusJammed}, "card": {Device: "card"}})
+	if len(got) != 2 || got[0].Device != "card" || got[1].Device != "notes" {
+		t.Errorf("sortedDevices = %+v", got)
+	}
+}

@@ -1,0 +1,382 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/printroom/voucherkiosk/devices"
+)
+
+// Technician is what the technician menu needs from the daemon (which adapts
+// the journal and the booking queue to it). Calls may do I/O: the UI makes
+// them on its own goroutines, never on the event loop.
+type Technician interface {
+	// Cash is the money taken since the last cash-up.
+	Cash() (CashReport, error)
+	// Queue lists finished sessions not yet committed to MyQ.
+	Queue() ([]QueueItem, error)
+	// FlushNow asks the booking queue to retry now.
+	FlushNow()
+	// Cashup closes the cash period and returns what it held.
+	Cashup() (CashReport, error)
+}
+
+// CashReport is the cash box since a cash-up.
+type CashReport struct {
+	Since time.Time // the last cash-up; zero when never
+	Lines []CashLine
+	// Unclaimed is money inserted with no session that no card claimed.
+	Unclaimed int64
+	// Unrecognised lists cash that matched no configured value ("7 pulses").
+	Unrecognised []string
+}
+
+// Total is the sum of all lines and unclaimed money.
+func (r CashReport) Total() int64 {
+	t := r.Unclaimed
+	for _, l := range r.Lines {
+		t += l.Value * int64(l.Count)
+	}
+	return t
+}
+
+// CashLine is one denomination of one device.
+type CashLine struct {
+	Device string
+	Value  int64 // minor units
+	Count  int
+}
+
+// QueueItem is one session waiting to be booked.
+type QueueItem struct {
+	Reference      string
+	Amount         int64
+	User           string // username or full name; empty when only the card is known
+	Card           string // masked
+	FinishedAt     time.Time
+	Attempts       int
+	NeedsAttention bool
+	LastError      string
+}
+
+type techMode int
+
+const (
+	techClosed techMode = iota
+	techPIN
+	techMenu
+	techConfirm
+)
+
+// techState is the technician overlay, touched only on the event loop.
+type techState struct {
+	mode    techMode
+	pin     string
+	tries   int
+	busy    bool // checking a PIN or waiting out the delay
+	msg     string
+	lastKey time.Time
+	cash    *CashReport
+	queue   []QueueItem
+	dataErr string
+	action  string // result of the last action
+	loadSeq int    // ignores results of loads started before a newer one
+}
+
+func (u *UI) openPIN() {
+	if u.opts.Technician == nil || u.opts.PINFile == "" {
+		u.log.Info("ui: technician key pressed, but no technician menu is configured")
+		return
+	}
+	u.tech = techState{mode: techPIN, lastKey: u.now()}
+}
+
+func (u *UI) closeTech() {
+	u.tech = techState{}
+}
+
+// techKey handles keys while the PIN prompt or the menu is open.
+func (u *UI) techKey(ev *tcell.EventKey) {
+	t := &u.tech
+	t.lastKey = u.now()
+	switch t.mode {
+	case techPIN:
+		if t.busy {
+			return
+		}
+		switch ev.Key() {
+		case tcell.KeyEscape:
+			u.closeTech()
+		case tcell.KeyBackspace, tcell.KeyBackspace2:
+			if t.pin != "" {
+				t.pin = t.pin[:len(t.pin)-1]
+			}
+		case tcell.KeyEnter:
+			if t.pin == "" {
+				return
+			}
+			pin := t.pin
+			t.pin, t.busy, t.msg = "", true, "Checking…"
+			u.spawn(func(ctx context.Context) { u.checkPIN(ctx, pin) })
+		case tcell.KeyRune:
+			if r := ev.Rune(); r >= '0' && r <= '9' && len(t.pin) < maxPINDigits {
+				t.pin += string(r)
+			}
+		}
+	case techMenu:
+		switch {
+		case ev.Key() == tcell.KeyEscape:
+			u.closeTech()
+		case ev.Key() == tcell.KeyRune:
+			switch ev.Rune() {
+			case 'f', 'F':
+				t.action = "Flush requested…"
+				u.spawn(func(ctx context.Context) {
+					u.opts.Technician.FlushNow()
+					u.loadTechData(ctx, "Flush requested.")
+				})
+			case 'c', 'C':
+				t.mode = techConfirm
+			case 'r', 'R':
+				u.refreshTech("")
+			}
+		}
+	case techConfirm:
+		switch {
+		case ev.Key() == tcell.KeyRune && (ev.Rune() == 'y' || ev.Rune() == 'Y'):
+			t.mode, t.action = techMenu, "Cash-up running…"
+			u.spawn(func(ctx context.Context) {
+				rep, err := u.opts.Technician.Cashup()
+				msg := ""
+				if err != nil {
+					msg = "Cash-up FAILED: " + err.Error()
+				} else {
+					msg = fmt.Sprintf("Cash-up done: %s taken out (period since %s).", u.techMoney(rep.Total()), stamp(rep.Since))
+				}
+				u.loadTechData(ctx, msg)
+			})
+		case ev.Key() == tcell.KeyEscape || ev.Key() == tcell.KeyRune:
+			t.mode = techMenu
+		}
+	}
+}
+
+// checkPIN runs off the event loop: reading the file and the slow hash.
+func (u *UI) checkPIN(ctx context.Context, pin string) {
+	ok := false
+	stored, err := ReadPINFile(u.opts.PINFile)
+	if err == nil {
+		ok, err = CheckPIN(stored, pin)
+	}
+	if err != nil {
+		u.log.Error("ui: technician pin", "err", err)
+	}
+	if ok {
+		u.log.Info("ui: technician menu opened")
+		u.update(func() {
+			if u.tech.mode == techPIN {
+				u.tech = techState{mode: techMenu, lastKey: u.now(), action: "Loading…"}
+				u.refreshTech("")
+			}
+		})
+		return
+	}
+	u.log.Warn("ui: wrong technician pin")
+	u.update(func() {
+		if u.tech.mode != techPIN {
+			return
+		}
+		u.tech.tries++
+		if err != nil {
+			u.tech.msg = "PIN file unusable: see the log"
+		} else {
+			u.tech.msg = fmt.Sprintf("Wrong PIN (%d of %d)", u.tech.tries, maxPINTries)
+		}
+	})
+	// The delay makes guessing slow; it runs here, not on the event loop.
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(u.pinDelay):
+	}
+	u.update(func() {
+		if u.tech.mode != techPIN {
+			return
+		}
+		if u.tech.tries >= maxPINTries {
+			u.closeTech()
+			return
+		}
+		u.tech.busy = false
+	})
+}
+
+// refreshTech reloads the menu's data. On the event loop.
+func (u *UI) refreshTech(msg string) {
+	u.spawn(func(ctx context.Context) { u.loadTechData(ctx, msg) })
+}
+
+// loadTechData fetches cash and queue off the event loop.
+func (u *UI) loadTechData(ctx context.Context, msg string) {
+	cash, cerr := u.opts.Technician.Cash()
+	queue, qerr := u.opts.Technician.Queue()
+	u.update(func() {
+		if u.tech.mode == techClosed {
+			return
+		}
+		var errs []string
+		if cerr != nil {
+			errs = append(errs, "cash: "+cerr.Error())
+		} else {
+			u.tech.cash = &cash
+		}
+		if qerr != nil {
+			errs = append(errs, "queue: "+qerr.Error())
+		} else {
+			u.tech.queue = queue
+		}
+		u.tech.dataErr = strings.Join(errs, "; ")
+		u.tech.action = msg
+	})
+}
+
+func (u *UI) techMoney(m int64) string { return FormatMoney("en", u.currency(), m) }
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// drawTech draws the PIN prompt or the technician menu (English only).
+func (u *UI) drawTech(c *canvas) {
+	t := &u.tech
+	c.fill(0, 0, c.w, 1, stBar)
+	c.text(1, 0, "Technician", stBarKey)
+	if u.opts.KioskID != "" {
+		c.text(13, 0, u.opts.KioskID, stBar)
+	}
+	c.fill(0, c.h-1, c.w, 1, stBar)
+	left := u.techTimeout - u.now().Sub(t.lastKey)
+	closes := fmt.Sprintf("closes in %d s without keys", max(int((left+time.Second-1)/time.Second), 0))
+	c.text(c.w-1-width(closes), 0, closes, stBar)
+
+	if t.mode == techPIN {
+		y := c.h/2 - 2
+		label := "Technician PIN: " + strings.Repeat("*", len(t.pin)) + "_"
+		c.text((c.w-width(label))/2, y, label, stTitle)
+		if t.msg != "" {
+			st := stInfo
+			if strings.HasPrefix(t.msg, "Wrong") || strings.HasPrefix(t.msg, "PIN file") {
+				st = stBad
+			}
+			c.text((c.w-width(t.msg))/2, y+2, t.msg, st)
+		}
+		c.text(1, c.h-1, "digits, Enter: open   Esc: back to the kiosk screen", stBar)
+		return
+	}
+
+	now := u.now()
+	y := 2
+	put := func(x int, s string, st tcell.Style) {
+		if y < c.h-2 {
+			c.text(x, y, runeTrunc(s, c.w-x-1), st)
+		}
+	}
+	put(1, "Devices", stTitle)
+	y++
+	devs := sortedDevices(u.st.Devices)
+	if len(devs) == 0 {
+		put(3, "no device has reported yet", stInfo)
+		y++
+	}
+	for _, d := range devs {
+		st := stGood
+		if !d.Status.Healthy() {
+			st = stBad
+		}
+		put(3, fmt.Sprintf("%-10s", d.Device), stBody)
+		put(14, fmt.Sprintf("%-16s", d.Status), st)
+		put(31, strings.TrimSpace(d.Detail+"  "+ago(now, d.At)+" ago"), stBody)
+		y++
+	}
+	y++
+	q := u.st.Queue
+	online := "MyQ online"
+	if !q.Online {
+		online = "MyQ OFFLINE"
+	}
+	put(1, fmt.Sprintf("Queue: %d pending, %d need attention, oldest %s ago, %s", q.Pending, q.NeedsAttention, ago(now, q.OldestPending), online), stTitle)
+	y++
+	if q.LastError != "" {
+		put(3, "last error: "+q.LastError, stBad)
+		y++
+	}
+	for i, it := range t.queue {
+		if i >= 5 {
+			put(3, fmt.Sprintf("… and %d more", len(t.queue)-i), stInfo)
+			y++
+			break
+		}
+		who := it.User
+		if who == "" {
+			who = "card " + devices.MaskCard(it.Card)
+		}
+		st := stBody
+		flag := ""
+		if it.NeedsAttention {
+			st, flag = stBad, " NEEDS ATTENTION"
+		}
+		put(3, fmt.Sprintf("%s  %s  %s  %d tries%s %s", it.Reference, u.techMoney(it.Amount), who, it.Attempts, flag, it.LastError), st)
+		y++
+	}
+	y++
+	if t.cash != nil {
+		put(1, fmt.Sprintf("Cash since the last cash-up (%s): %s", stamp(t.cash.Since), u.techMoney(t.cash.Total())), stTitle)
+		y++
+		for _, l := range t.cash.Lines {
+			put(3, fmt.Sprintf("%-10s %10s x %4d = %s", l.Device, u.techMoney(l.Value), l.Count, u.techMoney(l.Value*int64(l.Count))), stBody)
+			y++
+		}
+		if t.cash.Unclaimed > 0 {
+			put(3, "unclaimed (no card tapped): "+u.techMoney(t.cash.Unclaimed), stWarn)
+			y++
+		}
+		for _, s := range t.cash.Unrecognised {
+			put(3, "unrecognised: "+s, stWarn)
+			y++
+		}
+	}
+	if t.dataErr != "" {
+		put(1, t.dataErr, stBad)
+		y++
+	}
+	if t.action != "" {
+		y = max(y, c.h-3)
+		put(1, t.action, stInfo)
+	}
+	if t.mode == techConfirm {
+		msg := " Cash-up: empty the cash box now and start a new period? y = yes, any other key = no "
+		c.text(max((c.w-width(msg))/2, 0), c.h-3, runeTrunc(msg, c.w), stBadge)
+	}
+	c.text(1, c.h-1, "F: flush queue now   C: cash-up   R: refresh   Esc: close", stBar)
+}
+
+func runeTrunc(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if width(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	for width(string(r)) > w {
+		r = r[:len(r)-1]
+	}
+	return string(r)
+}

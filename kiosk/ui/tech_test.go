@@ -1,0 +1,235 @@
+package ui
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk"
+)
+
+// techStub is the daemon's adapter as the menu sees it.
+type techStub struct {
+	mu      sync.Mutex
+	flushes int
+	cashups int
+	cash    CashReport
+}
+
+func (s *techStub) Cash() (CashReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cash, nil
+}
+
+func (s *techStub) Queue() ([]QueueItem, error) {
+	return []QueueItem{
+		{Reference: "library-ground-floor/000120", Amount: 500, User: "jnovak", FinishedAt: testNow.Add(-time.Hour), Attempts: 7, LastError: "connection refused"},
+		{Reference: "library-ground-floor/000121", Amount: 200, Card: "******7823", Attempts: 3, NeedsAttention: true, LastError: "user not found"},
+	}, nil
+}
+
+func (s *techStub) FlushNow() {
+	s.mu.Lock()
+	s.flushes++
+	s.mu.Unlock()
+}
+
+func (s *techStub) Cashup() (CashReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cashups++
+	rep := s.cash
+	s.cash = CashReport{Since: testNow}
+	return rep, nil
+}
+
+func (s *techStub) counts() (int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushes, s.cashups
+}
+
+const testPIN = "4711"
+
+func startTech(t *testing.T, timeout time.Duration) (*harness, *techStub) {
+	t.Helper()
+	pinFile := filepath.Join(t.TempDir(), "kioskd", "pin")
+	if err := WritePINFile(pinFile, testPIN); err != nil {
+		t.Fatal(err)
+	}
+	stub := &techStub{cash: CashReport{
+		Since:        testNow.Add(-48 * time.Hour),
+		Lines:        []CashLine{{Device: "coins", Value: 100, Count: 12}, {Device: "coins", Value: 200, Count: 3}, {Device: "notes", Value: 1000, Count: 2}},
+		Unclaimed:    150,
+		Unrecognised: []string{"7 pulses"},
+	}}
+	h := startUI(t, 80, 24, func(o *Options, u *UI) {
+		if o != nil {
+			o.Technician, o.PINFile = stub, pinFile
+		}
+		if u != nil {
+			u.pinDelay = 10 * time.Millisecond
+			u.techTimeout = timeout
+			u.tickEvery = 20 * time.Millisecond
+		}
+	})
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: kiosk.QueueStatus{
+		Pending: 2, NeedsAttention: 1, OldestPending: testNow.Add(-time.Hour), LastError: "connection refused", Online: false},
+		Devices: map[string]devices.StatusChange{
+			"card":  {Device: "card", Status: devices.StatusConnected, At: testNow.Add(-10 * time.Minute)},
+			"coins": {Device: "coins", Status: devices.StatusJammed, Detail: "coin jam in sorter", At: testNow.Add(-time.Minute)},
+		}})
+	return h, stub
+}
+
+func (h *harness) typePIN(pin string) {
+	for _, r := range pin {
+		h.key(tcell.KeyRune, r, tcell.ModNone)
+	}
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+}
+
+func TestTechnicianWrongPINThreeTimes(t *testing.T) {
+	h, _ := startTech(t, time.Hour)
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	for i := 1; i <= 3; i++ {
+		h.typePIN("0000")
+		if i < 3 {
+			h.waitText("Wrong PIN (" + string(rune('0'+i)) + " of 3)")
+			h.waitFor("the delay to pass", func() bool { return !h.u.tech.busy })
+		}
+	}
+	h.waitText("Tap your card")
+	if len(h.eng.gotKeys()) != 0 {
+		t.Errorf("PIN keys reached the engine: %v", h.eng.gotKeys())
+	}
+}
+
+func TestTechnicianMenu(t *testing.T) {
+	h, stub := startTech(t, time.Hour)
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("Cash since the last cash-up")
+	txt := h.text()
+	for _, want := range []string{"coins", "jammed", "coin jam in sorter", "2 pending, 1 need attention", "MyQ OFFLINE",
+		"connection refused", "NEEDS ATTENTION", "card ******7823", "€1.00 x   12 = €12.00", "unclaimed (no card tapped): €1.50",
+		"unrecognised: 7 pulses", "F: flush queue now"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("menu lacks %q:\n%s", want, txt)
+		}
+	}
+	golden(t, "technician_80x24.txt", txt)
+
+	h.key(tcell.KeyRune, 'f', tcell.ModNone)
+	h.waitText("Flush requested.")
+	h.key(tcell.KeyRune, 'c', tcell.ModNone)
+	h.waitText("y = yes")
+	h.key(tcell.KeyRune, 'n', tcell.ModNone) // changed their mind
+	h.key(tcell.KeyRune, 'c', tcell.ModNone)
+	h.waitText("y = yes")
+	h.key(tcell.KeyRune, 'y', tcell.ModNone)
+	h.waitText("Cash-up done: €39.50 taken out")
+	if f, c := stub.counts(); f != 1 || c != 1 {
+		t.Errorf("flushes %d, cash-ups %d: want 1 and 1", f, c)
+	}
+	h.key(tcell.KeyEscape, 0, tcell.ModNone)
+	h.waitText("Tap your card")
+	if len(h.eng.gotKeys()) != 0 {
+		t.Errorf("menu keys reached the engine: %v", h.eng.gotKeys())
+	}
+}
+
+func TestTechnicianMenuClosesWhenIdle(t *testing.T) {
+	h, _ := startTech(t, 60*time.Second)
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.typePIN(testPIN)
+	h.waitText("Cash since the last cash-up")
+	h.clock.add(59 * time.Second)
+	h.key(tcell.KeyRune, 'r', tcell.ModNone) // a key restarts the 60 s
+	h.waitText("closes in 60 s")
+	h.clock.add(61 * time.Second)
+	h.waitText("Tap your card")
+}
+
+func TestTechnicianNeedsConfig(t *testing.T) {
+	h := startUI(t, 80, 24, nil)
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Queue: online})
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.key(tcell.KeyRune, 'l', tcell.ModNone) // proves F10 was handled first
+	h.waitText("Přiložte")
+}
+
+func TestPINHash(t *testing.T) {
+	stored := HashPIN("123456")
+	if !strings.HasPrefix(stored, "pbkdf2-sha256:") || strings.Contains(stored, "123456") {
+		t.Fatalf("stored form %q", stored)
+	}
+	if HashPIN("123456") == stored {
+		t.Error("two hashes of one PIN are equal: no salt")
+	}
+	for pin, want := range map[string]bool{"123456": true, "123457": false, "": false, "1234567": false} {
+		ok, err := CheckPIN(stored, pin)
+		if err != nil || ok != want {
+			t.Errorf("CheckPIN(%q) = %v, %v; want %v", pin, ok, err, want)
+		}
+	}
+	for _, bad := range []string{"", "sha256:aa:bb", "pbkdf2-sha256:1:00:00", "pbkdf2-sha256:100000:zz:" + strings.Repeat("0", 64)} {
+		if _, err := CheckPIN(bad, "1234"); err == nil {
+			t.Errorf("CheckPIN accepted stored form %q", bad)
+		}
+	}
+}
+
+func TestPINFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "pin")
+	for _, bad := range []string{"123", "12ab", "1234567890123"} {
+		if err := WritePINFile(path, bad); err == nil {
+			t.Errorf("WritePINFile accepted PIN %q", bad)
+		}
+	}
+	if err := WritePINFile(path, "2468"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("pin file: %v, mode %v", err, st.Mode())
+	}
+	stored, err := ReadPINFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := CheckPIN(stored, "2468"); !ok {
+		t.Error("written PIN does not check")
+	}
+	os.Chmod(path, 0o644)
+	if _, err := ReadPINFile(path); err == nil {
+		t.Error("world-readable PIN file accepted")
+	}
+	if _, err := ReadPINFile(filepath.Join(dir, "none")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func FuzzCheckPIN(f *testing.F) {
+	f.Add(hashPIN("1234", []byte("saltsaltsaltsalt"), 1000), "1234")
+	f.Add("pbkdf2-sha256:1000:00:00", "1")
+	f.Add("pbkdf2-sha256:-1:zz:", "")
+	f.Add(":::", "0")
+	f.Fuzz(func(t *testing.T, stored, pin string) {
+		ok, err := CheckPIN(stored, pin)
+		if err != nil && ok {
+			t.Fatal("an error and a match")
+		}
+	})
+}
