@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Build static kioskd/kioskctl binaries and Debian packages.
+#
+#   packaging/build.sh                 # arm64, armhf (GOARM=7) and amd64 into dist/
+#   packaging/build.sh arm64           # one architecture
+#   BINARIES_ONLY=1 packaging/build.sh # binaries, no .deb
+#   PREBUILT=dir packaging/build.sh amd64  # package binaries built elsewhere
+#
+# Version: `git describe --tags --always --dirty`, else the VERSION file,
+# else 0.0.0-dev. nfpm runs as `go tool nfpm` (a tool dependency in go.mod).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+version=""
+if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
+	version=$(git describe --tags --always --dirty 2>/dev/null || true)
+fi
+[ -z "$version" ] && [ -f VERSION ] && version=$(tr -d ' \n' < VERSION)
+[ -z "$version" ] && version=0.0.0-dev
+# Debian versions must start with a digit.
+debversion=$version
+[[ $debversion =~ ^[0-9] ]] || debversion="0.0.0~git.$debversion"
+debversion=${debversion//-/\~}
+
+archs=("$@")
+[ ${#archs[@]} -eq 0 ] && archs=(arm64 armhf amd64)
+out=${DIST:-dist}
+mkdir -p "$out"
+
+for arch in "${archs[@]}"; do
+	case $arch in
+	arm64) goarch=arm64 goarm= ;;
+	armhf) goarch=arm goarm=7 ;;
+	amd64) goarch=amd64 goarm= ;;
+	*) echo "build.sh: unknown architecture $arch (arm64, armhf, amd64)" >&2; exit 2 ;;
+	esac
+	bindir="$out/$arch"
+	mkdir -p "$bindir"
+	for cmd in kioskd kioskctl; do
+		[ -n "${PREBUILT:-}" ] && { cp "$PREBUILT/$cmd" "$bindir/$cmd"; continue; }
+		CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
+			go build -trimpath -buildvcs=false \
+			-ldflags "-s -w -X main.version=$version" \
+			-o "$bindir/$cmd" "./cmd/$cmd"
+	done
+	if [ -z "${BINARIES_ONLY:-}" ]; then
+		# nfpm does not expand variables in contents: fill them in here.
+		sed -e "s#\${ARCH}#$arch#g" -e "s#\${VERSION}#$debversion#g" -e "s#\${BINDIR}#$bindir#g" \
+			packaging/nfpm.yaml > "$out/nfpm-$arch.yaml"
+		go tool nfpm package --config "$out/nfpm-$arch.yaml" --packager deb --target "$out/"
+	fi
+done
+ls -l "$out"/*.deb 2>/dev/null || true
