@@ -217,8 +217,9 @@ func TestQRFitsConsole(t *testing.T) {
 		{"demo", "demo/1", true},
 		{"lib", "lib/20250314-0001", true},
 		{"library-ground-floor", "library-ground-floor/000123", true},
-		{"library-ground-floor", "library-ground-floor/20250314-000123", true}, // 106 bytes: the largest that fits
-		{"library-ground-floor", "library-ground-floor/20250314T092640-000123", false},
+		{"library-ground-floor", "library-ground-floor/20250314-000123", true},
+		{"library-ground-floor", "library-ground-floor/20250314T092640-000123", true}, // 102 bytes
+		{"library-ground-floor-east-wing", "library-ground-floor-east-wing/261123-221530-7f3a", false},
 		{strings.Repeat("k", 60), strings.Repeat("k", 60) + "/1", false},
 	}
 	for _, c := range cases {
