@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.bug.st/serial"
@@ -206,5 +207,8 @@ func IsPortGone(err error) bool {
 	if errors.As(err, &pe) {
 		return pe.Code() == serial.PortClosed
 	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe)
+	// A pty whose master went away (and some USB-serial drivers on unplug)
+	// fail reads with EIO or ENXIO rather than a PortClosed.
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) ||
+		errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENXIO)
 }

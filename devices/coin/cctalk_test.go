@@ -1,0 +1,192 @@
+package coin_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/devices/coin"
+	"github.com/printroom/voucherkiosk/devices/devsim"
+)
+
+var simCoins = map[int]string{1: "EU010A", 2: "EU020A", 3: "EU050A", 4: "EU100A", 5: "EU200A"}
+var ccValues = map[int]int64{1: 10, 2: 20, 3: 50, 4: 100}
+
+func newCCTalk(t testing.TB, crc bool) (*devsim.CCTalk, *coin.CCTalk, *harness) {
+	sim, err := devsim.NewCCTalk("", simCoins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	sim.SetCRC16(crc)
+	a, err := coin.NewCCTalk(coin.CCTalkConfig{Name: "coins", Port: sim.Path(), CRC16: crc, Values: ccValues,
+		PollInterval: 20 * time.Millisecond, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := run(t, a)
+	waitFor(t, "connected", func() bool { return len(h.statuses(devices.StatusConnected)) == 1 })
+	return sim, a, h
+}
+
+func TestCCTalkOverPty(t *testing.T) {
+	for _, crc := range []bool{false, true} {
+		sim, a, h := newCCTalk(t, crc)
+		info := a.Info()
+		if info.Manufacturer != "SIM" || info.Product != "CoinSim" || info.Serial != "123456" || info.Coins[3] != "EU050A" || len(info.Coins) != 5 {
+			t.Fatalf("info %+v", info)
+		}
+		if sim.Mask() != 0x000F {
+			t.Fatalf("inhibit mask %04x, want only the 4 configured positions", sim.Mask())
+		}
+		// Starts inhibited: a coin is returned, no event.
+		if sim.Accepting() || sim.InsertCoin(1) {
+			t.Fatal("acceptor accepts before SetAccepting(true)")
+		}
+		a.SetAccepting(true)
+		waitFor(t, "accepting", sim.Accepting)
+		if sim.InsertCoin(5) {
+			t.Fatal("position 5 is not configured and must stay inhibited")
+		}
+		sim.InsertCoin(3)
+		sim.InsertCoin(4)
+		waitFor(t, "credits", func() bool { return len(h.credits()) == 2 })
+		cs := h.credits()
+		if cs[0].Key != "3" || cs[0].Amount != 50 || cs[0].Counter != 1 || cs[1].Key != "4" || cs[1].Counter != 2 {
+			t.Fatalf("credits %+v", cs)
+		}
+		sim.Error(14)
+		waitFor(t, "sensor blocked", func() bool { return len(h.statuses(devices.StatusSensorBlocked)) == 1 })
+		sim.Error(1)
+		waitFor(t, "coin rejected", func() bool { return len(h.statuses(devices.StatusCoinRejected)) == 1 })
+		sim.Error(99)
+		waitFor(t, "fault", func() bool { return len(h.statuses(devices.StatusFault)) == 1 })
+		if d := h.statuses(devices.StatusFault)[0]; !strings.Contains(d, "99") {
+			t.Fatalf("fault detail %q", d)
+		}
+		a.SetAccepting(false)
+		waitFor(t, "inhibited", func() bool { return !sim.Accepting() })
+
+		// Power glitch: the driver notices and applies its inhibits again.
+		a.SetAccepting(true)
+		waitFor(t, "accepting", sim.Accepting)
+		sim.ResetDevice()
+		waitFor(t, "reset", func() bool { return len(h.statuses(devices.StatusReset)) == 1 })
+		waitFor(t, "accepting after reset", func() bool { return sim.Accepting() && sim.Mask() == 0x000F })
+		sim.InsertCoin(1)
+		waitFor(t, "credit after reset", func() bool { return len(h.credits()) == 3 })
+		if c := h.credits()[2]; c.Counter != 1 || c.Amount != 10 {
+			t.Fatalf("credit after reset %+v", c)
+		}
+		h.stop()
+		sim.Close()
+	}
+}
+
+// A restart hands the driver the last journaled counter: coins the device
+// buffered meanwhile are credited once, and more than 5 raise an alarm.
+func TestCCTalkRestartAndLostEvents(t *testing.T) {
+	sim, a, h := newCCTalk(t, false)
+	a.SetAccepting(true)
+	waitFor(t, "accepting", sim.Accepting)
+	sim.InsertCoin(1)
+	waitFor(t, "credit", func() bool { return len(h.credits()) == 1 })
+	h.stop() // the kiosk stops; the acceptor stays enabled
+	last := h.credits()[0].Counter
+
+	for i := 0; i < 3; i++ {
+		sim.InsertCoin(2)
+	}
+	b, _ := coin.NewCCTalk(coin.CCTalkConfig{Name: "coins", Port: sim.Path(), Values: ccValues, LastCounter: last,
+		PollInterval: 20 * time.Millisecond})
+	b.SetAccepting(true)
+	h2 := run(t, b)
+	waitFor(t, "buffered credits", func() bool { return len(h2.credits()) == 3 })
+	if c := h2.credits(); c[0].Counter != 2 || c[2].Counter != 4 || sum(c) != 60 {
+		t.Fatalf("credits after restart %+v", c)
+	}
+	h2.stop()
+	last = b.LastCounter()
+
+	for i := 0; i < 8; i++ { // more than the 5-deep buffer
+		sim.InsertCoin(4)
+	}
+	c, _ := coin.NewCCTalk(coin.CCTalkConfig{Name: "coins", Port: sim.Path(), Values: ccValues, LastCounter: last,
+		PollInterval: 20 * time.Millisecond})
+	h3 := run(t, c)
+	waitFor(t, "events lost", func() bool { return len(h3.statuses(devices.StatusEventsLost)) == 1 })
+	waitFor(t, "the 5 buffered", func() bool { return len(h3.credits()) == 5 })
+	if d := h3.statuses(devices.StatusEventsLost)[0]; !strings.HasPrefix(d, "3 events lost") {
+		t.Fatalf("lost detail %q", d)
+	}
+	if got := h3.credits()[4].Counter; got != 12 {
+		t.Fatalf("last counter %d, want 12", got)
+	}
+}
+
+func TestCCTalkReconnect(t *testing.T) {
+	sim, a, h := newCCTalk(t, false)
+	a.SetAccepting(true)
+	waitFor(t, "accepting", sim.Accepting)
+	sim.Disconnect()
+	waitFor(t, "disconnected", func() bool { return len(h.statuses(devices.StatusDisconnected)) == 1 })
+	sim.ResetDevice() // a replugged device powers up inhibited
+	if err := sim.Reconnect(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "reconnected", func() bool { return len(h.statuses(devices.StatusConnected)) == 2 })
+	waitFor(t, "accepting again", sim.Accepting)
+	sim.InsertCoin(2)
+	waitFor(t, "credit", func() bool { return len(h.credits()) == 1 })
+	if n := len(h.statuses(devices.StatusDisconnected)); n != 1 {
+		t.Fatalf("%d disconnected reports for one unplug", n)
+	}
+}
+
+// 20 coins a second over ccTalk: nothing lost, nothing doubled.
+func TestCCTalkThroughput(t *testing.T) {
+	sim, a, h := newCCTalk(t, false)
+	a.SetAccepting(true)
+	waitFor(t, "accepting", sim.Accepting)
+	const n = 60
+	var want int64
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		pos := 1 + i%4
+		if !sim.InsertCoin(pos) {
+			t.Fatal("coin refused")
+		}
+		want += ccValues[pos]
+		time.Sleep(time.Until(start.Add(time.Duration(i+1) * 50 * time.Millisecond)))
+	}
+	waitFor(t, "all credits", func() bool { return len(h.credits()) >= n })
+	el := time.Since(start)
+	time.Sleep(100 * time.Millisecond)
+	cs := h.credits()
+	if len(cs) != n || sum(cs) != want || len(h.statuses(devices.StatusEventsLost)) != 0 {
+		t.Fatalf("%d credits summing %d, lost alarms %v; want %d summing %d", len(cs), sum(cs), h.statuses(devices.StatusEventsLost), n, want)
+	}
+	for i, c := range cs {
+		if c.Counter != i+1 {
+			t.Fatalf("credit %d has counter %d", i, c.Counter)
+		}
+	}
+	t.Logf("ccTalk throughput: %d coins in %v = %.1f coins/s, %d polls", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), sim.Polls())
+}
+
+func TestNewCCTalkRejectsBadConfig(t *testing.T) {
+	for _, c := range []coin.CCTalkConfig{
+		{Port: "/dev/x", Values: ccValues},
+		{Name: "c", Values: ccValues},
+		{Name: "c", Port: "/dev/x"},
+		{Name: "c", Port: "/dev/x", Values: map[int]int64{17: 10}},
+		{Name: "c", Port: "/dev/x", Values: map[int]int64{1: 0}},
+		{Name: "c", Port: "/dev/x", Values: ccValues, Address: 1},
+		{Name: "c", Port: "/dev/x", Values: ccValues, LastCounter: 256},
+	} {
+		if _, err := coin.NewCCTalk(c); err == nil {
+			t.Errorf("NewCCTalk(%+v) accepted", c)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package devsim
+
+import (
+	"sync"
+	"time"
+)
+
+// PulseBridge simulates a pulse coin acceptor behind a pulse-to-serial
+// bridge: one byte per pulse.
+type PulseBridge struct {
+	*port
+	width time.Duration
+
+	mu      sync.Mutex // one coin at a time, like a coin chute
+	coinGap time.Duration
+}
+
+// NewPulseBridge starts a bridge linked as dir/pulse. A pulse is pulseWidth
+// long followed by the same pause, so pulses are 2*pulseWidth apart.
+func NewPulseBridge(dir string, pulseWidth time.Duration) (*PulseBridge, error) {
+	if pulseWidth <= 0 {
+		pulseWidth = 30 * time.Millisecond
+	}
+	p, err := newPort(dir, "pulse", nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.start(); err != nil {
+		return nil, err
+	}
+	return &PulseBridge{port: p, width: pulseWidth, coinGap: 4 * pulseWidth}, nil
+}
+
+// SetCoinGap sets the silence after each coin; a driver's gap must lie
+// between the pulse period (2*pulseWidth) and this.
+func (b *PulseBridge) SetCoinGap(d time.Duration) {
+	b.mu.Lock()
+	b.coinGap = d
+	b.mu.Unlock()
+}
+
+// InsertCoin sends a train of pulses and then stays silent for the coin gap.
+// It returns when the next coin may follow.
+func (b *PulseBridge) InsertCoin(pulses int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Absolute deadlines, so one late wake-up does not stretch the train.
+	start := time.Now()
+	period := 2 * b.width
+	for i := 0; i < pulses; i++ {
+		if d := time.Until(start.Add(time.Duration(i) * period)); d > 0 {
+			time.Sleep(d)
+		}
+		if err := b.write([]byte{0x55}); err != nil {
+			return err
+		}
+	}
+	time.Sleep(b.coinGap)
+	return nil
+}
