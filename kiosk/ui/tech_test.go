@@ -154,10 +154,24 @@ func TestTechnicianMenuClosesWhenIdle(t *testing.T) {
 	h.key(tcell.KeyF10, 0, tcell.ModNone)
 	h.typePIN(testPIN)
 	h.waitText("Cash since the last cash-up")
+	// The fake clock does not redraw: the tick does. Wait for each advance
+	// to reach the screen before pressing a key, or a wait can match the
+	// previous drawing ("closes in 60 s" is on screen right after opening)
+	// and the clock moves on before the key is handled.
 	h.clock.add(59 * time.Second)
+	h.waitText("closes in 1 s")
 	h.key(tcell.KeyRune, 'r', tcell.ModNone) // a key restarts the 60 s
 	h.waitText("closes in 60 s")
-	h.clock.add(61 * time.Second)
+
+	// 118 s after opening, past the first deadline: still open, and fresh
+	// data (the menu's own reload, an engine state) restarts nothing.
+	h.clock.add(59 * time.Second)
+	h.onLoop(func() { h.u.refreshTech("Reloaded.") })
+	h.waitText("Reloaded.")
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online})
+	h.waitText("closes in 1 s")
+
+	h.clock.add(2 * time.Second)
 	h.waitText("Tap your card")
 }
 
