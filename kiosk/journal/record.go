@@ -146,10 +146,13 @@ type Unrecognised struct {
 
 // NoteEscrow is the data of KindNoteEscrow.
 type NoteEscrow struct {
-	Device string `json:"device"`
-	NoteID string `json:"note_id"`
-	Key    string `json:"key"`
-	Amount int64  `json:"amount"`
+	// Session is filled in by the Ledger from the record's Session when it
+	// reports pending notes; it is not part of the written data.
+	Session string `json:"-"`
+	Device  string `json:"device"`
+	NoteID  string `json:"note_id"`
+	Key     string `json:"key"`
+	Amount  int64  `json:"amount"`
 }
 
 // NoteReturned is the data of KindNoteReturned.
@@ -202,6 +205,9 @@ type Cashup struct {
 // Carry is the data of KindCarry: cash-up totals of compacted history.
 type Carry struct {
 	Totals CashTotals `json:"totals"`
+	// Counters is the last event counter per device at compaction: the
+	// records that set them may have been folded away.
+	Counters map[string]int `json:"counters,omitempty"`
 }
 
 // CashTotals is cash in the box since the last cash-up, by where it went.

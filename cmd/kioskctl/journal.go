@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk/journal"
+)
+
+func init() {
+	register(&command{
+		name:    "journal",
+		summary: "inspect the money journal read-only (journal inspect)",
+		usage: `Usage: kioskctl journal inspect [--state-dir DIR] [--records] [--json]
+
+Reads the kiosk's journal (DIR/journal) READ-ONLY, so it is safe while kioskd
+runs: it never truncates or writes. Every line's checksum and meaning is
+validated, and a summary is printed: records, open sessions, pending sessions
+with their payment ids and attention reasons, unclaimed cash, the cash since
+the last cash-up, and device counters. A bad record is shown with its line
+number, byte offset and the bytes around it; kioskd refuses to start on it.
+A torn last line (power cut) is reported; kioskd cuts it at start.
+
+Flags:
+  --state-dir DIR  the state directory (default $STATE_DIRECTORY, else /var/lib/kioskd)
+  --records        also print every record (card numbers masked)
+  --json           print the report as JSON
+
+Example:
+  kioskctl journal inspect --state-dir /var/lib/kioskd --records
+
+Exit codes: 0 the journal is good (a torn last line included), 1 a bad record
+or an unreadable journal, 2 wrong usage.`,
+		run: runJournal,
+	})
+}
+
+func journalStateDir() string {
+	if d := os.Getenv("STATE_DIRECTORY"); d != "" {
+		// systemd may pass several, colon separated; the first is ours.
+		return strings.Split(d, ":")[0]
+	}
+	return "/var/lib/kioskd"
+}
+
+func runJournal(_ context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] != "inspect" {
+		return fmt.Errorf("%w: want the subcommand \"inspect\"", errUsage)
+	}
+	fl := pflag.NewFlagSet("journal inspect", pflag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	dir := fl.String("state-dir", journalStateDir(), "state directory")
+	records := fl.Bool("records", false, "print every record")
+	asJSON := fl.Bool("json", false, "JSON output")
+	if err := fl.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fl.Arg(0))
+	}
+	rep, err := journal.Inspect(journal.OSFS(), *dir)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		err = printJournalJSON(e.stdout, rep, *records)
+	} else {
+		printJournalReport(e.stdout, rep, *records)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Bad != nil {
+		return &exitError{code: 1, err: fmt.Errorf("bad record at line %d (byte offset %d) of %s", rep.Bad.Line, rep.Bad.Offset, rep.Path)}
+	}
+	return nil
+}
+
+// journalCardField finds card numbers in raw journal bytes.
+var journalCardField = regexp.MustCompile(`"card"\s*:\s*"([^"\\]*)"`)
+
+// journalMaskRaw masks every card number in raw journal bytes shown around
+// a bad record.
+func journalMaskRaw(b []byte) string {
+	return journalCardField.ReplaceAllStringFunc(string(b), func(m string) string {
+		sub := journalCardField.FindStringSubmatch(m)
+		return `"card":"` + devices.MaskCard(sub[1]) + `"`
+	})
+}
+
+// journalMaskedData renders a record's data with every card number masked.
+func journalMaskedData(r journal.Record) json.RawMessage {
+	if len(r.Data) == 0 {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Data, &m); err != nil {
+		return r.Data
+	}
+	if c, ok := m["card"].(string); ok {
+		m["card"] = devices.MaskCard(c)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return r.Data
+	}
+	return b
+}
+
+func jmoney(v int64) string {
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+}
+
+func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
+	l := rep.Ledger
+	fmt.Fprintf(w, "journal %s: %d bytes, %d valid records\n", rep.Path, rep.Size, len(rep.Records))
+	if rep.Torn != nil {
+		fmt.Fprintf(w, "torn last line at byte offset %d (%d bytes): kioskd cuts it at start (a power cut during a write)\n",
+			rep.Torn.Offset, rep.Torn.Bytes)
+	}
+	if rep.Bad != nil {
+		fmt.Fprintf(w, "\nBAD RECORD at line %d, byte offset %d: %v\n", rep.Bad.Line, rep.Bad.Offset, rep.Bad.Err)
+		fmt.Fprintf(w, "kioskd will not start until this is repaired. Bytes around it (from offset %d):\n%q\n",
+			rep.AroundOffset, journalMaskRaw(rep.Around))
+		fmt.Fprintln(w, "The summary below covers the records before it.")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	open := l.OpenSessions()
+	fmt.Fprintf(tw, "\nOpen sessions: %d\n", len(open))
+	for _, s := range open {
+		fmt.Fprintf(tw, "  %s\tcard %s\tuser %d\t%s\topened %s\n", s.ID, devices.MaskCard(s.Open.Card), s.Open.UserID, jmoney(s.Total), s.Opened.Format(time.RFC3339))
+	}
+	pending := l.Pending()
+	fmt.Fprintf(tw, "\nPending sessions (to be booked): %d\n", len(pending))
+	for _, p := range pending {
+		pid, att := p.PaymentID, p.Attention
+		if pid == "" {
+			pid = "-"
+		}
+		if att != "" {
+			att = "NEEDS ATTENTION: " + att
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\tuser %d\tpayment %s\t%s\n", p.ID, p.Finish.Reference, jmoney(p.Finish.Total), p.UserID, pid, att)
+	}
+	un := l.Unclaimed()
+	fmt.Fprintf(tw, "\nUnclaimed cash: %d piece(s)\n", len(un))
+	for _, u := range un {
+		fmt.Fprintf(tw, "  seq %d\t%s:%s\t%s\t%s\n", u.Seq, u.Credit.Device, u.Credit.Key, jmoney(u.Credit.Amount), u.At.Format(time.RFC3339))
+	}
+	if notes := l.PendingNotes(); len(notes) > 0 {
+		fmt.Fprintf(tw, "\nNotes in escrow, not yet stacked or returned: %d\n", len(notes))
+		for _, n := range notes {
+			fmt.Fprintf(tw, "  %s\tnote %s\t%s\tsession %q\n", n.Device, n.NoteID, jmoney(n.Amount), n.Session)
+		}
+	}
+	c := l.Cash()
+	fmt.Fprintf(tw, "\nCash since the last cash-up:\n")
+	fmt.Fprintf(tw, "  accepted\t%s\n  committed\t%s\n  pending\t%s\n  in session\t%s\n  unclaimed\t%s\n  unrecognised\t%d event(s)\n",
+		jmoney(c.Accepted), jmoney(c.Committed), jmoney(c.Pending), jmoney(c.InSession), jmoney(c.Unclaimed), c.Unrecognised)
+	keys := make([]string, 0, len(c.Pieces))
+	for k := range c.Pieces {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(tw, "  %s\t%d piece(s)\n", k, c.Pieces[k])
+	}
+	counters := l.Counters()
+	fmt.Fprintf(tw, "\nDevice counters: %d\n", len(counters))
+	devs := make([]string, 0, len(counters))
+	for d := range counters {
+		devs = append(devs, d)
+	}
+	sort.Strings(devs)
+	for _, d := range devs {
+		fmt.Fprintf(tw, "  %s\t%d\n", d, counters[d])
+	}
+	if com := l.Committed(10); len(com) > 0 {
+		fmt.Fprintf(tw, "\nRecently committed:\n")
+		for _, s := range com {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.At.Format(time.RFC3339), s.Reference, jmoney(s.Amount), s.PaymentID)
+		}
+	}
+	if records {
+		fmt.Fprintf(tw, "\nRecords:\n")
+		for _, r := range rep.Records {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.Format(time.RFC3339), r.Kind, r.Session, journalMaskedData(r))
+		}
+	}
+	tw.Flush()
+}
+
+type journalJSONRecord struct {
+	Seq     uint64          `json:"seq"`
+	Time    time.Time       `json:"time"`
+	Kind    journal.Kind    `json:"kind"`
+	Session string          `json:"session,omitempty"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+type journalJSONReport struct {
+	Path      string                     `json:"path"`
+	Size      int64                      `json:"size"`
+	Records   int                        `json:"records"`
+	Torn      *journal.TornTail          `json:"torn,omitempty"`
+	Bad       *journalJSONBad            `json:"bad,omitempty"`
+	Open      []journalJSONOpen          `json:"open_sessions"`
+	Pending   []journal.PendingSession   `json:"pending"`
+	Unclaimed []journal.UnclaimedCash    `json:"unclaimed"`
+	Notes     []journal.NoteEscrow       `json:"notes_in_escrow"`
+	Cash      journal.CashTotals         `json:"cash"`
+	Counters  map[string]int             `json:"counters"`
+	Committed []journal.CommittedSession `json:"recently_committed"`
+	List      []journalJSONRecord        `json:"record_list,omitempty"`
+}
+
+type journalJSONBad struct {
+	Line         int    `json:"line"`
+	Offset       int64  `json:"offset"`
+	Error        string `json:"error"`
+	Around       string `json:"around"`
+	AroundOffset int64  `json:"around_offset"`
+}
+
+type journalJSONOpen struct {
+	ID     string    `json:"id"`
+	Card   string    `json:"card"`
+	UserID int64     `json:"user_id"`
+	Total  int64     `json:"total"`
+	Opened time.Time `json:"opened"`
+}
+
+func printJournalJSON(w io.Writer, rep *journal.Report, records bool) error {
+	l := rep.Ledger
+	out := journalJSONReport{Path: rep.Path, Size: rep.Size, Records: len(rep.Records), Torn: rep.Torn,
+		Pending: l.Pending(), Unclaimed: l.Unclaimed(), Notes: l.PendingNotes(), Cash: l.Cash(),
+		Counters: l.Counters(), Committed: l.Committed(10)}
+	for i := range out.Pending {
+		out.Pending[i].Finish.Card = devices.MaskCard(out.Pending[i].Finish.Card)
+	}
+	for _, s := range l.OpenSessions() {
+		out.Open = append(out.Open, journalJSONOpen{ID: s.ID, Card: devices.MaskCard(s.Open.Card), UserID: s.Open.UserID, Total: s.Total, Opened: s.Opened})
+	}
+	if rep.Bad != nil {
+		out.Bad = &journalJSONBad{Line: rep.Bad.Line, Offset: rep.Bad.Offset, Error: rep.Bad.Err.Error(), Around: journalMaskRaw(rep.Around), AroundOffset: rep.AroundOffset}
+	}
+	if records {
+		for _, r := range rep.Records {
+			out.List = append(out.List, journalJSONRecord{Seq: r.Seq, Time: r.Time, Kind: r.Kind, Session: r.Session, Data: journalMaskedData(r)})
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return errors.Join(errors.New("write report"), err)
+	}
+	return nil
+}
