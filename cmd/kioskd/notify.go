@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
+	sd "github.com/coreos/go-systemd/v22/daemon"
 )
 
 // notifier speaks sd_notify: READY once the kiosk can take money, STATUS
@@ -21,7 +21,7 @@ type notifier struct {
 }
 
 func (n *notifier) ready() {
-	if ok, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+	if ok, err := sd.SdNotify(false, sd.SdNotifyReady); err != nil {
 		n.log.Warn("sd_notify READY failed", "err", err)
 	} else if ok {
 		n.log.Info("told systemd we are ready")
@@ -29,12 +29,12 @@ func (n *notifier) ready() {
 }
 
 func (n *notifier) stopping() {
-	daemon.SdNotify(false, daemon.SdNotifyStopping)
+	sd.SdNotify(false, sd.SdNotifyStopping)
 }
 
 // run pings the watchdog and refreshes STATUS until ctx ends.
 func (n *notifier) run(ctx context.Context) {
-	interval, err := daemon.SdWatchdogEnabled(false)
+	interval, err := sd.SdWatchdogEnabled(false)
 	if err != nil || interval <= 0 {
 		interval = 0
 	}
@@ -47,7 +47,7 @@ func (n *notifier) run(ctx context.Context) {
 	last := ""
 	for {
 		if s := n.status(); s != last {
-			daemon.SdNotify(false, "STATUS="+s)
+			sd.SdNotify(false, "STATUS="+s)
 			last = s
 		}
 		if interval > 0 {
@@ -55,7 +55,7 @@ func (n *notifier) run(ctx context.Context) {
 			err := n.alive(cctx)
 			cancel()
 			if err == nil {
-				daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+				sd.SdNotify(false, sd.SdNotifyWatchdog)
 			} else if ctx.Err() == nil {
 				n.log.Error("liveness check failed: withholding the watchdog ping", "err", err)
 			}

@@ -413,9 +413,19 @@ func (u *UI) drawFooter(c *canvas) {
 	case kiosk.PhaseCredited, kiosk.PhaseSavedOffline, kiosk.PhaseNotRegistered:
 		hints = append(hints, u.t("key_enter_ok"))
 	}
+	var extra []string
 	for _, f := range u.opts.Footer {
-		hints = append(hints, keyName(f.Key, f.Rune)+" "+f.Label)
+		extra = append(extra, keyName(f.Key, f.Rune)+" "+f.Label)
 	}
+	all := strings.Join(append(append([]string(nil), hints...), extra...), "  ")
+	if len(extra) == 0 || runewidth.StringWidth(all) <= c.w-2 {
+		c.text(1, y, all, stBar)
+		return
+	}
+	// The demo's keys do not fit beside the student's: they get the row
+	// above, so no key a newcomer needs is cut off.
+	c.fill(0, y-1, c.w, 1, stBar)
+	c.text(1, y-1, strings.Join(extra, "  "), stBar)
 	c.text(1, y, strings.Join(hints, "  "), stBar)
 }
 

@@ -43,7 +43,7 @@ var catalogs = map[string]catalog{
 		"new_balance":         "New balance: %s",
 		"receipt":             "Receipt:",
 		"saved_offline":       "Saved: %s",
-		"saved_offline_sub":   "The kiosk is offline. The credit will be credited automatically when MyQ answers.",
+		"saved_offline_sub":   "The kiosk is offline. Your credit will be added automatically when MyQ answers.",
 		"keep_receipt":        "Keep this receipt until the credit shows.",
 		"qr_too_small":        "(screen too small for the QR code)",
 		"out_of_service":      "Out of service",

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/printroom/voucherkiosk/api"
+	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk"
+	"github.com/printroom/voucherkiosk/kiosk/booking"
+	"github.com/printroom/voucherkiosk/kiosk/config"
+	"github.com/printroom/voucherkiosk/kiosk/control"
+	"github.com/printroom/voucherkiosk/kiosk/journal"
+	"github.com/printroom/voucherkiosk/kiosk/monitor"
+	"github.com/printroom/voucherkiosk/kiosk/ui"
+)
+
+// daemon joins the parts: it adapts booking to the engine, and the journal,
+// engine and booking to the control socket, the monitor and the technician
+// menu. It holds no rules of its own.
+type daemon struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	started time.Time
+	journal *journal.Journal
+	hw      *hardware
+	metrics *monitor.Metrics
+	booker  *booking.Booker
+	runner  atomic.Pointer[kiosk.Runner]
+	cashup  sync.Mutex // one cash-up at a time
+}
+
+var _ control.Backend = (*daemon)(nil)
+
+func (d *daemon) post(ev any) {
+	if r := d.runner.Load(); r != nil {
+		r.Post(ev)
+	}
+}
+
+func (d *daemon) bookingResult(r booking.Result) {
+	d.post(kiosk.BookingResult{SessionID: r.SessionID, Committed: r.Committed, Balance: r.Balance,
+		Attention: r.Attention, Err: r.Err})
+}
+
+func (d *daemon) queueStatus(s booking.Status) {
+	d.post(kiosk.QueueUpdate{QueueStatus: kiosk.QueueStatus{Pending: s.Pending, OldestPending: s.OldestPending,
+		NeedsAttention: s.NeedsAttention, LastError: s.LastError, Online: s.Online}})
+}
+
+// waitBookingSettled gives a session being booked at shutdown until
+// deadline to reach MyQ; it stays queued in the journal either way.
+func (d *daemon) waitBookingSettled(deadline time.Time) {
+	r := d.runner.Load()
+	for time.Now().Before(deadline) {
+		if r.State().Phase != kiosk.PhaseBooking {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (d *daemon) statusLine() string {
+	r := d.runner.Load()
+	if r == nil {
+		return "starting"
+	}
+	st := r.State()
+	q := d.booker.Status()
+	net := "online"
+	if !q.Online {
+		net = "offline"
+	}
+	line := fmt.Sprintf("%s, %s, %d pending", st.Phase, net, q.Pending)
+	if q.NeedsAttention > 0 {
+		line += fmt.Sprintf(", %d need attention", q.NeedsAttention)
+	}
+	if st.Phase == kiosk.PhaseOutOfService {
+		line += ": " + st.OutOfService
+	}
+	return line
+}
+
+// Status implements control.Backend.
+func (d *daemon) Status(ctx context.Context) (control.Status, error) {
+	r := d.runner.Load()
+	if r == nil {
+		return control.Status{}, errors.New("starting")
+	}
+	st := r.State()
+	q := d.booker.Status()
+	out := control.Status{
+		Version: version, KioskID: d.cfg.Kiosk.ID, Started: d.started, Phase: st.Phase.String(),
+		Reason: st.OutOfService, Online: q.Online, Pending: q.Pending, Attention: q.NeedsAttention,
+		LastError: q.LastError, Unclaimed: st.Unclaimed, Currency: d.cfg.Kiosk.Currency,
+		Devices: map[string]control.Device{},
+	}
+	if !q.OldestPending.IsZero() {
+		t := q.OldestPending
+		out.Oldest = &t
+	}
+	for name, s := range st.Devices {
+		out.Devices[name] = control.Device{Status: s.Status.String(), Detail: s.Detail, Since: s.At}
+	}
+	return out, nil
+}
+
+// Queue implements control.Backend.
+func (d *daemon) Queue(ctx context.Context) ([]control.QueueItem, error) {
+	items := d.booker.Queue()
+	out := make([]control.QueueItem, 0, len(items))
+	for _, it := range items {
+		out = append(out, control.QueueItem{SessionID: it.SessionID, Reference: it.Reference, Amount: it.Amount,
+			UserID: it.UserID, Card: it.Card, Finished: it.Finished, PaymentID: it.PaymentID, Attention: it.Attention})
+	}
+	return out, nil
+}
+
+// Flush implements control.Backend.
+func (d *daemon) Flush(ctx context.Context) error {
+	d.booker.FlushNow()
+	return nil
+}
+
+// Cash implements control.Backend.
+func (d *daemon) Cash(ctx context.Context) (control.Cash, error) {
+	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: d.journal.Ledger().Cash()}, nil
+}
+
+// Cashup implements control.Backend: it journals what the box should hold;
+// the ledger restarts its totals at that record.
+func (d *daemon) Cashup(ctx context.Context, by string) (control.Cash, error) {
+	by = strings.TrimSpace(by)
+	if by == "" {
+		return control.Cash{}, errors.New("a cash-up needs the name of who emptied the box")
+	}
+	d.cashup.Lock()
+	defer d.cashup.Unlock()
+	totals := d.journal.Ledger().Cash()
+	rec := journal.New(journal.KindCashup, "", time.Now(), journal.Cashup{By: by, Totals: totals})
+	if _, err := d.journal.Append(rec); err != nil {
+		return control.Cash{}, fmt.Errorf("journal the cash-up: %w", err)
+	}
+	d.log.Info("cash-up", "by", by, "accepted", totals.Accepted, "committed", totals.Committed,
+		"pending", totals.Pending, "unclaimed", totals.Unclaimed)
+	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals}, nil
+}
+
+// directory adapts the MyQ client to the engine's card lookup.
+type directory struct {
+	client *api.Client
+	log    *slog.Logger
+}
+
+var _ kiosk.Directory = (*directory)(nil)
+
+// balanceWait bounds the balance request after a user is found: the
+// balance is a courtesy and must not hold up the greeting for long.
+const balanceWait = 1500 * time.Millisecond
+
+func (dir *directory) FindUserByCard(ctx context.Context, card string) (kiosk.User, error) {
+	u, err := dir.client.FindUserByCard(ctx, card)
+	if errors.Is(err, api.ErrUserNotFound) {
+		return kiosk.User{}, kiosk.ErrNotRegistered
+	}
+	if err != nil {
+		return kiosk.User{}, err
+	}
+	ku := kiosk.User{ID: u.ID, Username: u.Username, FullName: u.FullName}
+	bctx, cancel := context.WithTimeout(ctx, balanceWait)
+	defer cancel()
+	if bal, known, err := dir.client.Balance(bctx, u.ID); err == nil && known {
+		b := int64(bal)
+		ku.Balance = &b
+	} else if err != nil {
+		dir.log.Debug("balance unavailable", "user", u.ID, "err", err)
+	}
+	return ku, nil
+}
+
+// technician adapts the daemon to the screen's technician menu.
+type technician struct{ d *daemon }
+
+var _ ui.Technician = (*technician)(nil)
+
+func (t *technician) report(totals journal.CashTotals) ui.CashReport {
+	var r ui.CashReport
+	keys := make([]string, 0, len(totals.Pieces))
+	for k := range totals.Pieces {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		dev, _, _ := strings.Cut(k, ":")
+		r.Lines = append(r.Lines, ui.CashLine{Device: dev, Value: t.d.hw.values[k], Count: int(totals.Pieces[k])})
+	}
+	r.Unclaimed = totals.Unclaimed
+	if totals.Unrecognised > 0 {
+		r.Unrecognised = append(r.Unrecognised, fmt.Sprintf("%d unrecognised coin(s): count them by hand", totals.Unrecognised))
+	}
+	return r
+}
+
+func (t *technician) Cash() (ui.CashReport, error) {
+	return t.report(t.d.journal.Ledger().Cash()), nil
+}
+
+func (t *technician) Queue() ([]ui.QueueItem, error) {
+	items := t.d.booker.Queue()
+	out := make([]ui.QueueItem, 0, len(items))
+	for _, it := range items {
+		out = append(out, ui.QueueItem{Reference: it.Reference, Amount: it.Amount, Card: it.Card,
+			FinishedAt: it.Finished, NeedsAttention: it.Attention != "", LastError: it.Attention})
+	}
+	return out, nil
+}
+
+func (t *technician) FlushNow() { t.d.booker.FlushNow() }
+
+func (t *technician) Cashup() (ui.CashReport, error) {
+	c, err := t.d.Cashup(context.Background(), "technician menu")
+	if err != nil {
+		return ui.CashReport{}, err
+	}
+	return t.report(c.Totals), nil
+}
+
+var _ = devices.MaskCard

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+	"golang.org/x/term"
+
+	"github.com/printroom/voucherkiosk/api"
+	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk"
+	"github.com/printroom/voucherkiosk/kiosk/booking"
+	"github.com/printroom/voucherkiosk/kiosk/config"
+	"github.com/printroom/voucherkiosk/kiosk/control"
+	"github.com/printroom/voucherkiosk/kiosk/journal"
+	"github.com/printroom/voucherkiosk/kiosk/monitor"
+	"github.com/printroom/voucherkiosk/kiosk/receipt"
+	"github.com/printroom/voucherkiosk/kiosk/ui"
+)
+
+// daemonOptions is what runDaemon needs beyond the config: the demo adds
+// its simulator keys and a finaliser.
+type daemonOptions struct {
+	cfg    *config.Config
+	level  slog.Level
+	stderr io.Writer
+	screen tcell.Screen // nil: the real terminal
+	footer []ui.FooterKey
+	// banner is logged once at start (the demo says what it runs).
+	banner string
+}
+
+// shutdownBudget is how long SIGTERM may take in all: systemd's default stop
+// timeout is far longer, but a kiosk must give its console back quickly.
+const shutdownBudget = 4500 * time.Millisecond
+
+// newLogger logs to stderr, unless stderr is the terminal the kiosk screen
+// draws on: then to kioskd.log in the state directory, so log lines never
+// scribble over what the student reads. Under systemd stderr is the journal.
+func newLogger(stderr io.Writer, level slog.Level, stateDir string) (*slog.Logger, func(), error) {
+	opts := &slog.HandlerOptions{Level: level}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		path := filepath.Join(stateDir, "kioskd.log")
+		lf, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open log file: %w", err)
+		}
+		fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
+		return slog.New(slog.NewTextHandler(lf, opts)), func() { lf.Close() }, nil
+	}
+	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
+}
+
+func runDaemon(ctx context.Context, o daemonOptions) (err error) {
+	cfg := o.cfg
+	started := time.Now()
+	stateDir := cfg.Kiosk.StateDir
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	log, closeLog, err := newLogger(o.stderr, o.level, stateDir)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	log.Info("kioskd starting", "version", version, "kiosk", cfg.Kiosk.ID, "config", cfg.File, "state_dir", stateDir)
+	if o.banner != "" {
+		log.Info(o.banner)
+	}
+
+	j, err := journal.Open(journal.Options{Dir: stateDir, Log: log.With("part", "journal")})
+	if err != nil {
+		var re *journal.ReplayError
+		if errors.As(err, &re) {
+			return fmt.Errorf("%w\nThe kiosk will not start over a damaged journal: it holds money. "+
+				"Inspect it with: kioskctl journal inspect --state-dir %s", err, stateDir)
+		}
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer j.Close()
+	snap := j.Ledger()
+
+	client, err := api.New(api.Config{
+		URL: cfg.MyQ.URL, ClientID: cfg.MyQ.ClientID, ClientSecret: cfg.MyQ.ClientSecret.Reveal(),
+		CAFile: cfg.MyQ.CAFile, Provider: cfg.MyQ.Provider, Timeout: cfg.MyQ.RequestTimeout,
+		Version: version, Log: log.With("part", "myq"),
+	})
+	if err != nil {
+		return fmt.Errorf("myq: %w", err)
+	}
+	defer client.CloseIdleConnections()
+
+	hw, err := buildHardware(cfg, snap, log)
+	if err != nil {
+		return err
+	}
+	cache, err := kiosk.OpenCardCache(filepath.Join(stateDir, "cards.cache"), log.With("part", "cardcache"))
+	if err != nil {
+		return fmt.Errorf("card cache: %w", err)
+	}
+	receiptKey, err := receipt.LoadOrCreateKey(cfg.Kiosk.ReceiptKeyFile)
+	if err != nil {
+		return fmt.Errorf("receipt key: %w", err)
+	}
+
+	d := &daemon{cfg: cfg, log: log, started: started, journal: j, hw: hw}
+	d.metrics = monitor.New(d.Status)
+	booker, err := booking.New(booking.Config{
+		Client:      client,
+		Journal:     j,
+		KioskID:     cfg.Kiosk.ID,
+		Log:         log.With("part", "booking"),
+		OnResult:    d.bookingResult,
+		OnStatus:    d.queueStatus,
+		OnAPIError:  d.metrics.APIError,
+		OnCommitted: d.metrics.Topup,
+	})
+	if err != nil {
+		return fmt.Errorf("booking: %w", err)
+	}
+	d.booker = booker
+
+	events := make(chan devices.Event, 64)
+	acceptorNames := make([]string, 0, len(hw.acceptors))
+	for _, a := range hw.acceptors {
+		acceptorNames = append(acceptorNames, a.Name())
+	}
+	runner, err := kiosk.NewRunner(kiosk.RunnerConfig{
+		Engine: kiosk.Config{
+			KioskID: cfg.Kiosk.ID, Currency: cfg.Kiosk.Currency,
+			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
+			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
+			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
+			Log: log.With("part", "engine"),
+		},
+		Journal:       j,
+		Restore:       kiosk.RestoredFrom(snap),
+		Directory:     &directory{client: client, log: log},
+		Booker:        booker,
+		Acceptors:     hw.acceptors,
+		Events:        events,
+		Cache:         cache,
+		Log:           log.With("part", "runner"),
+		LookupTimeout: cfg.MyQ.RequestTimeout,
+	})
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	d.runner.Store(runner)
+
+	screen, err := ui.New(ui.Options{
+		Screen: o.screen, Engine: runner, Languages: cfg.Kiosk.Languages, Currency: cfg.Kiosk.Currency,
+		KioskID: cfg.Kiosk.ID, ReceiptKey: receiptKey, Technician: &technician{d: d},
+		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
+	})
+	if err != nil {
+		return fmt.Errorf("screen: %w", err)
+	}
+
+	runtimeDir := os.Getenv("RUNTIME_DIRECTORY")
+	if runtimeDir == "" {
+		runtimeDir = stateDir
+	}
+	ctl, err := control.Listen(runtimeDir, d, log.With("part", "control"))
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+	if cfg.Monitor.Listen != "" {
+		mon, err := monitor.Listen(cfg.Monitor.Listen, d.metrics, d, log.With("part", "monitor"))
+		if err != nil {
+			// Monitoring is optional: a busy port must not stop a kiosk
+			// from taking money.
+			log.Error("monitor not started", "err", err)
+		} else {
+			defer mon.Close()
+			log.Info("monitor listening", "addr", mon.Addr())
+		}
+	}
+
+	// Each part gets its own context so SIGTERM can stop them in order:
+	// money intake first, then booking, then the screen.
+	var wg sync.WaitGroup
+	start := func(name string, f func(ctx context.Context) error) context.CancelFunc {
+		pctx, cancel := context.WithCancel(context.Background())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(pctx); err != nil && pctx.Err() == nil {
+				log.Error("part stopped", "part", name, "err", err)
+			}
+		}()
+		return cancel
+	}
+	stopBooker := start("booking", booker.Run)
+	stopRunner := start("engine", runner.Run)
+	devCtx, stopDevices := context.WithCancel(context.Background())
+	for _, dev := range hw.all {
+		wg.Add(1)
+		go func(dev devices.Device) {
+			defer wg.Done()
+			if err := dev.Run(devCtx, events); err != nil && devCtx.Err() == nil {
+				log.Error("device stopped: fix the config and restart", "device", dev.Name(), "err", err)
+				select {
+				case events <- devices.StatusChange{Device: dev.Name(), Status: devices.StatusFault, Detail: err.Error(), At: time.Now()}:
+				case <-devCtx.Done():
+				}
+			}
+		}(dev)
+	}
+	uiErr := make(chan error, 1)
+	uiCtx, stopUI := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		uiErr <- screen.Run(uiCtx)
+	}()
+
+	n := &notifier{log: log, status: d.statusLine, alive: func(ctx context.Context) error {
+		if err := screen.Ping(ctx); err != nil {
+			return fmt.Errorf("screen: %w", err)
+		}
+		if err := runner.Ping(ctx); err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		if p, ok := any(j).(interface{ Probe() error }); ok {
+			if err := p.Probe(); err != nil {
+				return fmt.Errorf("journal: %w", err)
+			}
+		}
+		return nil
+	}}
+	stopNotify := start("notify", func(ctx context.Context) error { n.run(ctx); return nil })
+
+	// READY once the screen answers: the devices were started above and
+	// report themselves to the screen as they connect.
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := screen.Ping(pctx); err == nil {
+		n.ready()
+		log.Info("kiosk ready", "startup", time.Since(started).Round(time.Millisecond))
+	}
+	cancel()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: signal received")
+	case runErr = <-uiErr:
+		log.Error("screen failed", "err", runErr)
+	}
+
+	// Stop taking money, book or journal the current session, let booking
+	// finish what is in flight, then stop everything. The journal already
+	// holds every coin; this only decides how much is booked before exit.
+	n.stopping()
+	deadline := time.Now().Add(shutdownBudget)
+	sctx, scancel := context.WithDeadline(context.Background(), deadline.Add(-2500*time.Millisecond))
+	if err := runner.Shutdown(sctx); err != nil {
+		log.Warn("engine shutdown", "err", err)
+	}
+	scancel()
+	d.waitBookingSettled(deadline.Add(-1000 * time.Millisecond))
+	stopDevices()
+	stopRunner()
+	stopBooker()
+	stopUI()
+	stopNotify()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+		log.Warn("some parts did not stop in time; exiting anyway (the journal is durable)")
+	}
+	st := booker.Status()
+	log.Info("kioskd stopped", "pending", st.Pending, "needs_attention", st.NeedsAttention)
+	return runErr
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/printroom/voucherkiosk/api/myqfake"
+	"github.com/printroom/voucherkiosk/configs"
+	"github.com/printroom/voucherkiosk/devices/devsim"
+	"github.com/printroom/voucherkiosk/devices/devsim/sspsim"
+	"github.com/printroom/voucherkiosk/kiosk/config"
+	"github.com/printroom/voucherkiosk/kiosk/ui"
+)
+
+// demoPIN opens the technician menu (F10) in the demo.
+const demoPIN = "1234"
+
+// runDemo runs the real daemon on the embedded demo config: the fake MyQ
+// over HTTPS with its own CA, and simulated devices on ptys so the real
+// serial drivers run. Function keys drive the simulators.
+func runDemo(ctx context.Context, level slog.Level, stderr io.Writer) error {
+	dir, err := os.MkdirTemp("", "kioskd-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	fake := myqfake.NewDemo(myqfake.Options{})
+	srv, err := fake.Start(true)
+	if err != nil {
+		return fmt.Errorf("demo: fake MyQ: %w", err)
+	}
+	defer srv.Close()
+	caFile, err := srv.WriteCAFile(dir)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+
+	cfg, err := config.Parse(configs.Demo, "demo.toml")
+	if err != nil {
+		return fmt.Errorf("demo: embedded config: %w", err)
+	}
+	simDir := filepath.Join(dir, "dev")
+	if err := os.MkdirAll(simDir, 0o700); err != nil {
+		return err
+	}
+	reader, err := devsim.NewRDM6300(simDir)
+	if err != nil {
+		return fmt.Errorf("demo: card reader simulator: %w", err)
+	}
+	defer reader.Close()
+	cfg.CardReader.Port = reader.Path()
+
+	var coins *devsim.PulseBridge
+	var notes *sspsim.Sim
+	noteKeys := map[int]int64{}
+	for i := range cfg.Acceptors {
+		a := &cfg.Acceptors[i]
+		switch a.Protocol {
+		case config.ProtocolPulse:
+			coins, err = devsim.NewPulseBridge(simDir, 30*time.Millisecond)
+			if err != nil {
+				return fmt.Errorf("demo: coin simulator: %w", err)
+			}
+			defer coins.Close()
+			a.Port = coins.Path()
+		case config.ProtocolESSP:
+			channels := make([]int64, len(a.Values))
+			for k, v := range a.Values {
+				n, _ := strconv.Atoi(k)
+				if n >= 1 && n <= len(channels) {
+					channels[n-1] = v
+					noteKeys[n] = v
+				}
+			}
+			notes, err = sspsim.New(simDir, sspsim.Options{Channels: channels, Currency: cfg.Kiosk.Currency})
+			if err != nil {
+				return fmt.Errorf("demo: note validator simulator: %w", err)
+			}
+			defer notes.Close()
+			a.Port = notes.Path()
+		}
+	}
+
+	state := filepath.Join(dir, "state")
+	cfg.Kiosk.StateDir = state
+	cfg.Kiosk.ReceiptKeyFile = filepath.Join(state, "receipt.key")
+	cfg.Kiosk.TechnicianPINFile = filepath.Join(dir, "technician.pin")
+	if err := ui.WritePINFile(cfg.Kiosk.TechnicianPINFile, demoPIN); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	cfg.MyQ.URL = srv.URL
+	cfg.MyQ.CAFile = caFile
+	cfg.MyQ.ClientID = myqfake.DemoClientID
+	cfg.MyQ.ClientSecret = config.Secret(myqfake.DemoClientSecret)
+	cfg.Monitor.Listen = "" // a demo must not fight a real kiosk for its port
+
+	users := myqfake.DemoUsers()
+	tap := func(decimal string) func() {
+		return func() {
+			n, err := strconv.ParseUint(decimal, 10, 32)
+			if err != nil {
+				return
+			}
+			// The RDM6300 sends 10 hex digits: a version byte, then the
+			// 4 bytes the printed decimal number is made of.
+			reader.TapCard(fmt.Sprintf("10%08X", n))
+		}
+	}
+	var outage atomic.Bool
+	footer := []ui.FooterKey{
+		{Key: tcell.KeyF2, Label: firstName(users[0].FullName), Do: tap(users[0].Cards[0])},
+		{Key: tcell.KeyF3, Label: firstName(users[1].FullName), Do: tap(users[1].Cards[0])},
+		{Key: tcell.KeyF4, Label: "unknown", Do: tap("0000999999")},
+	}
+	if coins != nil {
+		footer = append(footer,
+			ui.FooterKey{Key: tcell.KeyF5, Label: "0.50", Do: func() { coins.InsertCoin(5) }},
+			ui.FooterKey{Key: tcell.KeyF6, Label: "1.00", Do: func() { coins.InsertCoin(10) }},
+			ui.FooterKey{Key: tcell.KeyF7, Label: "2.00", Do: func() { coins.InsertCoin(20) }},
+		)
+	}
+	if notes != nil && noteKeys[1] > 0 {
+		footer = append(footer, ui.FooterKey{Key: tcell.KeyF8, Label: "note " + config.FormatAmount(noteKeys[1]),
+			Do: func() { notes.InsertNote(1) }})
+	}
+	footer = append(footer, ui.FooterKey{Key: tcell.KeyF9, Label: "outage", Do: func() {
+		fake.SetDown(!outage.Load())
+		outage.Store(!outage.Load())
+	}})
+
+	return runDaemon(ctx, daemonOptions{
+		cfg: cfg, level: level, stderr: stderr, footer: footer,
+		banner: fmt.Sprintf("demo: fake MyQ at %s, devices simulated in %s, technician PIN %s", srv.URL, simDir, demoPIN),
+	})
+}
+
+func firstName(full string) string {
+	if i := strings.IndexByte(full, ' '); i > 0 {
+		return full[:i]
+	}
+	return full
+}
