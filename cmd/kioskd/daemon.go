@@ -242,12 +242,22 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 
 	// READY once the screen answers: the devices were started above and
 	// report themselves to the screen as they connect.
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	if err := screen.Ping(pctx); err == nil {
-		n.ready()
-		log.Info("kiosk ready", "startup", time.Since(started).Round(time.Millisecond))
+	// Ping is refused until Run has the terminal, so ask until it answers.
+	readyBy := time.Now().Add(10 * time.Second)
+	for ctx.Err() == nil && time.Now().Before(readyBy) {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := screen.Ping(pctx)
+		cancel()
+		if err == nil {
+			n.ready()
+			log.Info("kiosk ready", "startup", time.Since(started).Round(time.Millisecond))
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	cancel()
 
 	var runErr error
 	select {
