@@ -94,10 +94,11 @@ func (c Config) withDefaults() Config {
 // records are durable (fsync returned); the Seq of recs[i] is firstSeq+i.
 //
 // While the journal fails, the engine retries it on a Tick every
-// Config.JournalRetry: held money is appended again; with nothing held, a
-// journal that has a Probe method is asked, one without is assumed healed
-// until the next append says otherwise (no money counts before an append
-// succeeds either way).
+// Config.JournalRetry: a journal that has a Probe method (Prober) is asked
+// first, and may heal itself there (*journal.Journal does); then held money
+// is appended again. A journal without Probe is assumed healed until the
+// next append says otherwise (no money counts before an append succeeds
+// either way).
 type Journal interface {
 	Append(recs ...journal.Record) (firstSeq uint64, err error)
 }
@@ -472,14 +473,13 @@ func (e *Engine) onCredit(c devices.Credit) {
 	case n.Session == "":
 		e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
 	default:
-		// The note's session is closed in the journal, which refuses an
-		// unclaimed credit naming a note escrowed for a session: settle the
-		// escrow record first, then the money is unclaimed cash (never lost).
+		// The note's session is already finished: the money is unclaimed
+		// cash (never lost, reported for the cash-up, claimable by the next
+		// card). The unclaimed record names the note, which settles its
+		// escrow in the ledger.
 		e.log.Warn("engine: note credited after its session closed: unclaimed cash",
 			"device", n.Device, "note_id", n.NoteID, "session", n.Session, "amount", c.Amount)
-		settle := journal.New(journal.KindNoteReturned, n.Session, e.now, journal.NoteReturned{Device: n.Device, NoteID: n.NoteID})
-		jc.NoteID = ""
-		e.appendMoney(settle, journal.New(journal.KindUnclaimed, "", e.now, jc))
+		e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
 	}
 }
 
@@ -831,20 +831,20 @@ func (e *Engine) journalFailed(err error) {
 	e.jRetryAt = e.now.Add(e.cfg.JournalRetry)
 }
 
-// recoverJournal retries held records (or probes an empty journal) and
-// reports whether the journal works again.
+// recoverJournal probes the journal (which may heal it), retries held
+// records and reports whether the journal works again.
 func (e *Engine) recoverJournal() bool {
 	e.jRetryAt = e.now.Add(e.cfg.JournalRetry)
-	if len(e.held) == 0 {
-		// Nothing to write: ask the journal if it can, or (without a Probe)
-		// assume so; the next append finds out, and no money moves before
-		// one succeeds.
-		if p, ok := e.j.(Prober); ok {
-			if err := p.Probe(); err != nil {
-				e.jErr = err
-				return false
-			}
+	// Ask the journal if it can take records (a broken journal heals here),
+	// or without a Probe assume so: the next append finds out, and no money
+	// moves before one succeeds.
+	if p, ok := e.j.(Prober); ok {
+		if err := p.Probe(); err != nil {
+			e.jErr = err
+			return false
 		}
+	}
+	if len(e.held) == 0 {
 		e.log.Info("engine: journal back in service")
 		e.jErr = nil
 		return true

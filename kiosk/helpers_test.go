@@ -22,7 +22,8 @@ var t0 = time.Date(2026, 11, 23, 22, 15, 30, 0, time.UTC)
 // testJournal is the real journal (on the strict in-memory FS) behind a
 // switch that refuses appends without writing, the way a disk that is full
 // and then freed looks to the engine. (The real journal, once a write has
-// failed, refuses everything until reopened: see TestJournalWriteErrorOutOfService.)
+// failed, refuses everything until its Probe heals it: see
+// TestRealJournalHealsAndKioskReturnsToService.)
 type testJournal struct {
 	mu      sync.Mutex
 	j       *journal.Journal
@@ -47,11 +48,14 @@ func (t *testJournal) Append(recs ...journal.Record) (uint64, error) {
 	return seq, nil
 }
 
-// Probe reports what the next Append would.
+// Probe reports the switch, then asks (and so may heal) the real journal.
 func (t *testJournal) Probe() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.fail
+	if t.fail != nil {
+		return t.fail
+	}
+	return t.j.Probe()
 }
 
 func (t *testJournal) setFail(err error) {

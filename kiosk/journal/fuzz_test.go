@@ -72,6 +72,14 @@ func FuzzLedgerApply(f *testing.F) {
 		lines = append(append(lines, b...), '\n')
 	}
 	f.Add(lines)
+	lines = nil
+	// A note settled as unclaimed cash after its session finished.
+	for _, r := range seqd(rOpen("a", 1), rEscrow("a", "b", "n1", 500), rCredit("a", "c", "1", 100, 0), rFinish("a", 100),
+		rLateNote("b", "n1", 500), rOpen("x", 2), rClaim("x", 500, 5)) {
+		b, _ := json.Marshal(r)
+		lines = append(append(lines, b...), '\n')
+	}
+	f.Add(lines)
 	f.Add([]byte(`{"k":"claim","s":"a","n":3,"d":{"seqs":[1,1],"amount":100}}`))
 	f.Add([]byte(`{"k":"credit","s":"a","n":1,"d":{"amount":9223372036854775807}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -13,6 +13,17 @@
 // encoding/json escapes tabs and newlines inside strings, so the last tab
 // of a line always separates the record from its checksum. A record is
 // durable once Append returns: Append writes and fsyncs before it returns.
+// The journal's Ledger counts a record only once its fsync has returned, so
+// nobody (booking, the cash-up) sees money that is not on disk.
+//
+// # Failed writes
+//
+// A write or fsync that fails breaks the journal: the file may hold a
+// partial line, so every Append fails with ErrBroken. Probe heals it: it
+// cuts the file back to the offset after the last successful fsync, reopens
+// the append handle, fsyncs file and directory, checks that the file
+// replays to exactly the acknowledged records, and only then takes records
+// again. Nothing of the failed write survives: its callers got an error.
 //
 // # Replay
 //
@@ -59,9 +70,10 @@ const DefaultCompactAfter = 5000
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // ErrBroken is wrapped by every Append after a write or fsync failed: the
-// file may hold a partial line, so nothing more is written until the
-// journal is reopened (which replays and cuts the torn tail).
-var ErrBroken = errors.New("journal: broken by an earlier write failure; no money can be journaled until it is reopened")
+// file may hold a partial line, so nothing more is written until Probe has
+// cut it back to what is durable (or the journal is reopened, which replays
+// and cuts the torn tail).
+var ErrBroken = errors.New("journal: broken by an earlier write failure; no money can be journaled until Probe heals it or it is reopened")
 
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("journal: closed")
@@ -72,6 +84,13 @@ type Options struct {
 	Dir          string
 	Log          *slog.Logger // nil: discard
 	CompactAfter int          // settled records before compaction; 0: DefaultCompactAfter, <0: never
+	// OnSync, when set, is called after each durable write of appended
+	// records with the time from the start of the write to fsync returning:
+	// once per fsync, however many Appends that fsync made durable (group
+	// commit). It runs on the writing goroutine with no lock held, one call
+	// at a time; it must be quick (feed a histogram). Compaction's writes and
+	// Probe's repair are not reported.
+	OnSync func(d time.Duration)
 }
 
 // ReplayError is a bad record before the end of the journal (or one the
@@ -98,17 +117,27 @@ type Journal struct {
 	log          *slog.Logger
 	compactAfter int
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	f        File
+	onSync func(time.Duration)
+
+	mu   sync.Mutex
+	cond *sync.Cond
+	f    File
+	// ledger holds only durable records: a record is applied to it after
+	// its fsync returned. tent is ledger plus the records buffered or being
+	// written: Append checks new records against it, so a batch that does
+	// not fit is refused before anything reaches the disk.
 	ledger   *Ledger
+	tent     *Ledger
 	replayed []Record
 	nextSeq  uint64
-	buf      []byte // encoded, applied, not yet written
-	bufLast  uint64 // Seq of the last record in buf
-	durable  uint64 // every Seq <= durable is fsynced
-	flushing bool   // one goroutine writes at a time
-	broken   error
+	buf      []byte   // encoded, checked against tent, not yet written
+	bufRecs  []Record // the records in buf, in order
+	durable  uint64   // every Seq <= durable is fsynced
+	size     int64    // bytes of the file made durable: the offset Probe cuts back to
+	gen      uint64   // bumped by each heal: records buffered before it were dropped
+	flushing bool     // one goroutine writes at a time
+	broken   error    // non-nil: the last write failed and Probe has not healed it
+	lastFail error    // the last write failure, for the errors of Appends it dropped
 	closed   bool
 	baseline int // ledger.settled right after the last compaction or open
 }
@@ -219,7 +248,8 @@ func Open(o Options) (*Journal, error) {
 	case o.CompactAfter < 0:
 		o.CompactAfter = int(^uint(0) >> 1)
 	}
-	j := &Journal{fs: o.FS, dir: o.Dir, path: filepath.Join(o.Dir, FileName), log: o.Log, compactAfter: o.CompactAfter}
+	j := &Journal{fs: o.FS, dir: o.Dir, path: filepath.Join(o.Dir, FileName), log: o.Log, compactAfter: o.CompactAfter,
+		onSync: o.OnSync}
 	j.cond = sync.NewCond(&j.mu)
 	if err := j.fs.MkdirAll(o.Dir); err != nil {
 		return nil, fmt.Errorf("journal: create state dir: %w", err)
@@ -266,6 +296,8 @@ func Open(o Options) (*Journal, error) {
 	}
 	j.f = f
 	j.ledger = res.ledger
+	j.tent = res.ledger.Clone()
+	j.size = res.validEnd
 	j.replayed = res.records
 	j.nextSeq = res.ledger.LastSeq() + 1
 	j.durable = res.ledger.LastSeq()
@@ -282,16 +314,18 @@ func (j *Journal) Records() []Record {
 	return append([]Record(nil), j.replayed...)
 }
 
-// Ledger returns a deep copy of the ledger, including records that are
-// being written right now. After ErrBroken it may hold records whose write
-// failed; reopen to see exactly what is durable.
+// Ledger returns a deep copy of the ledger of durable records: a record
+// counts once its fsync has returned, never while it is being written, and
+// never when its write failed.
 func (j *Journal) Ledger() Snapshot {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return Snapshot{j.ledger.Clone()}
 }
 
-// LastSeq is the Seq of the last record appended (or replayed).
+// LastSeq is the Seq of the last record given out by Append (or replayed).
+// Seqs of records whose write failed are not given out again, so the file
+// may skip them; Seqs only ever grow.
 func (j *Journal) LastSeq() uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -299,10 +333,12 @@ func (j *Journal) LastSeq() uint64 {
 }
 
 // Append gives recs consecutive Seqs, checks them against the ledger, writes
-// and fsyncs them, and returns the first Seq once all are durable. A record
-// the ledger refuses fails the whole call and writes nothing. Concurrent
-// callers share fsyncs (group commit). After a write or fsync failure every
-// Append fails with ErrBroken until the journal is reopened.
+// and fsyncs them, and returns the first Seq once all are durable; only then
+// does Ledger count them. A record the ledger refuses fails the whole call
+// and writes nothing. Concurrent callers share fsyncs (group commit). After
+// a write or fsync failure every Append fails with ErrBroken until Probe
+// heals the journal (or it is reopened); a failed Append's records are never
+// counted and never reach the healed file.
 func (j *Journal) Append(recs ...Record) (uint64, error) {
 	if len(recs) == 0 {
 		return 0, errors.New("journal: append of no records")
@@ -331,56 +367,81 @@ func (j *Journal) Append(recs ...Record) (uint64, error) {
 		rs[i] = r
 	}
 	// Check before writing: a record that does not fit never reaches disk.
+	// The check is against tent (durable plus in flight); the durable ledger
+	// learns the records after their fsync.
 	if len(rs) == 1 {
-		if err := j.ledger.Apply(rs[0]); err != nil {
+		if err := j.tent.Apply(rs[0]); err != nil {
 			return 0, err
 		}
 	} else {
-		l := j.ledger.Clone()
+		l := j.tent.Clone()
 		for _, r := range rs {
 			if err := l.Apply(r); err != nil {
 				return 0, err
 			}
 		}
-		j.ledger = l
+		j.tent = l
 	}
 	last := first + uint64(len(rs)) - 1
 	j.nextSeq = last + 1
 	j.buf = append(j.buf, lines...)
-	j.bufLast = last
+	j.bufRecs = append(j.bufRecs, rs...)
+	gen := j.gen
 
-	for j.durable < last && j.broken == nil {
+	for j.durable < last && j.broken == nil && j.gen == gen {
 		if j.flushing {
 			j.cond.Wait()
 			continue
 		}
 		j.flushLocked()
 	}
-	if j.durable < last {
-		return 0, fmt.Errorf("%w (%v)", ErrBroken, j.broken)
+	if j.gen != gen || j.durable < last {
+		// The write that carried these records failed (and may since have
+		// been healed away): they are not on disk.
+		return 0, fmt.Errorf("%w (%v)", ErrBroken, j.lastFail)
 	}
 	return first, nil
 }
 
 // flushLocked writes and fsyncs everything buffered, with j.mu held on entry
-// and exit (released during the I/O), then compacts if due.
+// and exit (released during the I/O), applies the records to the durable
+// ledger once the fsync returned, then compacts if due.
 func (j *Journal) flushLocked() {
+	if len(j.bufRecs) == 0 {
+		return
+	}
 	j.flushing = true
-	buf, upto := j.buf, j.bufLast
-	j.buf = nil
+	buf, recs := j.buf, j.bufRecs
+	j.buf, j.bufRecs = nil, nil
 	f := j.f
 	j.mu.Unlock()
+	start := time.Now()
 	_, err := f.Write(buf)
 	if err == nil {
 		err = f.Sync()
 	}
+	if err == nil && j.onSync != nil {
+		j.onSync(time.Since(start))
+	}
 	j.mu.Lock()
 	if err != nil {
-		j.broken = err
-		j.log.Error("journal: write failed; refusing further records until reopened", "path", j.path, "err", err)
+		j.broken, j.lastFail = err, err
+		j.log.Error("journal: write failed; refusing further records until Probe heals it",
+			"path", j.path, "durable_offset", j.size, "records_lost", len(recs), "err", err)
 	} else {
-		j.durable = upto
-		if len(j.buf) == 0 && j.ledger.settled-j.baseline > j.compactAfter {
+		j.size += int64(len(buf))
+		j.durable = recs[len(recs)-1].Seq
+		for _, r := range recs {
+			// tent took these records in this order from the same state, so
+			// this cannot fail; if it did, the file and the ledger disagree
+			// and nothing more may be written.
+			if aerr := j.ledger.Apply(r); aerr != nil {
+				j.broken, j.lastFail = aerr, aerr
+				j.log.Error("journal: durable record refused by the ledger; refusing further records", "path", j.path, "err", aerr)
+				break
+			}
+		}
+		if j.broken == nil && len(j.buf) == 0 && j.ledger.settled-j.baseline > j.compactAfter {
 			if err := j.compactLocked(); err != nil {
 				j.log.Error("journal: compaction failed", "path", j.path, "err", err)
 			}
@@ -390,12 +451,104 @@ func (j *Journal) flushLocked() {
 	j.cond.Broadcast()
 }
 
-// Compact folds settled history now, whatever CompactAfter says.
-func (j *Journal) Compact() error {
+// Probe checks that the journal can take records now, and heals a journal
+// broken by a failed write. Unbroken, it only checks that the journal is
+// open with a handle to write through: it writes nothing, so it is cheap
+// enough for a watchdog. Broken, it cuts the file back to the offset after
+// the last successful fsync (the failed write may have left a partial
+// line), reopens the append handle, fsyncs the file and the directory,
+// checks that the file now replays to exactly the durable ledger, and only
+// then takes records again; it returns nil when the journal can be written,
+// an error (wrapping ErrBroken) while the disk still fails. Safe for
+// concurrent use with Append.
+func (j *Journal) Probe() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for j.flushing {
 		j.cond.Wait()
+	}
+	if j.closed {
+		return ErrClosed
+	}
+	if j.broken == nil {
+		if j.f == nil {
+			return fmt.Errorf("journal: probe: no open handle on %s", j.path)
+		}
+		return nil
+	}
+	if err := j.healLocked(); err != nil {
+		return fmt.Errorf("%w (%v); heal: %w", ErrBroken, j.broken, err)
+	}
+	return nil
+}
+
+// healLocked repairs a broken journal with j.mu held and nothing in flight.
+// Every step is safe to repeat, so a heal that fails half-way is simply
+// tried again by the next Probe.
+func (j *Journal) healLocked() error {
+	if err := j.fs.Truncate(j.path, j.size); err != nil {
+		return fmt.Errorf("cut back to durable offset %d: %w", j.size, err)
+	}
+	nf, err := j.fs.OpenAppend(j.path)
+	if err != nil {
+		return fmt.Errorf("reopen: %w", err)
+	}
+	if err := nf.Sync(); err != nil {
+		nf.Close()
+		return fmt.Errorf("sync after cut: %w", err)
+	}
+	// A compaction that failed after its rename left the new name not yet
+	// durable: appends to it must not outlive a power cut that forgets it.
+	if err := j.fs.SyncDir(j.dir); err != nil {
+		nf.Close()
+		return fmt.Errorf("sync dir: %w", err)
+	}
+	// Trust, but verify: what the disk now holds must replay to exactly the
+	// records that were acknowledged, or a restart could not either.
+	data, err := j.fs.ReadFile(j.path)
+	if err != nil {
+		nf.Close()
+		return fmt.Errorf("read back: %w", err)
+	}
+	if int64(len(data)) != j.size {
+		nf.Close()
+		return fmt.Errorf("file holds %d bytes after the cut, want %d", len(data), j.size)
+	}
+	if res := scan(data, j.path); res.bad != nil || res.torn || res.ledger.LastSeq() != j.ledger.LastSeq() {
+		nf.Close()
+		if res.bad != nil {
+			return fmt.Errorf("file no longer replays: %w; restart the daemon", res.bad)
+		}
+		return fmt.Errorf("file replays to seq %d (torn %v), acknowledged %d; restart the daemon",
+			res.ledger.LastSeq(), res.torn, j.ledger.LastSeq())
+	}
+	if j.f != nil {
+		_ = j.f.Close() // the old handle saw the failure; its error says nothing new
+	}
+	j.f = nf
+	// Records buffered behind the failed write were never acknowledged:
+	// drop them, and with them what tent learned from them.
+	j.buf, j.bufRecs = nil, nil
+	j.tent = j.ledger.Clone()
+	j.gen++
+	j.log.Info("journal: healed after a failed write; taking records again",
+		"path", j.path, "durable_offset", j.size, "last_seq", j.ledger.LastSeq(), "failure", j.broken)
+	j.broken = nil
+	j.cond.Broadcast()
+	return nil
+}
+
+// Compact folds settled history now, whatever CompactAfter says.
+func (j *Journal) Compact() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	// Compaction folds the durable ledger: write what is buffered first.
+	for j.flushing || (len(j.bufRecs) > 0 && j.broken == nil && !j.closed) {
+		if j.flushing {
+			j.cond.Wait()
+			continue
+		}
+		j.flushLocked()
 	}
 	if j.closed {
 		return ErrClosed
@@ -409,9 +562,10 @@ func (j *Journal) Compact() error {
 }
 
 // compactLocked rewrites the journal as its live records plus a carry. It
-// runs with j.mu held and nothing buffered, so no record is in flight.
-// Before the rename a failure leaves the old journal in charge; after it the
-// journal is broken (the handle may point at the replaced file).
+// runs with j.mu held and nothing buffered, so no record is in flight and
+// tent equals the durable ledger. Before the rename a failure leaves the old
+// journal in charge; after it the journal is broken until Probe reopens the
+// new file and makes its name durable.
 func (j *Journal) compactLocked() error {
 	recs, nl, err := j.ledger.compacted(j.nextSeq, time.Now().UTC())
 	if err != nil {
@@ -449,9 +603,18 @@ func (j *Journal) compactLocked() error {
 		return abandon(err)
 	}
 	// From here "journal" names the new file; both it and the old one hold
-	// the same ledger, so a crash either side of the dir fsync is fine.
+	// the same ledger, so a crash either side of the dir fsync is fine. The
+	// in-memory state follows the new file at once, so a heal cuts back to
+	// the new file's length.
+	before := len(j.ledger.Live())
+	j.ledger = nl
+	j.tent = nl.Clone()
+	j.nextSeq++
+	j.durable = j.nextSeq - 1
+	j.size = int64(len(out))
+	j.baseline = nl.settled
 	fail := func(err error) error {
-		j.broken = err
+		j.broken, j.lastFail = err, err
 		return fmt.Errorf("journal: compaction after rename: %w", err)
 	}
 	if err := j.fs.SyncDir(j.dir); err != nil {
@@ -463,11 +626,6 @@ func (j *Journal) compactLocked() error {
 	}
 	j.f.Close()
 	j.f = nf
-	before := len(j.ledger.Live())
-	j.ledger = nl
-	j.nextSeq++
-	j.durable = j.nextSeq - 1
-	j.baseline = nl.settled
 	j.log.Info("journal: compacted", "path", j.path, "kept", before, "bytes", len(out))
 	return nil
 }
@@ -477,7 +635,7 @@ func (j *Journal) compactLocked() error {
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for j.flushing || (len(j.buf) > 0 && j.broken == nil && !j.closed) {
+	for j.flushing || (len(j.bufRecs) > 0 && j.broken == nil && !j.closed) {
 		if j.flushing {
 			j.cond.Wait()
 			continue

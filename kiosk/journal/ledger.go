@@ -350,12 +350,28 @@ func (l *Ledger) apply(r Record) error {
 		if r.Session != "" {
 			return recErr(r, "unclaimed cash names a session")
 		}
-		if d.NoteID != "" {
-			if n, ok := l.notes[noteKey{d.Device, d.NoteID}]; ok {
-				if n.rec.Session != "" {
-					return recErr(r, "note %s was escrowed for session %q", d.NoteID, n.rec.Session)
-				}
-				l.dropNote(noteKey{d.Device, d.NoteID})
+		k := noteKey{d.Device, d.NoteID}
+		n, settles := l.notes[k]
+		if d.NoteID != "" && settles && n.rec.Session != "" {
+			// A note settled after its session closed (the validator was
+			// late) is nobody's money yet: unclaimed cash, never lost. While
+			// its session is still open the money is that session's.
+			s, ok := l.sessions[n.rec.Session]
+			if !ok {
+				return recErr(r, "note %s was escrowed for session %q, which the ledger does not know", d.NoteID, n.rec.Session)
+			}
+			if st := s.state(); st == StateOpen {
+				return recErr(r, "note %s was escrowed for session %q, which is still open: credit it to that session", d.NoteID, n.rec.Session)
+			}
+		}
+		if d.NoteID != "" && settles {
+			l.dropNote(k)
+			if s, ok := l.sessions[n.rec.Session]; ok {
+				// The escrow record has no meaning left: drop it from the
+				// session's records, so compaction never keeps an escrow
+				// without the record that settled it.
+				s.recs = slices.DeleteFunc(s.recs, func(x Record) bool { return x.Seq == n.rec.Seq })
+				l.settled++
 			}
 		}
 		l.unclaimed[r.Seq] = &unclaimed{rec: r, credit: d, piece: piece{d.Device, d.Key, d.Amount, l.epoch}}

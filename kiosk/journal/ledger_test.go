@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,6 +39,7 @@ func TestLedgerRefusesWhatDoesNotFit(t *testing.T) {
 		{"claim amount wrong", []Record{rUnclaimed("p", "1", 10), rOpen("a", 1), rClaim("a", 11, 1)}, "sum to 10"},
 		{"return of unknown note", []Record{rOpen("a", 1), rReturned("a", "b", "n9")}, "not in escrow"},
 		{"note escrowed twice", []Record{rOpen("a", 1), rEscrow("a", "b", "n1", 500), rEscrow("a", "b", "n1", 500)}, "already in escrow"},
+		{"unclaimed note of a session still open", []Record{rOpen("a", 1), rEscrow("a", "b", "n1", 500), rLateNote("b", "n1", 500)}, "still open"},
 		{"no data", []Record{{Kind: KindCredit, Session: "a"}}, "credit"},
 		{"unknown kind", []Record{{Kind: "refund"}}, "unknown kind"},
 	}
@@ -155,6 +158,86 @@ func TestLedgerQueries(t *testing.T) {
 	}
 	sameLedger(t, l, nl)
 	sameLedger(t, l, ledgerOf(t, recs))
+}
+
+func rLateNote(dev, note string, amt int64) Record {
+	return New(KindUnclaimed, "", at(15), Credit{Device: dev, Key: "1", Amount: amt, NoteID: note})
+}
+
+// TestLedgerLateNoteBecomesUnclaimed: a note credited after its session was
+// finished is unclaimed cash that settles the escrow; the cash-up counts it
+// once, and compaction and replay agree.
+func TestLedgerLateNoteBecomesUnclaimed(t *testing.T) {
+	// Session a: a coin of 100, a note of 500 in escrow, finished at 100
+	// before the validator settled the note.
+	base := []Record{rOpen("a", 1), rCredit("a", "coins", "10", 100, 0), rEscrow("a", "bills", "n1", 500), rFinish("a", 100)}
+	tests := []struct {
+		name          string
+		recs          []Record
+		wantAccepted  int64 // Cash().Accepted: every piece once
+		wantUnclaimed int64 // Cash().Unclaimed
+		wantPending   int64
+		wantCommitted int64
+		wantInSession int64
+		wantClaimable int // len(Unclaimed())
+	}{
+		{"session pending", append(slices.Clone(base), rLateNote("bills", "n1", 500)), 600, 500, 100, 0, 0, 1},
+		{"session committed", append(slices.Clone(base), rPayment("a", "p"), rCommitted("a", "p"), rLateNote("bills", "n1", 500)),
+			600, 500, 0, 100, 0, 1},
+		{"committed, then claimed by the next card", append(slices.Clone(base), rPayment("a", "p"), rCommitted("a", "p"),
+			rLateNote("bills", "n1", 500), rOpen("b", 2), rClaim("b", 500, 7)), 600, 0, 0, 100, 500, 0},
+		{"claimed and booked, a still pending", append(slices.Clone(base), rLateNote("bills", "n1", 500), rOpen("b", 2),
+			rClaim("b", 500, 5), rFinish("b", 500), rPayment("b", "pb"), rCommitted("b", "pb")), 600, 0, 100, 500, 0, 0},
+		{"claimed by a session compaction folds, a still pending", append(append(slices.Clone(base), rLateNote("bills", "n1", 500),
+			rOpen("b", 2), rClaim("b", 500, 5), rFinish("b", 500), rPayment("b", "pb"), rCommitted("b", "pb")),
+			bookedSessions(keepCommitted, 10)...), 600 + keepCommitted*10, 0, 100, 500 + keepCommitted*10, 0, 0},
+		{"sessionless escrow", []Record{rEscrow("", "bills", "n1", 500), rLateNote("bills", "n1", 500)}, 500, 500, 0, 0, 0, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := ledgerOf(t, seqd(tc.recs...))
+			if n := l.PendingNotes(); len(n) != 0 {
+				t.Errorf("note still pending after its late credit: %+v", n)
+			}
+			if u := l.Unclaimed(); len(u) != tc.wantClaimable {
+				t.Errorf("unclaimed %+v, want %d", u, tc.wantClaimable)
+			} else if len(u) == 1 && (u[0].Credit.NoteID != "n1" || u[0].Credit.Amount != 500) {
+				t.Errorf("unclaimed %+v", u)
+			}
+			checkCashIdentity(t, l)
+			c := l.Cash()
+			wantAccepted := c.Committed + c.Pending + c.InSession + c.Unclaimed
+			if wantAccepted != tc.wantAccepted {
+				t.Errorf("accepted %d, want %d (every piece once)", c.Accepted, tc.wantAccepted)
+			}
+			if c.Unclaimed != tc.wantUnclaimed || c.Pending != tc.wantPending || c.Committed != tc.wantCommitted ||
+				c.InSession != tc.wantInSession || c.Accepted != tc.wantAccepted {
+				t.Errorf("cash %+v, want accepted %d unclaimed %d pending %d committed %d in session %d", c, tc.wantAccepted,
+					tc.wantUnclaimed, tc.wantPending, tc.wantCommitted, tc.wantInSession)
+			}
+			if c.Pieces["bills:1"] != 1 {
+				t.Errorf("the note is not counted once: %+v", c.Pieces)
+			}
+			// Compaction (which may fold the session and its escrow record)
+			// keeps what the settlement means.
+			recs, nl, err := l.compacted(l.LastSeq()+1, at(40))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameLedger(t, l, nl)
+			sameLedger(t, l, ledgerOf(t, recs))
+		})
+	}
+}
+
+// bookedSessions is n sessions of amount each, committed.
+func bookedSessions(n int, amount int64) []Record {
+	var out []Record
+	for i := range n {
+		id := fmt.Sprintf("z%d", i)
+		out = append(out, rOpen(id, 9), rCredit(id, "coins", "10", amount, 0), rFinish(id, amount), rPayment(id, "p"+id), rCommitted(id, "p"+id))
+	}
+	return out
 }
 
 func TestSessionStateString(t *testing.T) {

@@ -20,7 +20,12 @@ const (
 	// stacked). Data: Credit. Session set.
 	KindCredit Kind = "credit"
 	// KindUnclaimed: money taken with no session (a pulse acceptor cannot be
-	// inhibited). Data: Credit. Session empty.
+	// inhibited). Data: Credit. Session empty. With a NoteID it also settles
+	// that note's escrow: a sessionless one, or one escrowed for a session
+	// that is no longer open (finished before the validator settled the
+	// note): the note's money is then unclaimed cash, reported for the
+	// cash-up and claimable like any other. A note of a session still open
+	// must be credited to that session instead.
 	KindUnclaimed Kind = "unclaimed"
 	// KindClaim: unclaimed money moved into a session. Data: Claim.
 	KindClaim Kind = "claim"
