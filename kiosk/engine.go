@@ -134,6 +134,14 @@ type (
 	}
 	// QueueUpdate is the booking queue's latest status.
 	QueueUpdate struct{ QueueStatus }
+	// BalanceUpdate is a user's balance that MyQ told after the screen it
+	// belongs to was shown: the greeting (After=false) and "credited"
+	// (After=true, the balance after commit) never wait for it.
+	BalanceUpdate struct {
+		SessionID string
+		Balance   int64
+		After     bool
+	}
 )
 
 // Command is something the engine asks the runner to do.
@@ -234,7 +242,13 @@ type Engine struct {
 
 	lookupID, lookupCard string
 
-	msgUntil     time.Time // NotRegistered, Credited, SavedOffline
+	msgUntil time.Time // NotRegistered, Credited, SavedOffline
+	// rejected is the card of the NotRegistered screen: the student and the
+	// staff need to see which card to register.
+	rejected string
+	// finished is the session on the Booking, Credited and SavedOffline
+	// screens, so they still say whose account the money goes to.
+	finished     *session
 	bookingID    string
 	bookingSince time.Time
 	receipt      *Receipt
@@ -295,6 +309,8 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		}
 	case LookupResult:
 		cmds = e.onLookup(ev)
+	case BalanceUpdate:
+		e.onBalance(ev)
 	case BookingResult:
 		e.onBooking(ev)
 	case QueueUpdate:
@@ -385,6 +401,7 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 	}
 	e.sess = nil
 	e.receipt = nil
+	e.rejected, e.finished = "", nil
 	e.phase = PhaseLookingUp
 	e.lookupID = e.nextSessionID()
 	e.lookupCard = c.Number
@@ -402,6 +419,7 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	switch {
 	case r.NotFound:
 		e.phase = PhaseNotRegistered
+		e.rejected = card
 		e.msgUntil = e.now.Add(e.cfg.MessageFor)
 		return nil
 	case r.Err != nil:
@@ -590,6 +608,25 @@ func (e *Engine) onKey(k Key) []Command {
 	return nil
 }
 
+// onBalance shows a balance that arrived after the screen it belongs to:
+// the greeting does not wait for it, nor does "credited".
+func (e *Engine) onBalance(b BalanceUpdate) {
+	if b.SessionID == "" {
+		return
+	}
+	bal := b.Balance
+	if s := e.sess; s != nil && s.id == b.SessionID && s.user != nil && e.phase == PhaseSession {
+		if b.After {
+			return // a balance after commit has no place on a session screen
+		}
+		s.user.Balance = &bal
+		return
+	}
+	if b.After && b.SessionID == e.bookingID && e.receipt != nil && e.phase == PhaseCredited {
+		e.receipt.NewBalance = &bal
+	}
+}
+
 func (e *Engine) onBooking(r BookingResult) {
 	if r.SessionID == "" || r.SessionID != e.bookingID || e.receipt == nil {
 		return
@@ -601,7 +638,9 @@ func (e *Engine) onBooking(r BookingResult) {
 	}
 	if r.Committed {
 		e.phase = PhaseCredited
-		e.receipt.NewBalance = cloneInt(r.Balance)
+		if r.Balance != nil {
+			e.receipt.NewBalance = cloneInt(r.Balance)
+		}
 	} else {
 		e.phase = PhaseSavedOffline
 		if r.Err != nil || r.Attention != "" {
@@ -703,6 +742,7 @@ func (e *Engine) finish(s *session, reason string) []Command {
 		e.sess = nil
 		e.phase = PhaseBooking
 		e.bookingID = s.id
+		e.finished = s
 		e.bookingSince = e.now
 		e.receipt = &Receipt{Reference: f.Reference, Amount: f.Total, At: e.now}
 	}
@@ -719,6 +759,7 @@ func (e *Engine) toIdle() {
 	e.sess = nil
 	e.receipt = nil
 	e.bookingID = ""
+	e.rejected, e.finished = "", nil
 	e.msgUntil = time.Time{}
 }
 
@@ -939,6 +980,8 @@ func (e *Engine) snapshot() {
 	case PhaseLookingUp:
 		st.SessionID = e.lookupID
 		st.Card = devices.MaskCard(e.lookupCard)
+	case PhaseNotRegistered:
+		st.Card = devices.MaskCard(e.rejected)
 	case PhaseSession:
 		s := e.sess
 		st.SessionID = s.id
@@ -954,6 +997,11 @@ func (e *Engine) snapshot() {
 		st.SessionID = e.bookingID
 		if e.receipt != nil {
 			st.Total = e.receipt.Amount
+		}
+		if f := e.finished; f != nil {
+			st.User = cloneUser(f.user)
+			st.Card = devices.MaskCard(f.card)
+			st.Offline = f.offline
 		}
 	}
 	prev := e.lastState

@@ -12,6 +12,13 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
+// Balancer is an optional Directory method: a user's balance (minor units;
+// known=false when MyQ does not say). The runner asks it after the greeting
+// is shown, so the lookup never waits for it.
+type Balancer interface {
+	Balance(ctx context.Context, userID int64) (balance int64, known bool, err error)
+}
+
 // ErrNotRegistered is what a Directory returns for a card MyQ does not know.
 // Any other error means MyQ could not be asked.
 var ErrNotRegistered = errors.New("card not registered")
@@ -217,7 +224,9 @@ func (r *Runner) exec(ctx context.Context, wg *sync.WaitGroup, cmds []Command) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.Post(r.lookup(ctx, c))
+				res := r.lookup(ctx, c)
+				r.Post(res)
+				r.balance(ctx, res)
 			}()
 		case CacheUser:
 			if err := r.cfg.Cache.Put(c.Card, c.User, r.cfg.Clock.Now()); err != nil {
@@ -226,6 +235,22 @@ func (r *Runner) exec(ctx context.Context, wg *sync.WaitGroup, cmds []Command) {
 		default:
 			r.log.Error("kiosk: unknown command", "type", fmt.Sprintf("%T", c))
 		}
+	}
+}
+
+// balance asks for the balance of a user MyQ just found, after the greeting
+// went to the screen: the student is greeted one round trip sooner, and the
+// balance appears when it comes.
+func (r *Runner) balance(ctx context.Context, res LookupResult) {
+	b, ok := r.cfg.Directory.(Balancer)
+	if !ok || res.User == nil || res.Err != nil || res.User.Balance != nil {
+		return
+	}
+	bctx, cancel := context.WithTimeout(ctx, r.cfg.LookupTimeout)
+	defer cancel()
+	bal, known, err := b.Balance(bctx, res.User.ID)
+	if err == nil && known {
+		r.Post(BalanceUpdate{SessionID: res.SessionID, Balance: bal})
 	}
 }
 

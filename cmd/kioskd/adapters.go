@@ -46,8 +46,11 @@ func (d *daemon) post(ev any) {
 }
 
 func (d *daemon) bookingResult(r booking.Result) {
-	d.post(kiosk.BookingResult{SessionID: r.SessionID, Committed: r.Committed, Balance: r.Balance,
-		Attention: r.Attention, Err: r.Err})
+	d.post(kiosk.BookingResult{SessionID: r.SessionID, Committed: r.Committed, Attention: r.Attention, Err: r.Err})
+}
+
+func (d *daemon) balanceAfterCommit(sessionID string, balance int64) {
+	d.post(kiosk.BalanceUpdate{SessionID: sessionID, Balance: balance, After: true})
 }
 
 func (d *daemon) queueStatus(s booking.Status) {
@@ -161,10 +164,6 @@ type directory struct {
 
 var _ kiosk.Directory = (*directory)(nil)
 
-// balanceWait bounds the balance request after a user is found: the
-// balance is a courtesy and must not hold up the greeting for long.
-const balanceWait = 1500 * time.Millisecond
-
 func (dir *directory) FindUserByCard(ctx context.Context, card string) (kiosk.User, error) {
 	u, err := dir.client.FindUserByCard(ctx, card)
 	if errors.Is(err, api.ErrUserNotFound) {
@@ -173,16 +172,16 @@ func (dir *directory) FindUserByCard(ctx context.Context, card string) (kiosk.Us
 	if err != nil {
 		return kiosk.User{}, err
 	}
-	ku := kiosk.User{ID: u.ID, Username: u.Username, FullName: u.FullName}
-	bctx, cancel := context.WithTimeout(ctx, balanceWait)
-	defer cancel()
-	if bal, known, err := dir.client.Balance(bctx, u.ID); err == nil && known {
-		b := int64(bal)
-		ku.Balance = &b
-	} else if err != nil {
-		dir.log.Debug("balance unavailable", "user", u.ID, "err", err)
+	return kiosk.User{ID: u.ID, Username: u.Username, FullName: u.FullName}, nil
+}
+
+// Balance implements kiosk.Balancer: asked after the greeting is on screen.
+func (dir *directory) Balance(ctx context.Context, userID int64) (int64, bool, error) {
+	bal, known, err := dir.client.Balance(ctx, userID)
+	if err != nil {
+		dir.log.Debug("balance unavailable", "user", userID, "err", err)
 	}
-	return ku, nil
+	return int64(bal), known, err
 }
 
 // technician adapts the daemon to the screen's technician menu.

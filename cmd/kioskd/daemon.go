@@ -76,7 +76,11 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		log.Info(o.banner)
 	}
 
-	j, err := journal.Open(journal.Options{Dir: stateDir, Log: log.With("part", "journal")})
+	// The metrics exist before the journal so its fsyncs are measured from
+	// the first; the status they read is wired once the engine runs.
+	d := &daemon{cfg: cfg, log: log, started: started}
+	d.metrics = monitor.New(d.Status)
+	j, err := journal.Open(journal.Options{Dir: stateDir, Log: log.With("part", "journal"), OnSync: d.metrics.Fsync})
 	if err != nil {
 		var re *journal.ReplayError
 		if errors.As(err, &re) {
@@ -111,14 +115,14 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return fmt.Errorf("receipt key: %w", err)
 	}
 
-	d := &daemon{cfg: cfg, log: log, started: started, journal: j, hw: hw}
-	d.metrics = monitor.New(d.Status)
+	d.journal, d.hw = j, hw
 	booker, err := booking.New(booking.Config{
 		Client:      client,
 		Journal:     j,
 		KioskID:     cfg.Kiosk.ID,
 		Log:         log.With("part", "booking"),
 		OnResult:    d.bookingResult,
+		OnBalance:   d.balanceAfterCommit,
 		OnStatus:    d.queueStatus,
 		OnAPIError:  d.metrics.APIError,
 		OnCommitted: d.metrics.Topup,
@@ -231,11 +235,9 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		if err := runner.Ping(ctx); err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
-		if p, ok := any(j).(interface{ Probe() error }); ok {
-			if err := p.Probe(); err != nil {
-				return fmt.Errorf("journal: %w", err)
-			}
-		}
+		// The journal is not asked here: a full disk puts the kiosk out of
+		// service, and a restart would not free the disk but would drop
+		// money the engine holds in memory until the journal heals.
 		return nil
 	}}
 	stopNotify := start("notify", func(ctx context.Context) error { n.run(ctx); return nil })

@@ -126,21 +126,21 @@ func (b *Booker) attempt(ctx context.Context, e *entry) {
 		}
 	}
 
-	var bal *int64
-	if out.committed && (v.report || v.reportCommit) && v.userID > 0 {
+	b.settle(e, out)
+	// The new balance is a courtesy for the receipt: the result above went
+	// out first, so "credited" never waits a round trip for it.
+	if out.committed && (v.report || v.reportCommit) && v.userID > 0 && b.cfg.OnBalance != nil {
 		bctx, cancel := context.WithTimeout(ctx, BalanceWait)
 		m, known, err := b.cfg.Client.Balance(bctx, v.userID)
 		cancel()
 		if err == nil && known {
-			x := int64(m)
-			bal = &x
+			b.cfg.OnBalance(e.id, int64(m))
 		}
 	}
-	b.settle(e, out, bal)
 }
 
 // settle applies an outcome to the schedule and reports it.
-func (b *Booker) settle(e *entry, out outcome, bal *int64) {
+func (b *Booker) settle(e *entry, out outcome) {
 	now := b.cfg.Now()
 	b.mu.Lock()
 	e.inflight, e.endedAt = false, now
@@ -159,7 +159,7 @@ func (b *Booker) settle(e *entry, out outcome, bal *int64) {
 		b.online, b.lastErr = true, ""
 		reopen = true
 		if e.report || e.reportCommit {
-			res = &Result{SessionID: e.id, Reference: e.finish.Reference, Committed: true, Balance: bal}
+			res = &Result{SessionID: e.id, Reference: e.finish.Reference, Committed: true}
 		}
 		e.report, e.reportCommit = false, false
 	case out.kind == failShutdown:

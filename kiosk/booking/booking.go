@@ -61,6 +61,9 @@ type Config struct {
 	// when a queued session commits later). Called from the Booker's
 	// goroutines; it must not block.
 	OnResult func(Result)
+	// OnBalance receives the user's balance after a commit reported through
+	// OnResult, when MyQ tells it within BalanceWait. Nil: not asked.
+	OnBalance func(sessionID string, balance int64)
 	// OnStatus is called after every change of the queue; must not block.
 	OnStatus func(Status)
 	// OnAPIError counts MyQ failures by kind ("transient", "auth",
@@ -77,9 +80,6 @@ type Result struct {
 	Reference string
 	// Committed: the money is on the account (KindCommitted is journaled).
 	Committed bool
-	// Balance is the account balance after the commit when MyQ told it
-	// within BalanceWait; nil otherwise.
-	Balance *int64
 	// Queued: the first attempt did not commit; the session stays pending
 	// and will be credited automatically.
 	Queued bool

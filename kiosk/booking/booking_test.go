@@ -68,8 +68,10 @@ func TestFastPathCommitsWithTwoRoundTrips(t *testing.T) {
 	if !res.Committed || res.Queued || res.Err != nil || res.Reference != testKiosk+"/"+id {
 		t.Fatalf("result %+v", res)
 	}
-	if res.Balance == nil || *res.Balance != 250 {
-		t.Fatalf("balance %v, want 250", res.Balance)
+	// The new balance follows the result: "credited" does not wait for it.
+	waitFor(t, "balance", func() bool { _, ok := r.balance(id); return ok })
+	if bal, _ := r.balance(id); bal != 250 {
+		t.Fatalf("balance %d, want 250", bal)
 	}
 	if c, m, l := r.fake.Requests(myqfake.RouteCreate), r.fake.Requests(myqfake.RouteCommit), r.fake.Requests(myqfake.RouteList); c != 1 || m != 1 || l != 0 {
 		t.Fatalf("requests: create %d commit %d list %d, want 1 1 0", c, m, l)

@@ -74,7 +74,7 @@ func crashChild() int {
 		Client: client, Journal: j, KioskID: crashKiosk, Log: log,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 		OnResult: func(r Result) {
-			runner.Post(kiosk.BookingResult{SessionID: r.SessionID, Committed: r.Committed, Balance: r.Balance, Attention: r.Attention, Err: r.Err})
+			runner.Post(kiosk.BookingResult{SessionID: r.SessionID, Committed: r.Committed, Attention: r.Attention, Err: r.Err})
 		},
 	})
 	if err != nil {

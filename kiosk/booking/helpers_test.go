@@ -93,6 +93,7 @@ type rig struct {
 
 	mu       sync.Mutex
 	results  []Result
+	balances map[string]int64 // OnBalance, by session
 	statuses int
 	commits  int64
 	finished map[int64]int64 // money finished per user
@@ -175,6 +176,14 @@ func (r *rig) start() *Booker {
 			onResult(res)
 		}
 	}
+	cfg.OnBalance = func(id string, bal int64) {
+		r.mu.Lock()
+		if r.balances == nil {
+			r.balances = map[string]int64{}
+		}
+		r.balances[id] = bal
+		r.mu.Unlock()
+	}
 	cfg.OnStatus = func(Status) { r.mu.Lock(); r.statuses++; r.mu.Unlock() }
 	cfg.OnCommitted = func(a int64) {
 		r.mu.Lock()
@@ -250,6 +259,13 @@ func (r *rig) book(uid, amount int64) string {
 	r.owe(uid, amount, f.Reference)
 	r.b.Book(id, f)
 	return id
+}
+
+func (r *rig) balance(id string) (int64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.balances[id]
+	return b, ok
 }
 
 func (r *rig) result(id string) (Result, bool) {
