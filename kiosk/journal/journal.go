@@ -538,11 +538,9 @@ func (j *Journal) healLocked() error {
 	return nil
 }
 
-// Compact folds settled history now, whatever CompactAfter says.
-func (j *Journal) Compact() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	// Compaction folds the durable ledger: write what is buffered first.
+// drainLocked writes what is buffered and waits for writes in flight, unless
+// the journal is broken or closed.
+func (j *Journal) drainLocked() {
 	for j.flushing || (len(j.bufRecs) > 0 && j.broken == nil && !j.closed) {
 		if j.flushing {
 			j.cond.Wait()
@@ -550,6 +548,14 @@ func (j *Journal) Compact() error {
 		}
 		j.flushLocked()
 	}
+}
+
+// Compact folds settled history now, whatever CompactAfter says.
+func (j *Journal) Compact() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	// Compaction folds the durable ledger: write what is buffered first.
+	j.drainLocked()
 	if j.closed {
 		return ErrClosed
 	}
@@ -635,13 +641,7 @@ func (j *Journal) compactLocked() error {
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for j.flushing || (len(j.bufRecs) > 0 && j.broken == nil && !j.closed) {
-		if j.flushing {
-			j.cond.Wait()
-			continue
-		}
-		j.flushLocked()
-	}
+	j.drainLocked()
 	if j.closed {
 		return ErrClosed
 	}
