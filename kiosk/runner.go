@@ -74,6 +74,9 @@ type Runner struct {
 	cfg RunnerConfig
 	log *slog.Logger
 	eng *Engine
+	// restored holds what Restore asked for (booking sessions finished at
+	// restart) until Run can carry it out.
+	restored []Command
 
 	mu      sync.Mutex
 	posted  []any
@@ -120,6 +123,11 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		stops: make(chan chan struct{}),
 	}
 	r.eng = NewEngine(cfg.Engine, cfg.Journal, cfg.Clock.Now(), cfg.NewID)
+	// Restore now, so the first state anyone reads (the screen is built
+	// before Run) is the restored one, not a blank idle screen over a
+	// session that is about to come back. Its commands wait for Run.
+	rs := cfg.Restore
+	r.restored = r.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes)
 	r.state = r.eng.State()
 	return r, nil
 }
@@ -156,8 +164,8 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	// Acceptors start inhibited by contract; say so anyway after a restart.
 	r.exec(ctx, &wg, []Command{SetAccepting{On: false}})
-	rs := r.cfg.Restore
-	r.exec(ctx, &wg, r.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes))
+	r.exec(ctx, &wg, r.restored)
+	r.restored = nil
 	r.publish()
 
 	events := r.cfg.Events
