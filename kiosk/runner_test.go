@@ -274,3 +274,38 @@ func TestRunnerShutdownAndRestore(t *testing.T) {
 		t.Fatal("finished session not pending in the journal")
 	}
 }
+
+// The screen is built before Run: the first state it reads must already be
+// the restored session, not a blank "tap your card" over a student's money.
+func TestNewRunnerShowsRestoredSession(t *testing.T) {
+	j := openJournal(t, journal.NewStrictMemFS())
+	at := t0.Add(-time.Minute)
+	if _, err := j.Append(
+		journal.New(journal.KindSessionOpen, "s1", at, journal.SessionOpen{Card: testCard, UserID: 41, FullName: "Eva Dvořák"}),
+		journal.New(journal.KindCredit, "s1", at, journal.Credit{Device: "coins", Key: "10", Amount: 100}),
+		journal.New(journal.KindNoteEscrow, "s1", at, journal.NoteEscrow{Device: "notes", NoteID: "n1", Key: "1", Amount: 500}),
+	); err != nil {
+		t.Fatal(err)
+	}
+	booker := &recBooker{}
+	r, err := NewRunner(RunnerConfig{
+		Engine: testConfig(), Journal: j, Restore: RestoredFrom(j.Ledger()),
+		Directory: myqDirectory{}, Booker: booker, Events: make(chan devices.Event),
+		Clock: NewManualClock(t0), Log: testLog(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := r.State()
+	if st.Phase != PhaseSession || st.SessionID != "s1" || st.Total != 100 {
+		t.Fatalf("state before Run: phase %v session %q total %d, want the restored session", st.Phase, st.SessionID, st.Total)
+	}
+	sub, unsub := r.Subscribe()
+	defer unsub()
+	if first := <-sub; first.Phase != PhaseSession {
+		t.Fatalf("first subscribed state: %v", first.Phase)
+	}
+	if len(booker.list()) != 0 {
+		t.Fatal("booked before Run")
+	}
+}
