@@ -207,10 +207,13 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	stopBooker := start("booking", booker.Run)
 	stopRunner := start("engine", runner.Run)
 	devCtx, stopDevices := context.WithCancel(context.Background())
+	var devWG sync.WaitGroup
 	for _, dev := range hw.all {
 		wg.Add(1)
+		devWG.Add(1)
 		go func(dev devices.Device) {
 			defer wg.Done()
+			defer devWG.Done()
 			if err := dev.Run(devCtx, events); err != nil && devCtx.Err() == nil {
 				log.Error("device stopped: fix the config and restart", "device", dev.Name(), "err", err)
 				select {
@@ -281,6 +284,17 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	scancel()
 	d.waitBookingSettled(deadline.Add(-1000 * time.Millisecond))
 	stopDevices()
+	// A coin a driver read just before it stopped may still sit in the
+	// events channel: the engine journals it (or it is unclaimed cash)
+	// before it stops, so no coin in the box goes unrecorded.
+	drainBy := deadline.Add(-500 * time.Millisecond)
+	waitGroupUntil(&devWG, drainBy)
+	for len(events) > 0 && time.Now().Before(drainBy) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	pctx2, pcancel2 := context.WithDeadline(context.Background(), drainBy)
+	runner.Ping(pctx2) // answered only after the event taken before it was handled
+	pcancel2()
 	stopRunner()
 	stopBooker()
 	stopUI()
@@ -295,4 +309,14 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	st := booker.Status()
 	log.Info("kioskd stopped", "pending", st.Pending, "needs_attention", st.NeedsAttention)
 	return runErr
+}
+
+// waitGroupUntil waits for wg, or until the deadline.
+func waitGroupUntil(wg *sync.WaitGroup, deadline time.Time) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+	}
 }
