@@ -100,7 +100,11 @@ type NoteReturned struct {
 type UnrecognisedCash struct {
 	Device string
 	What   string // e.g. "7 pulses"
-	At     time.Time
+	// Counter is the ccTalk event counter of this event (0 for devices
+	// without one): journaled like a credit's, so a restart does not report
+	// the same coin to the cash-up twice.
+	Counter int
+	At      time.Time
 }
 
 // StatusChange reports a device's condition: connection, faults, alarms.

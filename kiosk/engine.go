@@ -576,7 +576,7 @@ func (e *Engine) onNoteReturned(r devices.NoteReturned) {
 }
 
 func (e *Engine) onUnrecognised(u devices.UnrecognisedCash) {
-	e.appendMoney(journal.New(journal.KindUnrecognised, "", e.now, journal.Unrecognised{Device: u.Device, What: u.What}))
+	e.appendMoney(journal.New(journal.KindUnrecognised, "", e.now, journal.Unrecognised{Device: u.Device, What: u.What, Counter: u.Counter}))
 }
 
 // ---- keys, lookups, bookings ----

@@ -1,6 +1,11 @@
 package kiosk
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk/journal"
+)
 
 // The screens after a card read must still say which card and whose
 // account: a student reads them to know what happened to their money.
@@ -60,5 +65,18 @@ func TestGreetingBalanceArrivesLater(t *testing.T) {
 	h.do(BalanceUpdate{SessionID: st.SessionID, Balance: 320})
 	if u := h.st().User; u.Balance == nil || *u.Balance != 320 {
 		t.Fatalf("greeting balance: %+v", u)
+	}
+}
+
+func TestUnrecognisedCashJournalsItsCounter(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.do(devices.UnrecognisedCash{Device: "coins", What: "swallowed coin", Counter: 12})
+	recs := h.tj.kinds(journal.KindUnrecognised)
+	if len(recs) != 1 {
+		t.Fatalf("unrecognised records: %d", len(recs))
+	}
+	var u journal.Unrecognised
+	if err := recs[0].Decode(&u); err != nil || u.Counter != 12 || u.Device != "coins" {
+		t.Fatalf("record %+v, %v", u, err)
 	}
 }

@@ -273,7 +273,7 @@ func (c *CCTalk) events(ev creditEvent) []devices.Event {
 			return []devices.Event{devices.Credit{Device: c.cfg.Name, Amount: v, Key: strconv.Itoa(pos), Counter: ev.Counter, At: now}}
 		}
 		c.log.Warn("coin in an unconfigured position", "device", c.cfg.Name, "position", pos, "counter", ev.Counter)
-		return []devices.Event{devices.UnrecognisedCash{Device: c.cfg.Name, What: fmt.Sprintf("coin position %d", pos), At: now}}
+		return []devices.Event{devices.UnrecognisedCash{Device: c.cfg.Name, What: fmt.Sprintf("coin position %d", pos), Counter: ev.Counter, At: now}}
 	}
 	if ev.B == 0 {
 		return nil
@@ -282,7 +282,7 @@ func (c *CCTalk) events(ev creditEvent) []devices.Event {
 	c.log.Warn("coin acceptor error", "device", c.cfg.Name, "detail", detail)
 	out := []devices.Event{devices.StatusChange{Device: c.cfg.Name, Status: st, Detail: detail, At: now}}
 	if ev.B == ccErrSwallowed {
-		out = append(out, devices.UnrecognisedCash{Device: c.cfg.Name, What: "swallowed coin", At: now})
+		out = append(out, devices.UnrecognisedCash{Device: c.cfg.Name, What: "swallowed coin", Counter: ev.Counter, At: now})
 	}
 	return out
 }

@@ -65,6 +65,13 @@ func TestCCTalkOverPty(t *testing.T) {
 		if d := h.statuses(devices.StatusFault)[0]; !strings.Contains(d, "99") {
 			t.Fatalf("fault detail %q", d)
 		}
+		// A swallowed coin is money in the box: unrecognised cash with its
+		// event counter, so the journal resumes after it on a restart.
+		sim.Error(36)
+		waitFor(t, "swallowed coin", func() bool { return len(h.unrecognisedEvents()) == 1 })
+		if u := h.unrecognisedEvents()[0]; u.What != "swallowed coin" || u.Counter != 6 {
+			t.Fatalf("swallowed coin %+v, want counter 6 (after 2 coins and 3 errors)", u)
+		}
 		a.SetAccepting(false)
 		waitFor(t, "inhibited", func() bool { return !sim.Accepting() })
 

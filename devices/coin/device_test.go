@@ -83,6 +83,18 @@ func (h *harness) unrecognised() []string {
 	return out
 }
 
+func (h *harness) unrecognisedEvents() []devices.UnrecognisedCash {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []devices.UnrecognisedCash
+	for _, ev := range h.events {
+		if c, ok := ev.(devices.UnrecognisedCash); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func (h *harness) statuses(s devices.Status) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -419,6 +419,7 @@ func (l *Ledger) apply(r Record) error {
 			return err
 		}
 		l.unrecognised++
+		l.setCounter(d.Device, d.Counter)
 		l.settled++
 
 	case KindNoteEscrow:

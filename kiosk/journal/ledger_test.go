@@ -247,3 +247,24 @@ func TestSessionStateString(t *testing.T) {
 		}
 	}
 }
+
+// A swallowed ccTalk coin is journaled as unrecognised with its event
+// counter: the restart resumes after it, and the cash-up counts it once.
+func TestUnrecognisedCarriesTheCounter(t *testing.T) {
+	recs := seqd(
+		rOpen("a", 1),
+		rCredit("a", "cctalk", "3", 100, 8),
+		New(KindUnrecognised, "", at(2), Unrecognised{Device: "cctalk", What: "swallowed coin", Counter: 9}),
+		rUnrecognised("pulse"),
+	)
+	l := ledgerOf(t, recs)
+	if c := l.Counters(); c["cctalk"] != 9 {
+		t.Fatalf("counters %v: the unrecognised event's counter must be the last processed", c)
+	}
+	if _, ok := l.Counters()["pulse"]; ok {
+		t.Errorf("a pulse acceptor has no counter: %v", l.Counters())
+	}
+	if got := l.Cash().Unrecognised; got != 2 {
+		t.Errorf("unrecognised %d, want 2", got)
+	}
+}

@@ -145,8 +145,9 @@ type Claim struct {
 
 // Unrecognised is the data of KindUnrecognised.
 type Unrecognised struct {
-	Device string `json:"device"`
-	What   string `json:"what"`
+	Device  string `json:"device"`
+	What    string `json:"what"`
+	Counter int    `json:"counter,omitempty"` // the device's event counter (ccTalk)
 }
 
 // NoteEscrow is the data of KindNoteEscrow.
