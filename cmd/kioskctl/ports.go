@@ -21,6 +21,12 @@ Lists every serial port with its USB VID:PID, serial number, product, and
 the /dev/serial/by-id link to put in a config (it survives replugging into
 another USB socket, /dev/ttyUSB0 does not).
 
+Example:
+  kioskctl ports
+  # PORT          USB ID     SERIAL    PRODUCT          BY-ID
+  # /dev/ttyUSB0  0403:6001  A50285BI  FT232R USB UART  /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0
+  # then in the config: port = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+
 Exit codes: 0 listed (also when there are none), 1 the ports could not be listed.`,
 		run: runPorts,
 	})
