@@ -311,7 +311,11 @@ func (u *UI) drawTech(c *canvas) {
 	if !q.Online {
 		online = "MyQ OFFLINE"
 	}
-	put(1, fmt.Sprintf("Queue: %d pending, %d need attention, oldest %s ago, %s", q.Pending, q.NeedsAttention, ago(now, q.OldestPending), online), stTitle)
+	oldest := ""
+	if q.Pending > 0 && !q.OldestPending.IsZero() {
+		oldest = fmt.Sprintf(", oldest %s ago", ago(now, q.OldestPending))
+	}
+	put(1, fmt.Sprintf("Queue: %d pending, %d need attention%s, %s", q.Pending, q.NeedsAttention, oldest, online), stTitle)
 	y++
 	if q.LastError != "" {
 		put(3, "last error: "+q.LastError, stBad)
