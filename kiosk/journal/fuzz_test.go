@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -115,7 +116,7 @@ func FuzzEnvelope(f *testing.F) {
 	f.Add([]byte(`{"k":"cancel","s":"a","n":12,"t":"2025-03-01T09:00:09Z"}`))
 	f.Add([]byte(`{"k":"x","s":"\u00e9","n":01,"t":"2025-03-01T09:00:09Z","d":{"a":1}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fast, ok := parseEnvelope(body)
+		fast, ok := parseEnvelope(body, "")
 		if !ok {
 			return
 		}
@@ -126,6 +127,10 @@ func FuzzEnvelope(f *testing.F) {
 		if fast.Kind != slow.Kind || fast.Session != slow.Session || fast.Seq != slow.Seq ||
 			!fast.Time.Equal(slow.Time) || !bytes.Equal(fast.Data, slow.Data) {
 			t.Fatalf("fast %+v, encoding/json %+v for %q", fast, slow, body)
+		}
+		// Reusing the previous line's session string changes nothing.
+		if again, ok := parseEnvelope(body, slow.Session); !ok || !reflect.DeepEqual(again, fast) {
+			t.Fatalf("with the previous session given: %+v, without: %+v, for %q", again, fast, body)
 		}
 	})
 }

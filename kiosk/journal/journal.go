@@ -162,8 +162,9 @@ func EncodeLine(r Record) ([]byte, error) {
 // that is a torn write, anywhere else corruption.
 var errChecksum = errors.New("checksum does not hold")
 
-// decodeLine parses one line without its newline.
-func decodeLine(line []byte) (Record, error) {
+// decodeLine parses one line without its newline; prevSession is the
+// session of the line before (see parseEnvelope).
+func decodeLine(line []byte, prevSession string) (Record, error) {
 	tab := bytes.LastIndexByte(line, '\t')
 	if tab < 0 {
 		return Record{}, fmt.Errorf("%w: no checksum", errChecksum)
@@ -180,9 +181,10 @@ func decodeLine(line []byte) (Record, error) {
 	if got := crc32.Checksum(body, castagnoli); got != want {
 		return Record{}, fmt.Errorf("%w: line says %08x, content is %08x", errChecksum, want, got)
 	}
-	r, ok := parseEnvelope(body)
+	r, ok := parseEnvelope(body, prevSession)
 	if !ok {
-		if err := json.Unmarshal(body, &r); err != nil {
+		var err error
+		if r, err = unmarshalRecord(body); err != nil {
 			return Record{}, fmt.Errorf("record: %w", err)
 		}
 	}
@@ -190,6 +192,15 @@ func decodeLine(line []byte) (Record, error) {
 		return Record{}, fmt.Errorf("unknown kind %q", r.Kind)
 	}
 	return r, nil
+}
+
+// unmarshalRecord is the slow path of decodeLine. It is a function of its
+// own so that only it pays the heap allocation of handing &r to
+// encoding/json, not every line.
+func unmarshalRecord(body []byte) (Record, error) {
+	var r Record
+	err := json.Unmarshal(body, &r)
+	return r, err
 }
 
 // scanResult is what a scan of journal bytes found.
@@ -205,6 +216,7 @@ type scanResult struct {
 func scan(data []byte, path string) scanResult {
 	res := scanResult{ledger: NewLedger(), records: make([]Record, 0, bytes.Count(data, []byte{'\n'}))}
 	var off int64
+	var prevSession string
 	for line := 1; off < int64(len(data)); line++ {
 		rest := data[off:]
 		nl := bytes.IndexByte(rest, '\n')
@@ -212,7 +224,7 @@ func scan(data []byte, path string) scanResult {
 			res.torn = true // no newline: the write of the last line was cut
 			return res
 		}
-		r, err := decodeLine(rest[:nl])
+		r, err := decodeLine(rest[:nl], prevSession)
 		last := off+int64(nl)+1 == int64(len(data))
 		if err != nil && last && errors.Is(err, errChecksum) {
 			// Only a line the write could have torn is forgiven: the last.
@@ -227,6 +239,7 @@ func scan(data []byte, path string) scanResult {
 			return res
 		}
 		res.records = append(res.records, r)
+		prevSession = r.Session
 		off += int64(nl) + 1
 		res.validEnd = off
 	}
@@ -656,23 +669,27 @@ func (j *Journal) Close() error {
 // ({"k":..,"s":..,"n":..,"t":..,"d":..}) without reflection, which halves
 // replay time. Anything else (escapes, other order, other spacing) reports
 // !ok and goes through encoding/json, so both accept the same records.
-func parseEnvelope(b []byte) (Record, bool) {
+//
+// prevSession is the session of the line before (or ""): a session's
+// records mostly follow each other, so reusing its string saves an
+// allocation per record, and the ledger's copies share one string.
+func parseEnvelope(b []byte, prevSession string) (Record, bool) {
 	var r Record
 	rest, ok := bytes.CutPrefix(b, []byte(`{"k":"`))
 	if !ok {
 		return r, false
 	}
-	str := func() (string, bool) {
+	str := func() ([]byte, bool) {
 		end := bytes.IndexByte(rest, '"')
 		if end < 0 {
-			return "", false
+			return nil, false
 		}
-		for _, c := range rest[:end] {
+		v := rest[:end]
+		for _, c := range v {
 			if c < 0x20 || c >= 0x80 || c == '\\' {
-				return "", false // escapes, control bytes, non-ASCII: let encoding/json judge
+				return nil, false // escapes, control bytes, non-ASCII: let encoding/json judge
 			}
 		}
-		v := string(rest[:end])
 		rest = rest[end+1:]
 		return v, true
 	}
@@ -680,10 +697,16 @@ func parseEnvelope(b []byte) (Record, bool) {
 	if !ok {
 		return r, false
 	}
-	r.Kind = Kind(k)
+	r.Kind = internKind(k)
 	if rest, ok = bytes.CutPrefix(rest, []byte(`,"s":"`)); ok {
-		if r.Session, ok = str(); !ok || r.Session == "" {
+		s, ok := str()
+		if !ok || len(s) == 0 {
 			return r, false
+		}
+		if string(s) == prevSession {
+			r.Session = prevSession
+		} else {
+			r.Session = string(s)
 		}
 	}
 	if rest, ok = bytes.CutPrefix(rest, []byte(`,"n":`)); !ok {
@@ -715,9 +738,25 @@ func parseEnvelope(b []byte) (Record, bool) {
 		return r, false
 	}
 	d := rest[:len(rest)-1]
-	if d[0] != '{' || !json.Valid(d) {
+	if d[0] != '{' || !validData(d) {
 		return r, false
 	}
 	r.Data = d
 	return r, true
 }
+
+// internKind returns the constant for a known kind, so parsing one does not
+// allocate; an unknown kind gets its own string (and is refused later).
+func internKind(b []byte) Kind {
+	for _, k := range allKinds {
+		if string(k) == string(b) {
+			return k
+		}
+	}
+	return Kind(b)
+}
+
+// allKinds lists every known kind, the hottest first.
+var allKinds = [...]Kind{KindCredit, KindSessionOpen, KindFinish, KindPaymentCreated, KindCommitted,
+	KindUserResolved, KindUnclaimed, KindClaim, KindUnrecognised, KindNoteEscrow, KindNoteReturned,
+	KindCancel, KindPaymentDropped, KindAttention, KindCounter, KindCashup, KindCarry}

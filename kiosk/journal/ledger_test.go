@@ -2,6 +2,7 @@ package journal
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -266,5 +267,55 @@ func TestUnrecognisedCarriesTheCounter(t *testing.T) {
 	}
 	if got := l.Cash().Unrecognised; got != 2 {
 		t.Errorf("unrecognised %d, want 2", got)
+	}
+}
+
+// TestLedgerCloneIsIndependent: a clone shares its sessions' slices with
+// the original (see sess.clone); whatever either applies afterwards, a late
+// note that drops an escrow record included, the other must not see.
+func TestLedgerCloneIsIndependent(t *testing.T) {
+	w := newWorkload(11)
+	var recs []Record
+	for len(recs) < 1500 {
+		recs = append(recs, w.next(uint64(len(recs)+1))...)
+		for i := range recs {
+			recs[i].Seq = uint64(i + 1)
+		}
+	}
+	recs = append(recs, rOpen("late", 1), rCredit("late", "coins", "10", 100, 0),
+		rEscrow("late", "bills", "late-n", 500), rFinish("late", 100), rLateNote("bills", "late-n", 500))
+	recs = seqd(recs...)
+	same := func(t *testing.T, want, got *Ledger) {
+		t.Helper()
+		sameLedger(t, want, got)
+		if !reflect.DeepEqual(want.Live(), got.Live()) {
+			t.Errorf("live records differ")
+		}
+		for id := range want.sessions {
+			w, _ := want.Session(id)
+			g, _ := got.Session(id)
+			if !reflect.DeepEqual(w, g) {
+				t.Errorf("session %s differs:\nwant %+v\n got %+v", id, w, g)
+			}
+		}
+	}
+	for _, cut := range []int{1, 10, 200, 777, 1400, len(recs) - 2, len(recs) - 1} {
+		for _, applyToClone := range []bool{false, true} {
+			t.Run(fmt.Sprintf("cut %d, clone applies %v", cut, applyToClone), func(t *testing.T) {
+				l := ledgerOf(t, recs[:cut])
+				c := l.Clone()
+				moving, still := l, c
+				if applyToClone {
+					moving, still = c, l
+				}
+				for _, r := range recs[cut:] {
+					if err := moving.Apply(r); err != nil {
+						t.Fatal(err)
+					}
+				}
+				same(t, ledgerOf(t, recs[:cut]), still)
+				same(t, ledgerOf(t, recs), moving)
+			})
+		}
 	}
 }
