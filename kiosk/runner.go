@@ -179,6 +179,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			r.drain(ctx, &wg, events)
 			return nil
 		case ev, ok := <-events:
 			if !ok {
@@ -199,6 +200,28 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.exec(ctx, &wg, r.eng.Shutdown(r.cfg.Clock.Now()))
 			r.publish()
 			close(reply)
+		}
+	}
+}
+
+// drain handles the device events already in the channel when Run's
+// context ends. A driver that handed an event over may have acknowledged it
+// to its hardware (an SSP EVENT_ACK): the device then never reports it
+// again, so a credit left in the buffer would be a note stacked and never
+// journaled, and the next start would even see its pending note as returned.
+// Devices are stopped before the runner (the daemon and its tests end their
+// context first), so what is buffered now is everything they will send; the
+// bound only keeps a device that is still running from holding Run here.
+func (r *Runner) drain(ctx context.Context, wg *sync.WaitGroup, events <-chan devices.Event) {
+	for n := cap(events) + 1; n > 0 && events != nil; n-- {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			r.handle(ctx, wg, ev)
+		default:
+			return
 		}
 	}
 }

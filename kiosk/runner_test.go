@@ -309,3 +309,48 @@ func TestNewRunnerShowsRestoredSession(t *testing.T) {
 		t.Fatal("booked before Run")
 	}
 }
+
+// A note credit the validator driver handed over just before the daemon
+// stopped: the driver has EVENT_ACKed it, so the device never reports it
+// again. Run must journal it before it returns, or the note is stacked and
+// never credited (and the next start reports its pending note returned).
+// Run's loop picks between its ended context and a buffered event at random,
+// so one try would pass half the time without the drain: 50 tries leave a
+// chance of 2^-50.
+func TestRunnerJournalsBufferedCreditWhenStopped(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		j := openJournal(t, journal.NewStrictMemFS())
+		at := t0.Add(-time.Minute)
+		if _, err := j.Append(
+			journal.New(journal.KindSessionOpen, "s1", at, journal.SessionOpen{Card: testCard, UserID: 41, FullName: "Eva Dvořák"}),
+			journal.New(journal.KindNoteEscrow, "s1", at, journal.NoteEscrow{Device: "notes", NoteID: "n1", Key: "2", Amount: 1000}),
+		); err != nil {
+			t.Fatal(err)
+		}
+		events := make(chan devices.Event, 4)
+		r, err := NewRunner(RunnerConfig{
+			Engine: testConfig(), Journal: j, Restore: RestoredFrom(j.Ledger()),
+			Directory: myqDirectory{}, Booker: &recBooker{}, Events: events,
+			Clock: NewManualClock(t0), Log: testLog(t),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events <- devices.Credit{Device: "notes", Key: "2", Amount: 1000, NoteID: "n1", At: t0}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the devices stopped, then the runner: no graceful drain by the caller
+		if err := r.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		led := j.Ledger()
+		if n := led.PendingNotes(); len(n) != 0 {
+			t.Fatalf("try %d: the credited note is still pending: %+v", i, n)
+		}
+		if c := led.Cash(); c.Accepted != 1000 {
+			t.Fatalf("try %d: the journal accepted %d, the validator stacked 1000", i, c.Accepted)
+		}
+		if len(events) != 0 {
+			t.Fatalf("try %d: %d events left unhandled", i, len(events))
+		}
+	}
+}
