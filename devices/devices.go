@@ -47,6 +47,12 @@ type Credit struct {
 	// oldest pending note of this device with the same Key.
 	NoteID string
 	At     time.Time
+	// Ack, when set, is called by the engine's loop once the credit is
+	// durable in the journal (or held after a journal failure). A driver
+	// that confirms money to its hardware (SSP EVENT_ACK) waits for it: if
+	// the kiosk dies first, the device reports the credit again after the
+	// restart instead of forgetting a note nobody journaled.
+	Ack func()
 }
 
 // EscrowDecision is the engine's answer for a note held in escrow.

@@ -228,6 +228,9 @@ func (r *Runner) drain(ctx context.Context, wg *sync.WaitGroup, events <-chan de
 
 func (r *Runner) handle(ctx context.Context, wg *sync.WaitGroup, ev any) {
 	r.exec(ctx, wg, r.eng.Handle(ev, r.cfg.Clock.Now()))
+	if c, ok := ev.(devices.Credit); ok && c.Ack != nil {
+		c.Ack() // journaled (Handle returned): the driver may confirm it to the device
+	}
 	r.publish()
 }
 

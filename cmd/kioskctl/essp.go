@@ -56,6 +56,9 @@ func probeESSP(ctx context.Context, e *env, o probeOptions) error {
 				ev.Decide <- devices.Stack
 			case devices.Credit:
 				fmt.Fprintf(e.stdout, "credit   note %s channel %s amount %s\n", ev.NoteID, ev.Key, minor(ev.Amount))
+				if ev.Ack != nil {
+					ev.Ack() // printed: a probe books nothing, the device may forget it
+				}
 			case devices.NoteReturned:
 				fmt.Fprintf(e.stdout, "returned note %s\n", ev.NoteID)
 			case devices.UnrecognisedCash:

@@ -103,14 +103,17 @@ type Validator struct {
 	info Info
 
 	// Owned by the Run goroutine.
-	out        chan<- devices.Event
-	values     map[int]int64
-	cur        *note
-	budget     int     // unknown CREDITs we may still attribute to the engine's pending notes
-	verify     bool    // after a (re)connect: settle what the device no longer shows
-	unacked    []Event // the last poll reply's events, EVENT_ACK unconfirmed
-	ack        bool    // POLL_WITH_ACK in use
-	applied    int     // -1 unknown, 0 disabled, 1 enabled
+	out     chan<- devices.Event
+	values  map[int]int64
+	cur     *note
+	budget  int     // unknown CREDITs we may still attribute to the engine's pending notes
+	verify  bool    // after a (re)connect: settle what the device no longer shows
+	unacked []Event // the last poll reply's events, EVENT_ACK unconfirmed
+	// journaled holds one channel per credit of the current poll, closed
+	// by the engine (devices.Credit.Ack) once the credit is durable.
+	journaled  []chan struct{}
+	ack        bool // POLL_WITH_ACK in use
+	applied    int  // -1 unknown, 0 disabled, 1 enabled
 	lastAlarms map[string]bool
 }
 
@@ -525,9 +528,16 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 		// connection: the engine has them already.
 		evs = evs[n:]
 	}
+	v.journaled = v.journaled[:0]
 	restart, delivered := v.handle(ctx, evs)
 	if !delivered {
 		return nil // ctx ended: do not ACK what the engine never saw
+	}
+	// EVENT_ACK makes the device forget its credits: send it only once the
+	// engine has journaled them, so a crash in between leaves the device
+	// repeating the credit for the next start to book.
+	if !v.awaitJournaled(ctx) {
+		return nil
 	}
 	if v.ack && len(all) > 0 {
 		v.unacked = all
@@ -684,6 +694,41 @@ func (v *Validator) escrowed(ctx context.Context, ch int, now time.Time, send fu
 	send(devices.Escrow{Device: v.cfg.Name, NoteID: c.id, Key: strconv.Itoa(ch), Amount: amount, Decide: c.decide, At: now})
 }
 
+// journalWait bounds how long a poll waits for the engine to journal a
+// credit before it stops waiting; the credit is in the engine's hands by
+// then (only slow), so the poll goes on without acknowledging it.
+const journalWait = 10 * time.Second
+
+// awaitJournaled waits until the engine journaled every credit of this
+// poll. false: ctx ended or the engine is too slow; do not EVENT_ACK now.
+func (v *Validator) awaitJournaled(ctx context.Context) bool {
+	if len(v.journaled) == 0 {
+		return true
+	}
+	t := time.NewTimer(journalWait)
+	defer t.Stop()
+	for _, ch := range v.journaled {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			v.log.Error("ssp: the engine has not journaled a credit yet; not acknowledging it to the device")
+			return false
+		}
+	}
+	return true
+}
+
+// credit builds the Credit event whose Ack releases EVENT_ACK.
+func (v *Validator) credit(amount int64, ch int, noteID string, now time.Time) devices.Credit {
+	done := make(chan struct{})
+	var once sync.Once
+	v.journaled = append(v.journaled, done)
+	return devices.Credit{Device: v.cfg.Name, Amount: amount, Key: strconv.Itoa(ch), NoteID: noteID, At: now,
+		Ack: func() { once.Do(func() { close(done) }) }}
+}
+
 // credited handles CREDIT: the note is in the box and the money is taken.
 func (v *Validator) credited(ctx context.Context, ch int, now time.Time, send func(devices.Event) bool) {
 	amount, known := v.values[ch]
@@ -695,13 +740,13 @@ func (v *Validator) credited(ctx context.Context, ch int, now time.Time, send fu
 			v.cur = nil
 		}
 	case c != nil && c.ch == ch:
-		send(devices.Credit{Device: v.cfg.Name, Amount: amount, Key: strconv.Itoa(ch), NoteID: c.id, At: now})
+		send(v.credit(amount, ch, c.id, now))
 		v.cur = nil
 	case v.budget > 0:
 		// A note from before a restart: the engine settles its oldest
 		// pending note of this key.
 		v.budget--
-		send(devices.Credit{Device: v.cfg.Name, Amount: amount, Key: strconv.Itoa(ch), At: now})
+		send(v.credit(amount, ch, "", now))
 	default:
 		// Every note the engine lets us stack is journaled as pending first,
 		// so a credit matching none cannot be booked to anyone.

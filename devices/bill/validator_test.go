@@ -40,6 +40,9 @@ func (e *engine) run(ctx context.Context, out <-chan devices.Event) {
 			e.events = append(e.events, ev)
 			d := e.decide
 			e.mu.Unlock()
+			if c, ok := ev.(devices.Credit); ok && c.Ack != nil {
+				c.Ack() // recorded: this engine's journal
+			}
 			if es, ok := ev.(devices.Escrow); ok && d != nil {
 				if dec, now := d(es); now {
 					es.Decide <- dec
@@ -517,4 +520,104 @@ func TestNoteStream(t *testing.T) {
 		}
 	}
 	t.Logf("%d notes: %d stacked, %d returned, %d escrows", n, len(stacked), len(returned(evs)), len(escrows(evs)))
+}
+
+// A kiosk that dies after the driver handed over a credit but before the
+// engine journaled it must not lose the note: the driver acknowledges a
+// credit to the device (EVENT_ACK) only once the engine acks it, so the
+// device reports it again to the next start, which books the pending note.
+func TestCreditNotAcknowledgedBeforeJournaled(t *testing.T) {
+	sim, err := sspsim.New(t.TempDir(), sspsim.Options{Channels: euro})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	newValidator := func(pending int) *bill.Validator {
+		v, err := bill.New(bill.Config{Name: "notes", Port: sim.Path(), Values: euroValues(), Currency: "EUR",
+			PollInterval: 10 * time.Millisecond, Reconnect: 50 * time.Millisecond, Timeout: 300 * time.Millisecond,
+			PendingNotes: pending})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.SetAccepting(true)
+		return v
+	}
+
+	// First life: stack the note, take the credit, never journal it.
+	v1 := newValidator(0)
+	out1 := make(chan devices.Event, 16)
+	ctx1, crash := context.WithCancel(context.Background())
+	done1 := make(chan error, 1)
+	go func() { done1 <- v1.Run(ctx1, out1) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for sim.InsertNote(2) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("validator never enabled")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var first devices.Credit
+wait:
+	for {
+		select {
+		case ev := <-out1:
+			switch ev := ev.(type) {
+			case devices.Escrow:
+				ev.Decide <- devices.Stack // journaled as pending, as the engine does
+			case devices.Credit:
+				first = ev
+				break wait
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no credit in the first life")
+		}
+	}
+	if first.Ack == nil {
+		t.Fatal("the credit carries no Ack: the driver cannot wait for the journal")
+	}
+	time.Sleep(100 * time.Millisecond) // several polls: none may acknowledge it
+	crash()
+	if err := <-done1; err != nil {
+		t.Fatal(err)
+	}
+	if got := sim.Stacked(); len(got) != 1 || got[0] != 2 {
+		t.Fatalf("stacked %v, want the one note on channel 2", got)
+	}
+
+	// Second life: the journal holds the note as pending; the device must
+	// report its credit again, and the driver hands it over once.
+	v2 := newValidator(1)
+	out2 := make(chan devices.Event, 16)
+	ctx2, stop := context.WithCancel(context.Background())
+	defer stop()
+	done2 := make(chan error, 1)
+	go func() { done2 <- v2.Run(ctx2, out2) }()
+	var credits []devices.Credit
+	timeout := time.After(10 * time.Second)
+	for len(credits) == 0 {
+		select {
+		case ev := <-out2:
+			if c, ok := ev.(devices.Credit); ok {
+				c.Ack()
+				credits = append(credits, c)
+			}
+			if r, ok := ev.(devices.NoteReturned); ok {
+				t.Fatalf("the stacked note was reported returned: %+v", r)
+			}
+		case <-timeout:
+			t.Fatal("the device did not report the unacknowledged credit again")
+		}
+	}
+	if c := credits[0]; c.Key != "2" || c.NoteID != "" || c.Amount != euroValues()[2] {
+		t.Fatalf("credit after restart %+v", c)
+	}
+	// No second credit follows.
+	time.Sleep(150 * time.Millisecond)
+	for len(out2) > 0 {
+		if c, ok := (<-out2).(devices.Credit); ok {
+			t.Fatalf("credited twice: %+v", c)
+		}
+	}
+	stop()
+	<-done2
 }
