@@ -707,7 +707,9 @@ func TestSessionIDFormat(t *testing.T) {
 	if id != "261123-221530-7f3a" {
 		t.Fatal(id)
 	}
-	if a, b := RandomID(), RandomID(); len(a) != 6 || a == b {
+	// Issue 11 item 5: at least 64 random bits, so a clock that boots into
+	// the same wrong second and a wiped state directory cannot repeat one.
+	if a, b := RandomID(), RandomID(); len(a) < 16 || a == b {
 		t.Fatalf("%q %q", a, b)
 	}
 }

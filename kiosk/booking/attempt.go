@@ -322,6 +322,14 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	return outcome{committed: true, amount: e.finish.Total}
 }
 
+// unknownStateError: MyQ lists a payment of ours in a state word the kiosk
+// does not know (api.StateUnknown).
+type unknownStateError struct{ paymentID, word string }
+
+func (e *unknownStateError) Error() string {
+	return fmt.Sprintf("MyQ lists payment %s in the unknown state %q", e.paymentID, e.word)
+}
+
 // failure classifies a MyQ error into how the session is retried, with the
 // reason a technician reads when it needs attention.
 func (b *Booker) failure(ctx context.Context, op string, userID int64, card string, err error) outcome {
@@ -357,6 +365,11 @@ func (b *Booker) failure(ctx context.Context, op string, userID int64, card stri
 		b.apiErr("refused")
 		return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
 			"MyQ refused to %s for user %d (%s): check the user and the payment provider in MyQ, then flush the queue", op, userID, msgOf(err))}
+	case errors.As(err, new(*unknownStateError)):
+		var ue *unknownStateError
+		errors.As(err, &ue)
+		return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
+			"MyQ lists payment %s of this session in the state %q, which the kiosk does not know: it is not counted as committed and no other payment is created; check the payment in MyQ (commit it by hand if it moved no money), then flush the queue", ue.paymentID, ue.word)}
 	case errors.Is(err, api.ErrMalformed) || errors.Is(err, api.ErrResponseTooLarge):
 		b.apiErr("malformed")
 		return outcome{kind: failLocal, err: err}
@@ -392,8 +405,13 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 	}
 	b.shareListing(e, v.userID, ps, listed)
 	ref, amount := e.finish.Reference, api.Money(e.finish.Total)
+	// A reference alone does not make a payment ours (a wiped state
+	// directory or a repeated reference could name another's): the user and
+	// the amount must match too. The id we journaled from MyQ's own answer
+	// is ours by itself.
 	ours := func(p api.Payment) bool {
-		return (p.Description != "" && p.Description == ref) || (v.paymentID != "" && p.ID == v.paymentID)
+		return (p.Description != "" && p.Description == ref && p.Amount == amount && (p.UserID == 0 || p.UserID == v.userID)) ||
+			(v.paymentID != "" && p.ID == v.paymentID)
 	}
 
 	for _, p := range ps {
@@ -410,6 +428,14 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 		b.set(e, func(e *entry) { e.paymentID, e.commitTried = p.ID, false })
 		b.rollbackOrphans(ctx, ps, e, p.ID, v.paymentID)
 		return true, nil
+	}
+
+	// A payment of ours in a state word the kiosk does not know may be
+	// committed or not: neither journal it as booked nor create another.
+	for _, p := range ps {
+		if ours(p) && p.State == api.StateUnknown {
+			return false, &unknownStateError{paymentID: p.ID, word: p.RawState}
+		}
 	}
 
 	cur := v.paymentID
@@ -438,7 +464,7 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 	}
 	if cur == "" {
 		for _, p := range ps {
-			if p.Description == ref && p.State == api.StateOpen && p.Amount == amount && (p.UserID == 0 || p.UserID == v.userID) {
+			if ours(p) && p.State == api.StateOpen {
 				if err := b.append(journal.KindPaymentCreated, e.id, journal.PaymentCreated{PaymentID: p.ID, UserID: v.userID}); err != nil {
 					return false, err
 				}
