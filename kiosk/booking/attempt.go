@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/printroom/voucherkiosk/api"
@@ -330,6 +329,13 @@ func (e *unknownStateError) Error() string {
 	return fmt.Sprintf("MyQ lists payment %s in the unknown state %q", e.paymentID, e.word)
 }
 
+// missingPaymentError: a payment we sent a commit for is not in MyQ's list.
+type missingPaymentError struct{ paymentID string }
+
+func (e *missingPaymentError) Error() string {
+	return fmt.Sprintf("payment %s, which the kiosk sent a commit for, is not in MyQ's list", e.paymentID)
+}
+
 // failure classifies a MyQ error into how the session is retried, with the
 // reason a technician reads when it needs attention.
 func (b *Booker) failure(ctx context.Context, op string, userID int64, card string, err error) outcome {
@@ -365,6 +371,11 @@ func (b *Booker) failure(ctx context.Context, op string, userID int64, card stri
 		b.apiErr("refused")
 		return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
 			"MyQ refused to %s for user %d (%s): check the user and the payment provider in MyQ, then flush the queue", op, userID, msgOf(err))}
+	case errors.As(err, new(*missingPaymentError)):
+		var me *missingPaymentError
+		errors.As(err, &me)
+		return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
+			"payment %s was sent a commit but MyQ does not list it: it may be committed; it is not created again. Check the user's payments in MyQ: if it is committed, nothing is owed; otherwise book the reference by hand, then tell the kiosk's maintainer", me.paymentID)}
 	case errors.As(err, new(*unknownStateError)):
 		var ue *unknownStateError
 		errors.As(err, &ue)
@@ -426,7 +437,6 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 		}
 		b.log.Info("booking: payment found committed by an earlier attempt", "session", e.id, "payment", p.ID)
 		b.set(e, func(e *entry) { e.paymentID, e.commitTried = p.ID, false })
-		b.rollbackOrphans(ctx, ps, e, p.ID, v.paymentID)
 		return true, nil
 	}
 
@@ -445,6 +455,13 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 			if ps[i].ID == cur {
 				idx = i
 			}
+		}
+		if idx < 0 && v.commitTried {
+			// A listing may be incomplete (paged, or a MyQ that drops
+			// entries): absence proves nothing, and a commit of this
+			// payment may have happened. Creating it again could credit
+			// the student twice.
+			return false, &missingPaymentError{paymentID: cur}
 		}
 		if idx < 0 || ps[idx].State == api.StateRolledBack {
 			why := "vanished from MyQ's list"
@@ -480,23 +497,26 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 	return false, nil
 }
 
-// rollbackOrphans rolls back open payments of ours that no pending session
-// will commit: this session's others (keep is its payment), and those of
-// this kiosk whose reference is not pending here (a session committed
-// through another payment). Another pending session's payments are left to
-// its own listing: it may be creating one right now. Best effort: an open
-// orphan moves no money.
+// rollbackOrphans rolls back the open payments this session abandoned: its
+// own (same reference, user and amount, or the id it journaled) other than
+// keep, read from the listing this attempt just made. Only this session
+// commits its payments, and it is running here, so none of them can commit
+// behind the listing's back. Other sessions' payments are never touched: a
+// listing is stale the moment it is read, and one of them may have
+// committed since (or be journaled committed already). A session that
+// committed does not roll back either. Best effort: an open orphan moves no
+// money.
 func (b *Booker) rollbackOrphans(ctx context.Context, ps []api.Payment, e *entry, keep, known string) {
-	ref := e.finish.Reference
+	v := b.view(e)
+	ref, amount := e.finish.Reference, api.Money(e.finish.Total)
 	for _, p := range ps {
 		if p.State != api.StateOpen || p.ID == keep {
 			continue
 		}
-		mine := (p.Description != "" && p.Description == ref) || (known != "" && p.ID == known)
+		mine := (p.Description != "" && p.Description == ref && p.Amount == amount && (p.UserID == 0 || p.UserID == v.userID)) ||
+			(known != "" && p.ID == known)
 		if !mine {
-			if !strings.HasPrefix(p.Description, b.refPrefix) || b.pendingRef(p.Description) {
-				continue
-			}
+			continue
 		}
 		if err := b.cfg.Client.RollbackPayment(ctx, p.ID); err != nil {
 			b.log.Info("booking: orphan payment not rolled back (it moves no money)", "payment", p.ID, "err", err)
@@ -504,15 +524,6 @@ func (b *Booker) rollbackOrphans(ctx context.Context, ps []api.Payment, e *entry
 		}
 		b.log.Info("booking: orphan payment rolled back", "payment", p.ID, "reference", p.Description)
 	}
-}
-
-// pendingRef reports whether a pending session here has reference ref
-// ("<kiosk id>/<session id>").
-func (b *Booker) pendingRef(ref string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	e, ok := b.entries[strings.TrimPrefix(ref, b.refPrefix)]
-	return ok && e.finish.Reference == ref
 }
 
 // shareListing spares the user's other queued sessions a listing of their

@@ -2,8 +2,17 @@ package booking
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/pem"
+	"github.com/printroom/voucherkiosk/api"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/printroom/voucherkiosk/api/myqfake"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
@@ -61,5 +70,105 @@ func TestListedPaymentOursOnlyIfAmountMatches(t *testing.T) {
 	waitFor(t, "queue empty", func() bool { return r.pending() == 0 })
 	if got := r.fake.Totals()[1]; got != 999+250 {
 		t.Fatalf("user 1 got %s, want 12.49: the 2.50 was taken as booked by another payment", got)
+	}
+}
+
+// pagedFake serves the fake MyQ over loopback TLS with payment listings
+// cut into pages of pageSize (honouring start, ignoring limit, count the
+// total), as MyQ does with its default limit: a client that reads one page
+// sees an incomplete list.
+func pagedFake(t *testing.T, f *myqfake.Server, pageSize int) *api.Client {
+	t.Helper()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/payments") {
+			f.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		f.ServeHTTP(rec, r)
+		var body struct {
+			Payments []json.RawMessage `json:"payments"`
+			Count    int               `json:"count"`
+		}
+		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &body) != nil {
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
+		start, _ := strconv.Atoi(r.URL.Query().Get("start"))
+		start = min(max(start, 0), len(body.Payments))
+		end := min(start+pageSize, len(body.Payments))
+		body.Payments = body.Payments[start:end]
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	srv := httptest.NewUnstartedServer(h)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := api.New(api.Config{URL: srv.URL, ClientID: testClient, ClientSecret: testSecret, CAFile: ca, Timeout: 3 * time.Second, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+// Issue 11 item 1: a listing that may be incomplete proves nothing about a
+// payment's absence. The commit's answer is lost; the next listing's first
+// page shows only an older payment of the same user. Concluding "vanished"
+// and creating the payment again credits the student twice.
+func TestIncompleteListingNeverCreatesAgain(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	c := pagedFake(t, r.fake, 1)
+	r.cfg.Client = c
+	ctx := context.Background()
+	if _, err := c.CreatePayment(ctx, 1, "elsewhere/older", 100); err != nil { // listed first, open
+		t.Fatal(err)
+	}
+	r.fake.DropAnswer(myqfake.RouteCommit, 1)
+	r.start()
+	r.book(1, 250)
+	waitFor(t, "a second attempt", func() bool {
+		return r.fake.Requests(myqfake.RouteList) > 0 && (r.b.Status().NeedsAttention == 1 || r.pending() == 0)
+	})
+	r.b.FlushNow()
+	waitFor(t, "attention or commit", func() bool { return r.b.Status().NeedsAttention == 1 || r.pending() == 0 })
+	if got := r.fake.Totals()[1]; got != 250 {
+		t.Fatalf("user 1 got %s, want 2.50 exactly once", got)
+	}
+	if got := r.fake.Requests(myqfake.RouteCreate); got != 2 { // ours and "elsewhere/older"
+		t.Errorf("%d creates, want 2: a payment we sent a commit for is never created again", got)
+	}
+}
+
+// Issue 11 item 10: orphan rollback touches only payments this session
+// abandoned. A listing is stale the moment it is read, so a payment of
+// another session (here one journaled as committed) is never rolled back.
+func TestNoRollbackOfAnotherSessionsPayment(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	r.start()
+	r.book(1, 300)
+	r.settle()
+	done := r.j.Ledger().Committed(1)
+	if len(done) != 1 {
+		t.Fatalf("committed = %+v", done)
+	}
+	// An open payment carrying the committed session's reference (a create
+	// whose answer was lost, or one MyQ lists late).
+	if _, err := r.client.CreatePayment(context.Background(), 1, done[0].Reference, 300); err != nil {
+		t.Fatal(err)
+	}
+	r.stop()
+	r.finish(1, cardOf(1), 200) // pending at start: it lists before it creates
+	r.owe(1, 200, "")
+	r.start()
+	r.b.FlushNow()
+	waitFor(t, "queue empty", func() bool { return r.pending() == 0 })
+	if n := r.fake.Requests(myqfake.RouteRollback); n != 0 {
+		t.Errorf("%d rollbacks: a payment of a session journaled as committed was rolled back", n)
 	}
 }
