@@ -172,6 +172,11 @@ type (
 		Card string
 		User User
 	}
+	// AckCredit releases a driver's confirmation of a credit to its device
+	// (devices.Credit.Ack): the engine returns it only once the credit's
+	// record is durable, which may be at a later Tick when the journal
+	// heals. Until then the device keeps the credit to report it again.
+	AckCredit struct{ Ack func() }
 )
 
 func (LookupCard) command()   {}
@@ -179,6 +184,7 @@ func (SetAccepting) command() {}
 func (Decide) command()       {}
 func (Book) command()         {}
 func (CacheUser) command()    {}
+func (AckCredit) command()    {}
 
 // Finish reasons written in journal.Finish.Reason.
 const (
@@ -258,6 +264,8 @@ type Engine struct {
 	closing   []closing
 
 	held       []journal.Record // money (and settlements) the journal refused
+	heldAcks   []func()         // held[i]'s device acknowledgement, nil none
+	acks       []func()         // durable credits whose Ack is owed to the runner
 	jErr       error
 	jRetryAt   time.Time
 	shutdown   bool
@@ -324,7 +332,18 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 	}
 	cmds = append(cmds, e.due()...)
 	cmds = append(cmds, e.acceptingCmd()...)
+	cmds = append(cmds, e.takeAcks()...)
 	e.snapshot()
+	return cmds
+}
+
+// takeAcks hands the runner the acknowledgements of credits now durable.
+func (e *Engine) takeAcks() []Command {
+	var cmds []Command
+	for _, a := range e.acks {
+		cmds = append(cmds, AckCredit{Ack: a})
+	}
+	e.acks = nil
 	return cmds
 }
 
@@ -476,9 +495,9 @@ func (e *Engine) onCredit(c devices.Credit) {
 	i := e.matchNote(c)
 	if i < 0 {
 		if current == "" {
-			e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
+			e.appendCredit(c.Ack, journal.New(journal.KindUnclaimed, "", e.now, jc))
 		} else {
-			e.appendMoney(journal.New(journal.KindCredit, current, e.now, jc))
+			e.appendCredit(c.Ack, journal.New(journal.KindCredit, current, e.now, jc))
 		}
 		return
 	}
@@ -487,9 +506,9 @@ func (e *Engine) onCredit(c devices.Credit) {
 	jc.NoteID = n.NoteID
 	switch {
 	case n.Session != "" && (n.Session == current || e.closingSession(n.Session) != nil):
-		e.appendMoney(journal.New(journal.KindCredit, n.Session, e.now, jc))
+		e.appendCredit(c.Ack, journal.New(journal.KindCredit, n.Session, e.now, jc))
 	case n.Session == "":
-		e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
+		e.appendCredit(c.Ack, journal.New(journal.KindUnclaimed, "", e.now, jc))
 	default:
 		// The note's session is already finished: the money is unclaimed
 		// cash (never lost, reported for the cash-up, claimable by the next
@@ -497,7 +516,7 @@ func (e *Engine) onCredit(c devices.Credit) {
 		// escrow in the ledger.
 		e.log.Warn("engine: note credited after its session closed: unclaimed cash",
 			"device", n.Device, "note_id", n.NoteID, "session", n.Session, "amount", c.Amount)
-		e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
+		e.appendCredit(c.Ack, journal.New(journal.KindUnclaimed, "", e.now, jc))
 	}
 }
 
@@ -837,6 +856,20 @@ func (e *Engine) appendMoney(recs ...journal.Record) {
 	}
 }
 
+// appendCredit is appendMoney for a device's credit: its Ack is owed to the
+// runner once the record is durable, now or when the journal heals.
+func (e *Engine) appendCredit(ack func(), r journal.Record) {
+	n := len(e.held)
+	e.appendMoney(r)
+	if len(e.held) > n {
+		e.heldAcks[len(e.heldAcks)-1] = ack
+		return
+	}
+	if ack != nil {
+		e.acks = append(e.acks, ack)
+	}
+}
+
 func (e *Engine) hold(r journal.Record, err error) {
 	var c journal.Credit
 	if r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed {
@@ -846,6 +879,7 @@ func (e *Engine) hold(r journal.Record, err error) {
 		"kind", string(r.Kind), "session", r.Session, "device", c.Device, "key", c.Key,
 		"amount", c.Amount, "note_id", c.NoteID, "err", err)
 	e.held = append(e.held, r)
+	e.heldAcks = append(e.heldAcks, nil)
 }
 
 // applied counts a record the journal has taken.
@@ -907,6 +941,12 @@ func (e *Engine) recoverJournal() bool {
 		return false
 	}
 	e.held = nil
+	for _, a := range e.heldAcks {
+		if a != nil {
+			e.acks = append(e.acks, a)
+		}
+	}
+	e.heldAcks = nil
 	for i, r := range recs {
 		e.applied(r, seq+uint64(i))
 	}

@@ -228,9 +228,6 @@ func (r *Runner) drain(ctx context.Context, wg *sync.WaitGroup, events <-chan de
 
 func (r *Runner) handle(ctx context.Context, wg *sync.WaitGroup, ev any) {
 	r.exec(ctx, wg, r.eng.Handle(ev, r.cfg.Clock.Now()))
-	if c, ok := ev.(devices.Credit); ok && c.Ack != nil {
-		c.Ack() // journaled (Handle returned): the driver may confirm it to the device
-	}
 	r.publish()
 }
 
@@ -262,6 +259,8 @@ func (r *Runner) exec(ctx context.Context, wg *sync.WaitGroup, cmds []Command) {
 				r.Post(res)
 				r.balance(ctx, res)
 			}()
+		case AckCredit:
+			c.Ack() // durable in the journal: the driver may confirm it to the device
 		case CacheUser:
 			if err := r.cfg.Cache.Put(c.Card, c.User, r.cfg.Clock.Now()); err != nil {
 				r.log.Warn("kiosk: card cache not saved", "err", err)
