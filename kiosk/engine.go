@@ -57,6 +57,13 @@ type Config struct {
 	// out-of-service rule is off.
 	CardReader    string
 	AcceptorNames []string
+	// Escrowing names the acceptors that hold a note in escrow before
+	// stacking it (bill validators). A credit of theirs without a note
+	// identity (after a restart) is matched with care: a repeat of a
+	// credit whose acknowledgement was outstanding, else the newest note
+	// in escrow, else a discrepancy for the cash-up; never an older note
+	// by channel alone.
+	Escrowing []string
 	// NoteWait bounds how long a session waits for a stacked note to settle
 	// (credit or returned) before it finishes without it; the note's credit,
 	// should it still come, is then unclaimed cash. Default 5 minutes: the
@@ -263,6 +270,9 @@ type Engine struct {
 	notes     []pendingNote
 	closing   []closing
 
+	// unacked: per escrowing device, the last note credit journaled with
+	// no escrow of that device since (journal.Ledger.Unacked).
+	unacked    map[string]journal.UnackedCredit
 	held       []journal.Record // money (and settlements) the journal refused
 	heldAcks   []func()         // held[i]'s device acknowledgement, nil none
 	acks       []func()         // durable credits whose Ack is owed to the runner
@@ -285,7 +295,8 @@ func NewEngine(cfg Config, j Journal, now time.Time, newID func() string) *Engin
 	if newID == nil {
 		newID = RandomID
 	}
-	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{}}
+	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{},
+		unacked: map[string]journal.UnackedCredit{}}
 	e.snapshot()
 	return e
 }
@@ -355,7 +366,7 @@ func (e *Engine) State() State { return e.lastState.clone() }
 func (e *Engine) HeldMoney() int64 {
 	var n int64
 	for _, r := range e.held {
-		if r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed {
+		if r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed || r.Kind == journal.KindDiscrepancy {
 			var c journal.Credit
 			if r.Decode(&c) == nil {
 				n += c.Amount
@@ -492,6 +503,10 @@ func (e *Engine) onCredit(c devices.Credit) {
 	if e.sess != nil && e.phase == PhaseSession {
 		current = e.sess.id
 	}
+	if c.NoteID == "" && slices.Contains(e.cfg.Escrowing, c.Device) {
+		e.onBareNoteCredit(c, jc, current)
+		return
+	}
 	i := e.matchNote(c)
 	if i < 0 {
 		if current == "" {
@@ -517,6 +532,59 @@ func (e *Engine) onCredit(c devices.Credit) {
 		e.log.Warn("engine: note credited after its session closed: unclaimed cash",
 			"device", n.Device, "note_id", n.NoteID, "session", n.Session, "amount", c.Amount)
 		e.appendCredit(c.Ack, journal.New(journal.KindUnclaimed, "", e.now, jc))
+	}
+}
+
+// onBareNoteCredit is a validator's credit without a note identity: the
+// driver restarted and lost it. A validator holds at most one note in
+// escrow and reports nothing new before the last event was acknowledged, so:
+//   - a credit matching the device's last credit still awaiting its
+//     acknowledgement is that credit repeated (crash in the EVENT_ACK
+//     window): no money, acknowledged;
+//   - else the newest pending note of the device, if its channel matches,
+//     is the one that stacked;
+//   - else it cannot be attributed: a discrepancy for the cash-up (needs
+//     attention), booked to nobody. Older pending notes are never settled
+//     by channel alone: the validator may have given them back.
+func (e *Engine) onBareNoteCredit(c devices.Credit, jc journal.Credit, current string) {
+	if u, ok := e.unacked[c.Device]; ok {
+		if u.Key == c.Key && u.Amount == c.Amount {
+			delete(e.unacked, c.Device)
+			e.log.Warn("engine: the validator repeated a credit already journaled (its acknowledgement was outstanding): not counted again",
+				"device", c.Device, "key", c.Key, "amount", c.Amount, "note_id", u.NoteID)
+			if c.Ack != nil {
+				e.acks = append(e.acks, c.Ack)
+			}
+			return
+		}
+		e.discrepancy(c, jc, "a note credit without identity that does not repeat the credit awaiting its acknowledgement")
+		return
+	}
+	newest := -1
+	for i, n := range e.notes {
+		if n.Device == c.Device {
+			newest = i
+		}
+	}
+	if newest < 0 || e.notes[newest].Key != c.Key {
+		e.discrepancy(c, jc, "a note credit without identity and no note of its channel in escrow")
+		return
+	}
+	c.NoteID = e.notes[newest].NoteID
+	e.onCredit(c)
+}
+
+func (e *Engine) discrepancy(c devices.Credit, jc journal.Credit, why string) {
+	e.log.Error("engine: a credit the kiosk cannot attribute: reported for the cash-up, booked to nobody",
+		"device", c.Device, "key", c.Key, "amount", c.Amount, "why", why)
+	e.appendCredit(c.Ack, journal.New(journal.KindDiscrepancy, "", e.now, journal.Discrepancy{Credit: jc, Why: why}))
+}
+
+// RestoreUnacked takes the journal's credits whose acknowledgement to the
+// device may be outstanding (journal.Ledger.Unacked), before the first event.
+func (e *Engine) RestoreUnacked(m map[string]journal.UnackedCredit) {
+	for k, v := range m {
+		e.unacked[k] = v
 	}
 }
 
@@ -570,6 +638,7 @@ func (e *Engine) onEscrow(x devices.Escrow) []Command {
 	}
 	ne.Session = e.sess.id
 	e.notes = append(e.notes, pendingNote{NoteEscrow: ne, at: e.now})
+	delete(e.unacked, x.Device) // the validator moved on: its last credit was acknowledged
 	return []Command{Decide{Escrow: x, Decision: devices.Stack}}
 }
 
@@ -895,6 +964,9 @@ func (e *Engine) applied(r journal.Record, seq uint64) {
 		if r.Decode(&c) == nil {
 			e.unclaimed = append(e.unclaimed, unclaimed{seq: seq, amount: c.Amount})
 		}
+	}
+	if (r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed) && c.NoteID != "" {
+		e.unacked[c.Device] = journal.UnackedCredit{Credit: c, Seq: seq}
 	}
 }
 

@@ -39,6 +39,7 @@ type Restored struct {
 	Open         []journal.OpenSession
 	Unclaimed    []journal.UnclaimedCash
 	PendingNotes []journal.NoteEscrow
+	Unacked      map[string]journal.UnackedCredit
 }
 
 // RestoredFrom reads what Restore needs from a ledger snapshot.
@@ -46,7 +47,7 @@ func RestoredFrom(s journal.Snapshot) Restored {
 	if s.Ledger == nil {
 		return Restored{}
 	}
-	return Restored{Open: s.OpenSessions(), Unclaimed: s.Unclaimed(), PendingNotes: s.PendingNotes()}
+	return Restored{Open: s.OpenSessions(), Unclaimed: s.Unclaimed(), PendingNotes: s.PendingNotes(), Unacked: s.Unacked()}
 }
 
 // RunnerConfig wires the engine to the world.
@@ -127,6 +128,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	// before Run) is the restored one, not a blank idle screen over a
 	// session that is about to come back. Its commands wait for Run.
 	rs := cfg.Restore
+	r.eng.RestoreUnacked(rs.Unacked)
 	r.restored = r.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes)
 	r.state = r.eng.State()
 	return r, nil

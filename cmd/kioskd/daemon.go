@@ -16,6 +16,7 @@ import (
 
 	"github.com/printroom/voucherkiosk/api"
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/devices/bill"
 	"github.com/printroom/voucherkiosk/kiosk"
 	"github.com/printroom/voucherkiosk/kiosk/booking"
 	"github.com/printroom/voucherkiosk/kiosk/config"
@@ -134,15 +135,19 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 
 	events := make(chan devices.Event, 64)
 	acceptorNames := make([]string, 0, len(hw.acceptors))
+	var escrowing []string // bill validators: a note waits in escrow before it stacks
 	for _, a := range hw.acceptors {
 		acceptorNames = append(acceptorNames, a.Name())
+		if _, ok := a.(*bill.Validator); ok {
+			escrowing = append(escrowing, a.Name())
+		}
 	}
 	runner, err := kiosk.NewRunner(kiosk.RunnerConfig{
 		Engine: kiosk.Config{
 			KioskID: cfg.Kiosk.ID, Currency: cfg.Kiosk.Currency,
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
-			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
+			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames, Escrowing: escrowing,
 			Log: log.With("part", "engine"),
 		},
 		Journal:       j,

@@ -191,6 +191,26 @@ type Ledger struct {
 	unrecognised int64      // unrecognised events in the current epoch
 	lastCashup   *Record
 	settled      int // records compaction could fold (approximate)
+	// unacked is, per escrowing device, the last note credit journaled
+	// with no escrow of that device after it: the device may not have had
+	// its acknowledgement (crash in the EVENT_ACK window) and may report
+	// that credit again after a restart. A later escrow proves it was
+	// acknowledged: the validator reports nothing new before that.
+	unacked map[string]UnackedCredit
+	// discrepancies: KindDiscrepancy records of this and earlier epochs.
+	discrepancies []discrepancy
+}
+
+// UnackedCredit is a note credit whose acknowledgement to the device may
+// be outstanding.
+type UnackedCredit struct {
+	Credit
+	Seq uint64
+}
+
+type discrepancy struct {
+	rec   Record
+	piece piece
 }
 
 // Snapshot is a deep copy of a Journal's ledger at one moment: the queries
@@ -206,6 +226,7 @@ func NewLedger() *Ledger {
 		unclaimed: map[uint64]*unclaimed{},
 		notes:     map[noteKey]*note{},
 		counters:  map[string]int{},
+		unacked:   map[string]UnackedCredit{},
 	}
 }
 
@@ -228,6 +249,8 @@ func (l *Ledger) Clone() *Ledger {
 		c.notes[k] = &nc
 	}
 	c.counters = maps.Clone(l.counters)
+	c.unacked = maps.Clone(l.unacked)
+	c.discrepancies = slices.Clip(l.discrepancies)
 	c.carry.Pieces = maps.Clone(l.carry.Pieces)
 	return &c
 }
@@ -341,6 +364,9 @@ func (l *Ledger) apply(r Record) error {
 				l.dropNote(noteKey{d.Device, d.NoteID})
 			}
 		}
+		if d.NoteID != "" {
+			l.unacked[d.Device] = UnackedCredit{Credit: d, Seq: r.Seq}
+		}
 		s.credits = append(s.credits, d)
 		s.pieces = append(s.pieces, piece{d.Device, d.Key, d.Amount, l.epoch})
 		s.total += d.Amount
@@ -383,6 +409,9 @@ func (l *Ledger) apply(r Record) error {
 				s.recs = slices.DeleteFunc(slices.Clone(s.recs), func(x Record) bool { return x.Seq == n.rec.Seq })
 				l.settled++
 			}
+		}
+		if d.NoteID != "" {
+			l.unacked[d.Device] = UnackedCredit{Credit: d, Seq: r.Seq}
 		}
 		l.unclaimed[r.Seq] = &unclaimed{rec: r, credit: d, piece: piece{d.Device, d.Key, d.Amount, l.epoch}}
 		l.setCounter(d.Device, d.Counter)
@@ -456,6 +485,7 @@ func (l *Ledger) apply(r Record) error {
 		}
 		d.Session = r.Session
 		l.notes[k] = &note{rec: r, note: d}
+		delete(l.unacked, d.Device)
 		if s != nil {
 			s.notes++
 			s.recs = append(s.recs, r)
@@ -607,6 +637,20 @@ func (l *Ledger) apply(r Record) error {
 		rc := r
 		l.lastCashup = &rc
 
+	case KindDiscrepancy:
+		var d Discrepancy
+		if err := r.Decode(&d); err != nil {
+			return err
+		}
+		if err := checkAmount(r, d.Amount); err != nil {
+			return err
+		}
+		if r.Session != "" {
+			return recErr(r, "a discrepancy names a session")
+		}
+		l.discrepancies = append(l.discrepancies, discrepancy{rec: r, piece: piece{d.Device, d.Key, d.Amount, l.epoch}})
+		l.setCounter(d.Device, d.Counter)
+
 	case KindCarry:
 		var d Carry
 		if err := r.Decode(&d); err != nil {
@@ -631,6 +675,10 @@ func (l *Ledger) apply(r Record) error {
 		addTotals(&l.carry, d.Totals)
 		for dev, c := range d.Counters {
 			l.counters[dev] = c
+		}
+		l.unacked = maps.Clone(d.Unacked)
+		if l.unacked == nil {
+			l.unacked = map[string]UnackedCredit{}
 		}
 		l.settled++
 	}
@@ -658,6 +706,7 @@ func addTotals(t *CashTotals, d CashTotals) {
 	t.InSession += d.InSession
 	t.Unclaimed += d.Unclaimed
 	t.Unrecognised += d.Unrecognised
+	t.Attention += d.Attention
 	for k, v := range d.Pieces {
 		if t.Pieces == nil {
 			t.Pieces = map[string]int64{}
@@ -774,14 +823,23 @@ func (l *Ledger) Cash() CashTotals {
 			t.InSession += p.amount
 		case StatePending:
 			t.Pending += p.amount
+		case stateAttention:
+			t.Attention += p.amount
 		case StateCommitted:
 			t.Committed += p.amount
 		default:
 			t.Unclaimed += p.amount
 		}
 	}
-	for _, s := range l.sessions {
+	cashState := func(s *sess) SessionState {
 		st := s.state()
+		if st == StatePending && s.attention != "" {
+			return stateAttention
+		}
+		return st
+	}
+	for _, s := range l.sessions {
+		st := cashState(s)
 		for _, p := range s.pieces {
 			count(p, st)
 		}
@@ -789,15 +847,25 @@ func (l *Ledger) Cash() CashTotals {
 	for _, u := range l.unclaimed {
 		var st SessionState
 		if u.claimedBy != "" {
-			st = l.sessions[u.claimedBy].state()
+			st = cashState(l.sessions[u.claimedBy])
 		}
 		count(u.piece, st)
+	}
+	for _, d := range l.discrepancies {
+		count(d.piece, stateAttention)
 	}
 	if len(t.Pieces) == 0 {
 		t.Pieces = nil
 	}
 	return t
 }
+
+// stateAttention is Cash's own class for money that needs a technician.
+const stateAttention SessionState = -1
+
+// Unacked is, per device, the last note credit whose acknowledgement to the
+// device may still be outstanding (see Ledger.unacked).
+func (l *Ledger) Unacked() map[string]UnackedCredit { return maps.Clone(l.unacked) }
 
 // Committed lists up to n of the most recently committed sessions, newest
 // first. Compaction keeps the last 20.
@@ -874,6 +942,11 @@ func (l *Ledger) Live() []Record {
 	if l.lastCashup != nil {
 		out = append(out, *l.lastCashup)
 	}
+	for _, d := range l.discrepancies {
+		if d.piece.epoch == l.epoch { // settled only by a cash-up
+			out = append(out, d.rec)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out
 }
@@ -897,7 +970,7 @@ func (l *Ledger) compacted(carrySeq uint64, at time.Time) ([]Record, *Ledger, er
 		InSession:    full.InSession - kept.InSession,
 		Unclaimed:    full.Unclaimed - kept.Unclaimed,
 		Unrecognised: full.Unrecognised - kept.Unrecognised,
-	}, Counters: maps.Clone(l.counters)}
+	}, Counters: maps.Clone(l.counters), Unacked: maps.Clone(l.unacked)}
 	for k, v := range full.Pieces {
 		if d := v - kept.Pieces[k]; d != 0 {
 			if carry.Totals.Pieces == nil {
