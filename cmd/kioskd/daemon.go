@@ -127,6 +127,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		OnStatus:    d.queueStatus,
 		OnAPIError:  d.metrics.APIError,
 		OnCommitted: d.metrics.Topup,
+		Values:      hw.values, MaxTopup: cfg.Kiosk.MaxTopup,
 	})
 	if err != nil {
 		return fmt.Errorf("booking: %w", err)

@@ -241,6 +241,15 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	ref, amount := e.finish.Reference, api.Money(e.finish.Total)
 	accepted := false
 
+	if !v.checked {
+		why := b.checkCredits(e)
+		b.set(e, func(e *entry) { e.checked, e.invalid = true, why })
+		v.invalid = why
+	}
+	if v.invalid != "" {
+		return outcome{kind: failAttention, err: errors.New(v.invalid), attention: v.invalid}
+	}
+
 	if v.userID == 0 {
 		card := e.finish.Card
 		if card == "" {
@@ -334,6 +343,37 @@ type missingPaymentError struct{ paymentID string }
 
 func (e *missingPaymentError) Error() string {
 	return fmt.Sprintf("payment %s, which the kiosk sent a commit for, is not in MyQ's list", e.paymentID)
+}
+
+// checkCredits checks what the journal says the session holds against the
+// configuration: each credit's amount is its configured value, and the
+// total is within max_topup. It returns why not, "" when it holds.
+func (b *Booker) checkCredits(e *entry) string {
+	ref := e.finish.Reference
+	if b.cfg.MaxTopup > 0 && e.finish.Total > b.cfg.MaxTopup {
+		return fmt.Sprintf("the journal says session %s holds %s, more than max_topup %s: it is not booked; compare the cash box with the journal, then book reference %s by hand", e.id, api.Money(e.finish.Total), api.Money(b.cfg.MaxTopup), ref)
+	}
+	if b.cfg.Values == nil {
+		return ""
+	}
+	info, ok := b.cfg.Journal.Session(e.id)
+	if !ok {
+		return ""
+	}
+	for _, c := range info.Credits {
+		want, known := b.cfg.Values[c.Device+":"+c.Key]
+		if !known || want != c.Amount {
+			return fmt.Sprintf("the journal says session %s took %s from %s key %q, which the configuration values at %s: it is not booked; compare the cash box with the journal, then book reference %s by hand", e.id, api.Money(c.Amount), c.Device, c.Key, valueText(want, known), ref)
+		}
+	}
+	return ""
+}
+
+func valueText(v int64, known bool) string {
+	if !known {
+		return "nothing (no such key)"
+	}
+	return api.Money(v).String()
 }
 
 // failure classifies a MyQ error into how the session is retried, with the

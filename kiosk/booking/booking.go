@@ -72,6 +72,15 @@ type Config struct {
 	OnAPIError func(kind string)
 	// OnCommitted is called with the amount of every commit journaled.
 	OnCommitted func(amount int64)
+
+	// Values maps "<device>:<key>" to the configured amount of that coin
+	// or note; MaxTopup is [kiosk] max_topup (0: none). Before a session is
+	// booked its journaled credits are checked against them: a journal
+	// edited by hand (or damaged into sense) must not move money. A
+	// violation needs attention and is never booked. Nil Values: the
+	// credits are not checked.
+	Values   map[string]int64
+	MaxTopup int64
 }
 
 // Result is the outcome of booking one session, for the screen.
@@ -139,6 +148,10 @@ type entry struct {
 	inflight bool
 	done     bool
 	lastErr  string
+	// checked: the journaled credits were checked against the configured
+	// values (invalid says why they failed, "" they passed).
+	checked bool
+	invalid string
 	// fresh: handed over by Book and not yet attempted; tried at once,
 	// ahead of the queue and past the offline gate.
 	fresh bool

@@ -172,3 +172,44 @@ func TestNoRollbackOfAnotherSessionsPayment(t *testing.T) {
 		t.Errorf("%d rollbacks: a payment of a session journaled as committed was rolled back", n)
 	}
 }
+
+// Issue 11 item 12: a tampered journal is not booked as written. A credit
+// of key "1" (a 0.50 coin) claiming 9999.99 and a session above max_topup
+// need attention and reach no account.
+func TestReplayChecksValuesAndMaxTopup(t *testing.T) {
+	r := newRig(t, rigOpt{cfg: func(c *Config) {
+		c.Values = map[string]int64{"coins:1": 50, "coins:2": 100}
+		c.MaxTopup = 5000
+	}})
+	now := time.Now()
+	add := func(id string, uid int64, credits ...journal.Credit) {
+		recs := []journal.Record{journal.New(journal.KindSessionOpen, id, now, journal.SessionOpen{Card: cardOf(uid), UserID: uid})}
+		var total int64
+		for _, c := range credits {
+			recs = append(recs, journal.New(journal.KindCredit, id, now, c))
+			total += c.Amount
+		}
+		recs = append(recs, journal.New(journal.KindFinish, id, now, journal.Finish{Total: total, Reference: testKiosk + "/" + id, UserID: uid, Card: cardOf(uid)}))
+		if _, err := r.j.Append(recs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("forged", 1, journal.Credit{Device: "coins", Key: "1", Amount: 999999})
+	var many []journal.Credit
+	for range 60 {
+		many = append(many, journal.Credit{Device: "coins", Key: "2", Amount: 100})
+	}
+	add("toomuch", 2, many...)
+	add("fine", 3, journal.Credit{Device: "coins", Key: "2", Amount: 100})
+	r.owe(3, 100, "")
+	r.start()
+	waitFor(t, "two sessions needing attention", func() bool { return r.b.Status().NeedsAttention == 2 && r.pending() == 2 })
+	if tot := r.fake.Totals(); tot[1] != 0 || tot[2] != 0 || tot[3] != 100 {
+		t.Fatalf("MyQ totals %v: a tampered session was booked", tot)
+	}
+	for _, it := range r.b.Queue() {
+		if it.Attention == "" {
+			t.Errorf("queued %s without attention", it.SessionID)
+		}
+	}
+}

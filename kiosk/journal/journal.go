@@ -336,6 +336,14 @@ func (j *Journal) Ledger() Snapshot {
 	return Snapshot{j.ledger.Clone()}
 }
 
+// Session looks up one session in the ledger of durable records without
+// copying the whole ledger (Ledger.Session).
+func (j *Journal) Session(id string) (SessionInfo, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.ledger.Session(id)
+}
+
 // LastSeq is the Seq of the last record given out by Append (or replayed).
 // Seqs of records whose write failed are not given out again, so the file
 // may skip them; Seqs only ever grow.
