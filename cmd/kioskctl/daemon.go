@@ -283,4 +283,5 @@ func printCash(out io.Writer, cash control.Cash) {
 		fmt.Fprintf(w, "unrecognised coins\t%d (in the box, credited to nobody)\n", t.Unrecognised)
 	}
 	w.Flush()
+	fmt.Fprintln(out, cash.Equation())
 }

@@ -24,6 +24,10 @@ func init() {
 		name:    "journal",
 		summary: "inspect the money journal read-only (journal inspect)",
 		usage: `Usage: kioskctl journal inspect [--state-dir DIR] [--records] [--json]
+       kioskctl journal ack-damage [--socket-dir DIR]
+
+ack-damage acknowledges the alert for journal bytes kioskd cut at start (kept
+in DIR/journal-damaged-<offset>, renamed *.acknowledged, never deleted).
 
 Reads the kiosk's journal (DIR/journal) READ-ONLY, so it is safe while kioskd
 runs: it never truncates or writes. Every line's checksum and meaning is
@@ -55,9 +59,21 @@ func journalStateDir() string {
 	return "/var/lib/kioskd"
 }
 
-func runJournal(_ context.Context, e *env, args []string) error {
+func runJournal(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "ack-damage" {
+		c, _, err := daemonFlags("journal ack-damage", args[1:], nil)
+		if err != nil {
+			return err
+		}
+		n, err := c.AckJournalDamage(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d journal damage alert(s) acknowledged\n", n)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "inspect" {
-		return fmt.Errorf("%w: want the subcommand \"inspect\"", errUsage)
+		return fmt.Errorf("%w: want the subcommand \"inspect\" or \"ack-damage\"", errUsage)
 	}
 	fl := pflag.NewFlagSet("journal inspect", pflag.ContinueOnError)
 	fl.SetOutput(io.Discard)

@@ -103,7 +103,7 @@ func (d *daemon) Status(ctx context.Context) (control.Status, error) {
 		Version: version, KioskID: d.cfg.Kiosk.ID, Started: d.started, Phase: st.Phase.String(),
 		Reason: st.OutOfService, Online: q.Online, Pending: q.Pending, Attention: q.NeedsAttention,
 		LastError: q.LastError, Unclaimed: st.Unclaimed, Currency: d.cfg.Kiosk.Currency,
-		Devices: map[string]control.Device{},
+		Devices: map[string]control.Device{}, JournalDamage: d.journal.Damage(),
 	}
 	if !q.OldestPending.IsZero() {
 		t := q.OldestPending
@@ -134,7 +134,16 @@ func (d *daemon) Flush(ctx context.Context) error {
 
 // Cash implements control.Backend.
 func (d *daemon) Cash(ctx context.Context) (control.Cash, error) {
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: d.journal.Ledger().Cash()}, nil
+	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: d.journal.Ledger().Cash(), JournalDamage: d.journal.Damage()}, nil
+}
+
+// AckJournalDamage implements control.Backend.
+func (d *daemon) AckJournalDamage(ctx context.Context) (int, error) {
+	n, err := d.journal.AckDamage()
+	if n > 0 {
+		d.log.Info("journal damage acknowledged by the technician", "files", n)
+	}
+	return n, err
 }
 
 // Cashup implements control.Backend: it journals what the box should hold;
@@ -153,7 +162,7 @@ func (d *daemon) Cashup(ctx context.Context, by string) (control.Cash, error) {
 	}
 	d.log.Info("cash-up", "by", by, "accepted", totals.Accepted, "committed", totals.Committed,
 		"pending", totals.Pending, "unclaimed", totals.Unclaimed)
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals}, nil
+	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals, JournalDamage: d.journal.Damage()}, nil
 }
 
 // directory adapts the MyQ client to the engine's card lookup.

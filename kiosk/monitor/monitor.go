@@ -82,12 +82,13 @@ var (
 	descUnclaimed = prometheus.NewDesc("kiosk_unclaimed_minor", "Cash inserted with no session, not yet claimed (minor units).", nil, nil)
 	descDevice    = prometheus.NewDesc("kiosk_device_connected", "1 when the device's port is open and it answers.", []string{"device"}, nil)
 	descService   = prometheus.NewDesc("kiosk_out_of_service", "1 when the kiosk cannot take money.", nil, nil)
+	descDamage    = prometheus.NewDesc("kiosk_journal_damage", "Journal byte ranges cut at start and kept, not yet acknowledged (kioskctl journal ack-damage).", nil, nil)
 )
 
 type stateCollector struct{ status StatusFunc }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPending, descOldest, descAttention, descOnline, descUnclaimed, descDevice, descService} {
+	for _, d := range []*prometheus.Desc{descPending, descOldest, descAttention, descOnline, descUnclaimed, descDevice, descService, descDamage} {
 		ch <- d
 	}
 }
@@ -110,6 +111,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descOnline, prometheus.GaugeValue, b2f(st.Online))
 	ch <- prometheus.MustNewConstMetric(descUnclaimed, prometheus.GaugeValue, float64(st.Unclaimed))
 	ch <- prometheus.MustNewConstMetric(descService, prometheus.GaugeValue, b2f(st.Phase == "out of service"))
+	ch <- prometheus.MustNewConstMetric(descDamage, prometheus.GaugeValue, float64(len(st.JournalDamage)))
 	for name, d := range st.Devices {
 		ch <- prometheus.MustNewConstMetric(descDevice, prometheus.GaugeValue, b2f(d.Status != "disconnected" && d.Status != "unknown"), name)
 	}

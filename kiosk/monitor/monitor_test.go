@@ -23,6 +23,7 @@ func (b *backend) Queue(context.Context) ([]control.QueueItem, error)   { return
 func (b *backend) Flush(context.Context) error                          { return nil }
 func (b *backend) Cash(context.Context) (control.Cash, error)           { return control.Cash{}, nil }
 func (b *backend) Cashup(context.Context, string) (control.Cash, error) { return control.Cash{}, nil }
+func (b *backend) AckJournalDamage(context.Context) (int, error)        { return 0, nil }
 
 func get(t *testing.T, url string) string {
 	t.Helper()
