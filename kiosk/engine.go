@@ -819,7 +819,7 @@ func (e *Engine) noteWaitUntil() time.Time {
 // ---- session ends ----
 
 func (e *Engine) finish(s *session, reason string) []Command {
-	f := journal.Finish{Total: s.total, Reference: e.reference(s.id), Card: s.card, Reason: reason}
+	f := journal.Finish{Total: s.total, Reference: e.reference(s.id), Card: s.card, Reason: reason, Offline: s.offline}
 	if s.user != nil {
 		f.UserID, f.FullName = s.user.ID, s.user.FullName
 	}

@@ -299,9 +299,14 @@ func (r *Runner) lookup(ctx context.Context, c LookupCard) LookupResult {
 		res.User = &u
 	case errors.Is(err, ErrNotRegistered):
 		res.NotFound = true
+		// The card is nobody's now: a cached owner must not be used the
+		// next time MyQ is unreachable.
+		if err := r.cfg.Cache.Remove(c.Card); err != nil {
+			r.log.Warn("kiosk: card cache entry not removed", "card", devices.MaskCard(c.Card), "err", err)
+		}
 	default:
 		res.Err = err
-		if cu, ok := r.cfg.Cache.Get(c.Card); ok {
+		if cu, ok := r.cfg.Cache.Get(c.Card, r.cfg.Clock.Now()); ok {
 			res.User = &cu
 		}
 		r.log.Warn("kiosk: card lookup failed", "card", devices.MaskCard(c.Card), "cached", res.User != nil, "err", err)

@@ -182,7 +182,7 @@ func TestRunnerTopUpAgainstFakeMyQ(t *testing.T) {
 	if !g.acc.accepting() {
 		t.Fatal("acceptor not enabled")
 	}
-	if u, ok := g.cache.Get(testCard); !ok || u.ID != 41 {
+	if u, ok := g.cache.Get(testCard, g.clock.Now()); !ok || u.ID != 41 {
 		t.Fatal("card not cached after a found lookup")
 	}
 	g.send(devices.Credit{Device: "coins", Key: "5", Amount: 200})

@@ -111,6 +111,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("card cache: %w", err)
 	}
+	cache.SetTTL(cfg.Kiosk.CardCacheTTL)
 	receiptKey, err := receipt.LoadOrCreateKey(cfg.Kiosk.ReceiptKeyFile)
 	if err != nil {
 		return fmt.Errorf("receipt key: %w", err)

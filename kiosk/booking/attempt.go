@@ -250,6 +250,30 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 		return outcome{kind: failAttention, err: errors.New(v.invalid), attention: v.invalid}
 	}
 
+	if v.verify && v.userID != 0 {
+		// Opened from the card cache: the card may have changed owner (or
+		// been unregistered) since MyQ last said whose it was.
+		card := e.finish.Card
+		u, err := b.cfg.Client.FindUserByCard(ctx, card)
+		switch {
+		case errors.Is(err, api.ErrUserNotFound):
+			return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
+				"card %s was opened offline for user %d (%s) from the card cache, but MyQ no longer knows the card: booked to nobody; check who inserted the money, book reference %s by hand, then tell the kiosk's maintainer",
+				maskCard(card), v.userID, e.finish.FullName, ref)}
+		case err != nil:
+			return b.failure(ctx, "find user by card", v.userID, card, err)
+		case u.ID != v.userID:
+			return outcome{kind: failAttention, attention: fmt.Sprintf(
+				"card %s was opened offline for user %d (%s) from the card cache, but MyQ now gives the card to user %d (%s): booked to neither; check who inserted the money, book reference %s by hand, then tell the kiosk's maintainer",
+				maskCard(card), v.userID, e.finish.FullName, u.ID, u.Username, ref)}
+		}
+		accepted = true
+		if err := b.append(journal.KindUserResolved, e.id, journal.UserResolved{UserID: u.ID, Username: u.Username, FullName: u.FullName}); err != nil {
+			return outcome{kind: failLocal, err: err, accepted: accepted}
+		}
+		b.set(e, func(e *entry) { e.verify = false })
+	}
+
 	if v.userID == 0 {
 		card := e.finish.Card
 		if card == "" {

@@ -148,6 +148,9 @@ type entry struct {
 	inflight bool
 	done     bool
 	lastErr  string
+	// verify: the session was opened offline on a cached user: its card is
+	// looked up again before it is booked (cleared once MyQ confirms).
+	verify bool
 	// checked: the journaled credits were checked against the configured
 	// values (invalid says why they failed, "" they passed).
 	checked bool
@@ -246,7 +249,7 @@ func (b *Booker) Book(sessionID string, f journal.Finish) {
 	b.mu.Lock()
 	e, ok := b.entries[sessionID]
 	if !ok {
-		e = &entry{id: sessionID, finish: f, finished: now, ord: b.nextOrd, userID: f.UserID}
+		e = &entry{id: sessionID, finish: f, finished: now, ord: b.nextOrd, userID: f.UserID, verify: f.Offline && f.UserID != 0}
 		b.nextOrd++
 		b.entries[sessionID] = e
 		b.order = append(b.order, e)
@@ -407,6 +410,7 @@ func (b *Booker) load() {
 		if e.userID == 0 {
 			e.userID = p.Finish.UserID
 		}
+		e.verify = p.Finish.Offline && e.userID != 0 && !p.Verified
 		if p.PaymentID != "" {
 			e.paymentID = p.PaymentID
 			e.commitTried = true

@@ -213,3 +213,36 @@ func TestReplayChecksValuesAndMaxTopup(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11 item 6: a session opened from the card cache (MyQ unreachable)
+// is looked up again before booking. The card now belongs to another
+// student: the session needs attention naming both, and neither account
+// gets the money by itself.
+func TestOfflineSessionCardReassigned(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	// The cache said user 1; MyQ now has the card on user 2.
+	r.fake.DeleteUser(1)
+	r.fake.AddUser(myqfake.User{ID: 1, Username: "user1", FullName: "User 1"})
+	r.fake.DeleteUser(2)
+	r.fake.AddUser(myqfake.User{ID: 2, Username: "user2", FullName: "User 2", Cards: []string{cardOf(2), cardOf(1)}})
+	id := "s-offline"
+	now := time.Now()
+	f := journal.Finish{Total: 400, Reference: testKiosk + "/" + id, UserID: 1, FullName: "User 1", Card: cardOf(1), Offline: true}
+	if _, err := r.j.Append(
+		journal.New(journal.KindSessionOpen, id, now, journal.SessionOpen{Card: cardOf(1), UserID: 1, FullName: "User 1", Offline: true}),
+		journal.New(journal.KindCredit, id, now, journal.Credit{Device: "coins", Key: "1", Amount: 400}),
+		journal.New(journal.KindFinish, id, now, f),
+	); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	r.b.Book(id, f)
+	waitFor(t, "attention", func() bool { return r.b.Status().NeedsAttention == 1 })
+	q := r.b.Queue()
+	if len(q) != 1 || !strings.Contains(q[0].Attention, "user 2") || !strings.Contains(q[0].Attention, "user 1") {
+		t.Fatalf("queue %+v: the technician must see both the cached and the current owner", q)
+	}
+	if tot := r.fake.Totals(); tot[1] != 0 || tot[2] != 0 {
+		t.Fatalf("booked by itself: %v", tot)
+	}
+}

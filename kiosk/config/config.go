@@ -56,6 +56,13 @@ type Kiosk struct {
 	IdleFinish time.Duration
 	// CardTimeout closes a session without money after this long.
 	CardTimeout time.Duration
+	// ClaimWindow: cash inserted while idle may be claimed by the first
+	// card tapped within this long of its insertion; later it is reported
+	// for the cash-up and given to no card. Default 60 s, 10 s..10 min.
+	ClaimWindow time.Duration
+	// CardCacheTTL: how long a cached card -> user answer is trusted when
+	// MyQ is unreachable. Default 30 days (720h), 1 h..365 days.
+	CardCacheTTL time.Duration
 	StateDir    string
 	// ReceiptKeyFile holds the HMAC key for receipt codes; the daemon
 	// generates it when missing. Default: receipt.key in StateDir (the only
@@ -150,6 +157,8 @@ type Monitor struct {
 var (
 	idleFinishRange     = [2]time.Duration{3 * time.Second, 10 * time.Minute}
 	cardTimeoutRange    = [2]time.Duration{5 * time.Second, 30 * time.Minute}
+	claimWindowRange    = [2]time.Duration{10 * time.Second, 10 * time.Minute}
+	cardCacheTTLRange   = [2]time.Duration{time.Hour, 365 * 24 * time.Hour}
 	requestTimeoutRange = [2]time.Duration{time.Second, 5 * time.Minute}
 	pulseGapRange       = [2]time.Duration{20 * time.Millisecond, 2 * time.Second}
 	pollIntervalRange   = [2]time.Duration{20 * time.Millisecond, 5 * time.Second}
@@ -181,7 +190,7 @@ type rawAcceptor map[string]any
 
 // The keys each table knows: anything else is a Problem.
 var (
-	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file"}
+	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "claim_window", "card_cache_ttl", "state_dir", "receipt_key_file", "technician_pin_file"}
 	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
 	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"}
@@ -433,6 +442,8 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	}
 	k.IdleFinish = p.duration(m, t, "idle_finish", `"20s"`, idleFinishRange, 20*time.Second)
 	k.CardTimeout = p.duration(m, t, "card_timeout", `"30s"`, cardTimeoutRange, 30*time.Second)
+	k.ClaimWindow = p.duration(m, t, "claim_window", `"60s"`, claimWindowRange, 60*time.Second)
+	k.CardCacheTTL = p.duration(m, t, "card_cache_ttl", `"720h"`, cardCacheTTLRange, 30*24*time.Hour)
 	k.StateDir = p.path(m, t, "state_dir", `"/var/lib/kioskd"`, false)
 	if k.StateDir != "" && !filepath.IsAbs(k.StateDir) {
 		p.add(t+".state_dir", "%q must be an absolute path; write e.g. state_dir = \"/var/lib/kioskd\"", k.StateDir)

@@ -60,6 +60,9 @@ type PendingSession struct {
 	UserID    int64  // resolved user, 0 unknown
 	PaymentID string // current payment, "" none
 	Attention string // last attention reason, "" none
+	// Verified: MyQ confirmed the session's user after it finished
+	// (KindUserResolved), so an offline session need not be looked up again.
+	Verified bool
 }
 
 // UnclaimedCash is money taken with no session, not yet claimed.
@@ -774,7 +777,7 @@ func (l *Ledger) Pending() []PendingSession {
 	var out []PendingSession
 	for _, s := range sortedSessions(l, func(s *sess) bool { return s.state() == StatePending }, func(s *sess) uint64 { return s.finishSeq }) {
 		out = append(out, PendingSession{ID: s.id, Finish: *s.finish, Finished: s.finished, UserID: s.userID(),
-			PaymentID: s.paymentID, Attention: s.attention})
+			PaymentID: s.paymentID, Attention: s.attention, Verified: s.resolved != nil})
 	}
 	return out
 }

@@ -189,6 +189,10 @@ type Finish struct {
 	Card      string `json:"card,omitempty"`
 	FullName  string `json:"full_name,omitempty"`
 	Reason    string `json:"reason,omitempty"` // "enter", "idle", "max", "restart", "shutdown"
+	// Offline: the session was opened without MyQ's answer (UserID, if
+	// set, came from the card cache): booking looks the card up again
+	// before it books, and a card that changed owner needs attention.
+	Offline bool `json:"offline,omitempty"`
 }
 
 // PaymentCreated is the data of KindPaymentCreated and KindPaymentDropped.
