@@ -63,7 +63,7 @@ type Kiosk struct {
 	// CardCacheTTL: how long a cached card -> user answer is trusted when
 	// MyQ is unreachable. Default 30 days (720h), 1 h..365 days.
 	CardCacheTTL time.Duration
-	StateDir    string
+	StateDir     string
 	// ReceiptKeyFile holds the HMAC key for receipt codes; the daemon
 	// generates it when missing. Default: receipt.key in StateDir (the only
 	// place the service may write).
