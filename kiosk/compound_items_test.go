@@ -130,3 +130,82 @@ func TestUnattributableCreditIsADiscrepancy(t *testing.T) {
 		t.Fatalf("cash %+v, want 10.00 needing attention", c)
 	}
 }
+
+// Issue 11 item 8: cash goes to the next student only within claim_window,
+// only to the first card tapped, never from a "not registered" screen, and
+// a coin landing just after Enter goes to the student who pressed it.
+func TestClaimWindowAndFollowOn(t *testing.T) {
+	cfg := testConfig()
+	cfg.ClaimWindow = time.Minute
+	bob := User{ID: 9, Username: "bob"}
+
+	t.Run("after the window", func(t *testing.T) {
+		h := newHarness(t, cfg)
+		h.coin(50)
+		h.adv(61 * time.Second)
+		if h.st().Unclaimed != 0 {
+			t.Error("idle screen still offers cash past claim_window")
+		}
+		h.open("2", &alice)
+		if h.st().Total != 0 {
+			t.Fatalf("a card tapped after claim_window took %d", h.st().Total)
+		}
+		if c := h.tj.j.Ledger().Cash(); c.Unclaimed != 50 {
+			t.Fatalf("cash %+v: the cash-up must still see it", c)
+		}
+	})
+	t.Run("first card not registered", func(t *testing.T) {
+		h := newHarness(t, cfg)
+		h.coin(50)
+		h.open("1", nil)
+		h.adv(5 * time.Second)
+		h.open("2", &alice)
+		if h.st().Total != 0 {
+			t.Fatal("the second card took cash the first (unregistered) card was offered")
+		}
+	})
+	t.Run("inserted on not registered", func(t *testing.T) {
+		h := newHarness(t, cfg)
+		h.open("1", nil)
+		h.coin(100)
+		h.adv(2 * time.Second)
+		h.do(KeyPress{Key: KeyEnter}) // dismiss
+		h.open("2", &bob)
+		if h.st().Total != 0 {
+			t.Fatal("cash inserted on the 'not registered' screen went to another card")
+		}
+	})
+	t.Run("within the window", func(t *testing.T) {
+		h := newHarness(t, cfg)
+		h.coin(50)
+		h.adv(59 * time.Second)
+		h.open("2", &alice)
+		if h.st().Total != 50 {
+			t.Fatalf("claim within the window: total %d", h.st().Total)
+		}
+	})
+	t.Run("coin after enter", func(t *testing.T) {
+		h := newHarness(t, cfg)
+		h.open("1", &alice)
+		h.coin(200)
+		first, _ := find[Book](h.do(KeyPress{Key: KeyEnter}))
+		h.now = h.now.Add(time.Second)
+		b, ok := find[Book](h.coin(50))
+		if !ok || b.Finish.UserID != alice.ID || b.Finish.Total != 50 || b.Finish.Reference == first.Finish.Reference {
+			t.Fatalf("coin 1 s after Enter: %#v (first %#v)", b, first)
+		}
+		h.do(BookingResult{SessionID: first.SessionID, Committed: true})
+		h.now = h.now.Add(10 * time.Second) // result screen still shows
+		if b, ok := find[Book](h.coin(20)); !ok || b.Finish.UserID != alice.ID {
+			t.Fatalf("coin while the receipt shows: %#v", h.last)
+		}
+		h.adv(time.Minute) // screen gone, > 3 s after the finish
+		if _, ok := find[Book](h.coin(10)); ok {
+			t.Fatal("a coin long after the finish was booked to the last student")
+		}
+		h.open("2", &bob)
+		if h.st().Total != 10 {
+			t.Fatalf("idle coin not claimable by the next card: %d", h.st().Total)
+		}
+	})
+}

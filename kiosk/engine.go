@@ -30,6 +30,11 @@ const (
 	DefaultCardTimeout  = 30 * time.Second
 	DefaultNoteWait     = 5 * time.Minute
 	DefaultJournalRetry = 5 * time.Second
+	DefaultClaimWindow  = 60 * time.Second
+	// FollowOnWindow: money credited this long after a session finished
+	// (or while its result screen shows) is a follow-on top-up of the
+	// same user (a coin still in the chute after Enter).
+	FollowOnWindow = 3 * time.Second
 )
 
 // Config is what the engine's rules depend on.
@@ -72,6 +77,9 @@ type Config struct {
 	NoteWait time.Duration
 	// JournalRetry: while the journal fails, how often a Tick retries it.
 	JournalRetry time.Duration
+	// ClaimWindow: cash inserted while idle may be claimed by the first
+	// card tapped within this long of its insertion ([kiosk] claim_window).
+	ClaimWindow time.Duration
 	// Log receives what the engine must tell the technician, above all money
 	// held in memory while the journal cannot be written. Nil: discarded.
 	Log *slog.Logger
@@ -89,6 +97,7 @@ func (c Config) withDefaults() Config {
 	def(&c.CardTimeout, DefaultCardTimeout)
 	def(&c.NoteWait, DefaultNoteWait)
 	def(&c.JournalRetry, DefaultJournalRetry)
+	def(&c.ClaimWindow, DefaultClaimWindow)
 	c.Accepted = slices.Clone(c.Accepted)
 	slices.Sort(c.Accepted)
 	if c.Log == nil {
@@ -202,6 +211,7 @@ const (
 	ReasonNoteWait = "note_wait"
 	ReasonRestart  = "restart"
 	ReasonShutdown = "shutdown"
+	ReasonFollowOn = "follow_on" // money that landed just after its student's session finished
 )
 
 // errJournalDown is returned by append while the journal is known to fail and
@@ -227,9 +237,23 @@ type pendingNote struct {
 	at time.Time
 }
 
+// unclaimed is cash taken with no session. Only the first card tapped
+// within ClaimWindow of its insertion may claim it: offer is that card's
+// lookup; closed means nobody may any more (the window passed, the first
+// card was not registered, it was inserted while "not registered" or a
+// result screen showed, or it predates this process). Closed cash stays in
+// the journal as unclaimed, for the cash-up.
 type unclaimed struct {
 	seq    uint64
 	amount int64
+	at     time.Time // insertion, this process's clock
+	offer  string    // lookup id of the card it is offered to
+	closed bool
+}
+
+// claimable reports whether a card tapped now may be offered u.
+func (e *Engine) claimable(u unclaimed) bool {
+	return !u.closed && u.offer == "" && e.now.Before(u.at.Add(e.cfg.ClaimWindow))
 }
 
 // closing is a session no longer on screen that is still open in the
@@ -272,7 +296,15 @@ type Engine struct {
 
 	// unacked: per escrowing device, the last note credit journaled with
 	// no escrow of that device since (journal.Ledger.Unacked).
-	unacked    map[string]journal.UnackedCredit
+	unacked map[string]journal.UnackedCredit
+	// lastFin is the last session finished on screen, at lastFinAt: money
+	// credited while its result shows or within FollowOnWindow is a
+	// follow-on top-up of its user.
+	lastFin   *session
+	lastFinAt time.Time
+	// closeNext: the next unclaimed record applied is closed at once (a
+	// late note of a finished session is nobody else's).
+	closeNext  bool
 	held       []journal.Record // money (and settlements) the journal refused
 	heldAcks   []func()         // held[i]'s device acknowledgement, nil none
 	acks       []func()         // durable credits whose Ack is owed to the runner
@@ -311,7 +343,7 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 	case devices.CardRead:
 		cmds = e.onCard(ev)
 	case devices.Credit:
-		e.onCredit(ev)
+		cmds = e.onCredit(ev)
 	case devices.Escrow:
 		cmds = e.onEscrow(ev)
 	case devices.NoteReturned:
@@ -435,6 +467,17 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 	e.phase = PhaseLookingUp
 	e.lookupID = e.nextSessionID()
 	e.lookupCard = c.Number
+	for i := range e.unclaimed {
+		u := &e.unclaimed[i]
+		switch {
+		case u.offer != "":
+			u.closed = true // offered to an earlier card whose lookup opened nothing
+		case e.claimable(*u):
+			u.offer = e.lookupID // the first card tapped within the window
+		default:
+			u.closed = true
+		}
+	}
 	return []Command{LookupCard{SessionID: e.lookupID, Card: c.Number}}
 }
 
@@ -448,6 +491,7 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	s := &session{id: r.SessionID, card: card, opened: e.now, activity: e.now}
 	switch {
 	case r.NotFound:
+		e.closeOffers(r.SessionID)
 		e.phase = PhaseNotRegistered
 		e.rejected = card
 		e.msgUntil = e.now.Add(e.cfg.MessageFor)
@@ -473,17 +517,20 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	recs := []journal.Record{journal.New(journal.KindSessionOpen, s.id, e.now, open)}
 	var claim journal.Claim
 	for _, u := range e.unclaimed {
-		claim.Seqs = append(claim.Seqs, u.seq)
-		claim.Amount += u.amount
+		if u.offer == s.id && !u.closed {
+			claim.Seqs = append(claim.Seqs, u.seq)
+			claim.Amount += u.amount
+		}
 	}
 	if len(claim.Seqs) > 0 {
 		recs = append(recs, journal.New(journal.KindClaim, s.id, e.now, claim))
 	}
 	if _, err := e.append(recs...); err != nil {
+		e.closeOffers(s.id)
 		e.phase = PhaseIdle // out of service shows over it; the student taps again later
 		return cmds
 	}
-	e.unclaimed = nil
+	e.unclaimed = slices.DeleteFunc(e.unclaimed, func(u unclaimed) bool { return u.offer == s.id && !u.closed })
 	s.total = claim.Amount
 	if claim.Amount > 0 {
 		s.lastMoney = e.now
@@ -493,10 +540,76 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	return cmds
 }
 
-func (e *Engine) onCredit(c devices.Credit) {
+// closeOffers closes the cash offered to a lookup that opened no session.
+func (e *Engine) closeOffers(lookupID string) {
+	for i := range e.unclaimed {
+		if e.unclaimed[i].offer == lookupID {
+			e.unclaimed[i].closed = true
+		}
+	}
+}
+
+// followOnOf is the finished session a credit arriving now follows on, or
+// nil: its result screen shows, or it finished within FollowOnWindow.
+func (e *Engine) followOnOf() *session {
+	f := e.lastFin
+	if f == nil {
+		return nil
+	}
+	switch e.phase {
+	case PhaseBooking, PhaseCredited, PhaseSavedOffline:
+		if e.finished == f {
+			return f
+		}
+	}
+	if e.now.Before(e.lastFinAt.Add(FollowOnWindow)) {
+		return f
+	}
+	return nil
+}
+
+// followOnSession is a new session of f's student, for money that landed
+// after f finished, with the records that open and finish it around recs.
+func (e *Engine) followOnSession(f *session, amount int64, recs func(id string) journal.Record) (journal.Finish, []journal.Record) {
+	id := e.nextSessionID()
+	open := journal.SessionOpen{Card: f.card, Offline: f.offline}
+	fin := journal.Finish{Total: amount, Reference: e.reference(id), Card: f.card, Reason: ReasonFollowOn, Offline: f.offline}
+	if f.user != nil {
+		open.UserID, open.Username, open.FullName = f.user.ID, f.user.Username, f.user.FullName
+		fin.UserID, fin.FullName = f.user.ID, f.user.FullName
+	}
+	return fin, []journal.Record{
+		journal.New(journal.KindSessionOpen, id, e.now, open),
+		recs(id),
+		journal.New(journal.KindFinish, id, e.now, fin),
+	}
+}
+
+// followOn books a credit that landed after its student's session finished
+// to the same user, as a top-up of its own (own session, own reference),
+// opened, credited and finished in one append. If the journal refuses it,
+// the money is held as closed unclaimed cash: never lost, never another's.
+func (e *Engine) followOn(f *session, c devices.Credit, jc journal.Credit) []Command {
+	fin, recs := e.followOnSession(f, jc.Amount, func(id string) journal.Record {
+		return journal.New(journal.KindCredit, id, e.now, jc)
+	})
+	if _, err := e.append(recs...); err != nil {
+		e.closeNext = true
+		e.appendCredit(c.Ack, journal.New(journal.KindUnclaimed, "", e.now, jc))
+		return nil
+	}
+	if c.Ack != nil {
+		e.acks = append(e.acks, c.Ack)
+	}
+	e.log.Info("engine: money after the finish booked as a follow-on top-up of the same user",
+		"session", recs[0].Session, "after", f.id, "amount", jc.Amount)
+	return []Command{Book{SessionID: recs[0].Session, Finish: fin}}
+}
+
+func (e *Engine) onCredit(c devices.Credit) []Command {
 	if c.Amount <= 0 {
 		e.log.Error("engine: credit with no amount ignored", "device", c.Device, "key", c.Key, "amount", c.Amount)
-		return
+		return nil
 	}
 	jc := journal.Credit{Device: c.Device, Key: c.Key, Amount: c.Amount, Counter: c.Counter, NoteID: c.NoteID}
 	current := ""
@@ -504,17 +617,19 @@ func (e *Engine) onCredit(c devices.Credit) {
 		current = e.sess.id
 	}
 	if c.NoteID == "" && slices.Contains(e.cfg.Escrowing, c.Device) {
-		e.onBareNoteCredit(c, jc, current)
-		return
+		return e.onBareNoteCredit(c, jc, current)
 	}
 	i := e.matchNote(c)
 	if i < 0 {
-		if current == "" {
-			e.appendCredit(c.Ack, journal.New(journal.KindUnclaimed, "", e.now, jc))
-		} else {
+		switch f := e.followOnOf(); {
+		case current != "":
 			e.appendCredit(c.Ack, journal.New(journal.KindCredit, current, e.now, jc))
+		case f != nil:
+			return e.followOn(f, c, jc)
+		default:
+			e.appendCredit(c.Ack, journal.New(journal.KindUnclaimed, "", e.now, jc))
 		}
-		return
+		return nil
 	}
 	n := e.notes[i]
 	e.notes = slices.Delete(e.notes, i, i+1)
@@ -526,13 +641,35 @@ func (e *Engine) onCredit(c devices.Credit) {
 		e.appendCredit(c.Ack, journal.New(journal.KindUnclaimed, "", e.now, jc))
 	default:
 		// The note's session is already finished: the money is unclaimed
-		// cash (never lost, reported for the cash-up, claimable by the next
-		// card). The unclaimed record names the note, which settles its
-		// escrow in the ledger.
-		e.log.Warn("engine: note credited after its session closed: unclaimed cash",
-			"device", n.Device, "note_id", n.NoteID, "session", n.Session, "amount", c.Amount)
+		// cash that no other card may claim (the unclaimed record names
+		// the note, which settles its escrow in the ledger). While its
+		// result shows (or just after) it then goes on to the same
+		// student as a follow-on top-up that claims it.
+		e.closeNext = true
+		n0 := len(e.held)
 		e.appendCredit(c.Ack, journal.New(journal.KindUnclaimed, "", e.now, jc))
+		if f := e.followOnOf(); f != nil && f.id == n.Session && len(e.held) == n0 {
+			return e.followOnClaim(f)
+		}
+		e.log.Warn("engine: note credited after its session closed: unclaimed cash no card may claim",
+			"device", n.Device, "note_id", n.NoteID, "session", n.Session, "amount", c.Amount)
 	}
+	return nil
+}
+
+// followOnClaim opens a follow-on session for f's student that claims the
+// unclaimed record just written (a late note of f), and books it. If the
+// journal refuses, the note stays closed unclaimed cash for the cash-up.
+func (e *Engine) followOnClaim(f *session) []Command {
+	u := e.unclaimed[len(e.unclaimed)-1]
+	fin, recs := e.followOnSession(f, u.amount, func(id string) journal.Record {
+		return journal.New(journal.KindClaim, id, e.now, journal.Claim{Seqs: []uint64{u.seq}, Amount: u.amount})
+	})
+	if _, err := e.append(recs...); err != nil {
+		return nil
+	}
+	e.unclaimed = e.unclaimed[:len(e.unclaimed)-1]
+	return []Command{Book{SessionID: recs[0].Session, Finish: fin}}
 }
 
 // onBareNoteCredit is a validator's credit without a note identity: the
@@ -546,7 +683,7 @@ func (e *Engine) onCredit(c devices.Credit) {
 //   - else it cannot be attributed: a discrepancy for the cash-up (needs
 //     attention), booked to nobody. Older pending notes are never settled
 //     by channel alone: the validator may have given them back.
-func (e *Engine) onBareNoteCredit(c devices.Credit, jc journal.Credit, current string) {
+func (e *Engine) onBareNoteCredit(c devices.Credit, jc journal.Credit, current string) []Command {
 	if u, ok := e.unacked[c.Device]; ok {
 		if u.Key == c.Key && u.Amount == c.Amount {
 			delete(e.unacked, c.Device)
@@ -555,10 +692,10 @@ func (e *Engine) onBareNoteCredit(c devices.Credit, jc journal.Credit, current s
 			if c.Ack != nil {
 				e.acks = append(e.acks, c.Ack)
 			}
-			return
+			return nil
 		}
 		e.discrepancy(c, jc, "a note credit without identity that does not repeat the credit awaiting its acknowledgement")
-		return
+		return nil
 	}
 	newest := -1
 	for i, n := range e.notes {
@@ -568,10 +705,10 @@ func (e *Engine) onBareNoteCredit(c devices.Credit, jc journal.Credit, current s
 	}
 	if newest < 0 || e.notes[newest].Key != c.Key {
 		e.discrepancy(c, jc, "a note credit without identity and no note of its channel in escrow")
-		return
+		return nil
 	}
 	c.NoteID = e.notes[newest].NoteID
-	e.onCredit(c)
+	return e.onCredit(c)
 }
 
 func (e *Engine) discrepancy(c devices.Credit, jc journal.Credit, why string) {
@@ -827,6 +964,7 @@ func (e *Engine) finish(s *session, reason string) []Command {
 		return nil // the session stays open; the deadline fires again after recovery
 	}
 	if e.sess == s {
+		e.lastFin, e.lastFinAt = s, e.now
 		e.sess = nil
 		e.phase = PhaseBooking
 		e.bookingID = s.id
@@ -962,8 +1100,20 @@ func (e *Engine) applied(r journal.Record, seq uint64) {
 		}
 	case journal.KindUnclaimed:
 		if r.Decode(&c) == nil {
-			e.unclaimed = append(e.unclaimed, unclaimed{seq: seq, amount: c.Amount})
+			u := unclaimed{seq: seq, amount: c.Amount, at: e.now}
+			switch {
+			case e.closeNext:
+				u.closed = true
+			case e.phase == PhaseLookingUp:
+				u.offer = e.lookupID // the card being looked up may claim it
+			case e.phase != PhaseIdle:
+				// "Not registered" or a result screen shows: the cash is
+				// the student's in front of it, never the next card's.
+				u.closed = true
+			}
+			e.unclaimed = append(e.unclaimed, u)
 		}
+		e.closeNext = false
 	}
 	if (r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed) && c.NoteID != "" {
 		e.unacked[c.Device] = journal.UnackedCredit{Credit: c, Seq: seq}
@@ -1083,7 +1233,9 @@ func (e *Engine) snapshot() {
 		st.Devices[k] = v
 	}
 	for _, u := range e.unclaimed {
-		st.Unclaimed += u.amount
+		if e.claimable(u) {
+			st.Unclaimed += u.amount // what the next card may still claim
+		}
 	}
 	if st.Phase == PhaseOutOfService {
 		st.OutOfService = e.outOfService()

@@ -29,7 +29,10 @@ func (e *Engine) Restore(open []journal.OpenSession, unclaimedCash []journal.Unc
 		}
 	}
 	for _, u := range unclaimedCash {
-		e.unclaimed = append(e.unclaimed, unclaimed{seq: u.Seq, amount: u.Credit.Amount})
+		// Inserted before this process started: how long ago cannot be
+		// told (the journal's clock is not trusted), so no card may claim
+		// it; it is reported for the cash-up.
+		e.unclaimed = append(e.unclaimed, unclaimed{seq: u.Seq, amount: u.Credit.Amount, closed: true})
 	}
 	var resume *session
 	for _, o := range open {

@@ -148,7 +148,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Engine: kiosk.Config{
 			KioskID: cfg.Kiosk.ID, Currency: cfg.Kiosk.Currency,
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
-			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
+			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, ClaimWindow: cfg.Kiosk.ClaimWindow,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames, Escrowing: escrowing,
 			Log: log.With("part", "engine"),
 		},
