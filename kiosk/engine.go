@@ -408,6 +408,10 @@ func (e *Engine) HeldMoney() int64 {
 	return n
 }
 
+// JournalFailing reports whether the engine knows its journal cannot be
+// written now (money taken meanwhile is held in memory until it heals).
+func (e *Engine) JournalFailing() bool { return e.jErr != nil }
+
 // NextDeadline is the earliest time a Tick has something to do; zero when
 // nothing is scheduled (the runner then sleeps until an event).
 func (e *Engine) NextDeadline() time.Time {
@@ -1040,6 +1044,14 @@ func (e *Engine) append(recs ...journal.Record) (uint64, error) {
 		}
 	}
 	seq, err := e.j.Append(recs...)
+	if err != nil {
+		// Another writer (booking) may have broken the journal on a disk
+		// that has room again by now: heal it and try once more before
+		// holding money in memory.
+		if p, ok := e.j.(Prober); ok && p.Probe() == nil {
+			seq, err = e.j.Append(recs...)
+		}
+	}
 	if err != nil {
 		e.journalFailed(err)
 		return 0, err

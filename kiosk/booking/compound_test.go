@@ -107,6 +107,7 @@ type history struct {
 	seed uint64
 	rng  *rand.Rand
 	logf func(string, ...any)
+	log  *slog.Logger
 	cs   *compoundServer
 
 	fake   *myqfake.Server
@@ -200,10 +201,13 @@ func runHistory(t *testing.T, cs *compoundServer, seed uint64, verbose bool) (er
 		fs: journal.NewStrictMemFS(), now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC),
 		owner: map[string]int64{}, finishes: map[string]journal.Finish{}, tapper: map[string]int64{},
 		lastTap: map[string]int64{}, sessTap: map[string]int64{}, finTap: map[string]int64{},
-		logf: func(string, ...any) {},
+		logf: func(string, ...any) {}, log: slog.New(slog.DiscardHandler),
 	}
 	if verbose {
 		h.logf = t.Logf
+		if os.Getenv("COMPOUND_LOG") != "" {
+			h.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		}
 	}
 	h.fake = myqfake.New(myqfake.Options{})
 	h.fake.AddClient(testClient, testSecret, "credit users")
@@ -250,7 +254,7 @@ func (h *history) cfg() kiosk.Config {
 		BookingWait: 8 * time.Second, NoteWait: 5 * time.Minute, JournalRetry: 5 * time.Second, ClaimWindow: time.Minute,
 		Accepted:      []int64{50, 100, 200, 500, 1000},
 		AcceptorNames: []string{"cc", "pulse", "notes"}, Escrowing: []string{"notes"},
-		Log: slog.New(slog.DiscardHandler),
+		Log: h.log,
 	}
 }
 
@@ -439,7 +443,7 @@ func (h *history) noteCredit(c devices.Credit) error {
 }
 
 func (h *history) journalOK() bool {
-	return !h.diskFull && !h.crashArm && !strings.Contains(h.eng.State().OutOfService, "cannot be saved")
+	return !h.diskFull && !h.crashArm && !h.eng.JournalFailing()
 }
 
 // step is one random event of the history.
@@ -492,8 +496,10 @@ func (h *history) step(i int) error {
 			return nil // see the test's doc: a pulse during a journal failure and a power cut is the one loss left
 		}
 		h.box += 50
-		h.logf("step %d: pulse coin", i)
-		return h.credit(devices.Credit{Device: "pulse", Key: "1", Amount: 50})
+		h.logf("step %d: pulse coin (phase %v)", i, h.eng.State().Phase)
+		err := h.credit(devices.Credit{Device: "pulse", Key: "1", Amount: 50})
+		h.logf("  held %d, unclaimed on screen %d, journal failing %v", h.eng.HeldMoney(), h.eng.State().Unclaimed, h.eng.JournalFailing())
+		return err
 	case r < 44: // a note: into escrow, then stacked and credited, or returned
 		if h.note == nil {
 			if !h.accepting {
