@@ -121,16 +121,17 @@ type history struct {
 	ids    int
 
 	// The world's truth.
-	owner     map[string]int64 // card -> who holds it (0: unknown card)
-	box       int64            // money physically in the cash box
-	accepting bool
-	diskFull  bool
-	crashArm  bool // a power cut is armed for the next operations
-	ccCounter int
-	ccUnacked *devices.Credit // a ccTalk credit not yet acknowledged
-	note      *noteState      // the note in the validator
-	escrowed  int             // note ids
-	results   []kiosk.BookingResult
+	owner      map[string]int64 // card -> who holds it (0: unknown card)
+	box        int64            // money physically in the cash box
+	accepting  bool
+	diskFull   bool
+	restarting bool
+	crashArm   bool // a power cut is armed for the next operations
+	ccCounter  int
+	ccUnacked  *devices.Credit // a ccTalk credit not yet acknowledged
+	note       *noteState      // the note in the validator
+	escrowed   int             // note ids
+	results    []kiosk.BookingResult
 
 	// What the engine asked to book, by reference, and who tapped the card.
 	finishes map[string]journal.Finish
@@ -301,6 +302,8 @@ func (h *history) restart(power bool) error {
 	if err := h.start(); err != nil {
 		return err
 	}
+	h.restarting = true
+	defer func() { h.restarting = false }()
 	// The validator's driver is handed the journal's pending notes at start
 	// and reports returned those it does not hold (bill.Config.PendingNotes).
 	for _, pn := range h.j.Ledger().PendingNotes() {
@@ -413,28 +416,47 @@ func (h *history) exec(cmds []kiosk.Command) error {
 	return nil
 }
 
+// ackWindowCrash: the kiosk dies between the credit's fsync and the
+// device's acknowledgement (one credit in eight, not while restarting).
+func (h *history) ackWindowCrash() bool {
+	if h.restarting {
+		return false
+	}
+	return h.rng.IntN(8) == 0
+}
+
 func (h *history) credit(c devices.Credit) error {
 	cc := c
 	acked := false
-	cc.Ack = func() { acked = true }
+	crash := c.Device == "cc" && h.ackWindowCrash()
+	cc.Ack = func() { acked = !crash }
 	if err := h.handle(cc); err != nil {
 		return err
 	}
 	if !acked && c.Device == "cc" {
 		h.ccUnacked = &c
 	}
+	if crash {
+		h.logf("  crash in the acknowledgement window")
+		return h.restart(false)
+	}
 	return nil
 }
 
 func (h *history) noteCredit(c devices.Credit) error {
 	n := h.note
+	crash := h.ackWindowCrash()
 	c.Ack = func() {
-		if h.note == n {
+		if h.note == n && !crash {
 			n.acked = true
 		}
 	}
 	if err := h.handle(c); err != nil {
 		return err
+	}
+	if crash {
+		h.logf("  crash in the EVENT_ACK window")
+		return h.restart(false)
 	}
 	if n.acked {
 		h.note = nil // the validator is free for the next note
