@@ -13,38 +13,43 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/printroom/voucherkiosk/devices"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
-func init() {
-	register(&command{
-		name:    "journal",
-		summary: "inspect the money journal read-only (journal inspect)",
-		usage: `Usage: kioskctl journal inspect [--state-dir DIR] [--records] [--json]
+func init() { addCommand(newJournalCmd) }
 
-Reads the kiosk's journal (DIR/journal) READ-ONLY, so it is safe while kioskd
+func newJournalCmd(e *env) *cobra.Command {
+	g := newGroup("journal", "inspect the money journal read-only (journal inspect)")
+	var o journalOptions
+	c := &cobra.Command{
+		Use:   "inspect [--state-dir DIR] [--records] [--json]",
+		Short: "check and summarise the money journal, read-only",
+		Long: `Reads the kiosk's journal (DIR/journal) READ-ONLY, so it is safe while kioskd
 runs: it never truncates or writes. Every line's checksum and meaning is
 validated, and a summary is printed: records, open sessions, pending sessions
 with their payment ids and attention reasons, unclaimed cash, the cash since
 the last cash-up, and device counters. A bad record is shown with its line
 number, byte offset and the bytes around it; kioskd refuses to start on it.
-A torn last line (power cut) is reported; kioskd cuts it at start.
+A torn last line (power cut) is reported; kioskd cuts it at start.`,
+		Example: `  kioskctl journal inspect --state-dir /var/lib/kioskd --records`,
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runJournalInspect(cmd.Context(), e, o) },
+	}
+	c.Flags().StringVar(&o.dir, "state-dir", journalStateDir(), "the state `DIR` (default $STATE_DIRECTORY, else /var/lib/kioskd)")
+	c.Flags().BoolVar(&o.records, "records", false, "also print every record (card numbers masked)")
+	c.Flags().BoolVar(&o.json, "json", false, "print the report as JSON")
+	_ = c.MarkFlagDirname("state-dir")
+	g.AddCommand(withExitCodes(c, `0 the journal is good (a torn last line included), 1 a bad record
+or an unreadable journal, 2 wrong usage.`))
+	return g
+}
 
-Flags:
-  --state-dir DIR  the state directory (default $STATE_DIRECTORY, else /var/lib/kioskd)
-  --records        also print every record (card numbers masked)
-  --json           print the report as JSON
-
-Example:
-  kioskctl journal inspect --state-dir /var/lib/kioskd --records
-
-Exit codes: 0 the journal is good (a torn last line included), 1 a bad record
-or an unreadable journal, 2 wrong usage.`,
-		run: runJournal,
-	})
+type journalOptions struct {
+	dir           string
+	records, json bool
 }
 
 func journalStateDir() string {
@@ -55,29 +60,15 @@ func journalStateDir() string {
 	return "/var/lib/kioskd"
 }
 
-func runJournal(_ context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "inspect" {
-		return fmt.Errorf("%w: want the subcommand \"inspect\"", errUsage)
-	}
-	fl := pflag.NewFlagSet("journal inspect", pflag.ContinueOnError)
-	fl.SetOutput(io.Discard)
-	dir := fl.String("state-dir", journalStateDir(), "state directory")
-	records := fl.Bool("records", false, "print every record")
-	asJSON := fl.Bool("json", false, "JSON output")
-	if err := fl.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fl.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fl.Arg(0))
-	}
-	rep, err := journal.Inspect(journal.OSFS(), *dir)
+func runJournalInspect(_ context.Context, e *env, o journalOptions) error {
+	rep, err := journal.Inspect(journal.OSFS(), o.dir)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		err = printJournalJSON(e.stdout, rep, *records)
+	if o.json {
+		err = printJournalJSON(e.stdout, rep, o.records)
 	} else {
-		printJournalReport(e.stdout, rep, *records)
+		printJournalReport(e.stdout, rep, o.records)
 	}
 	if err != nil {
 		return err

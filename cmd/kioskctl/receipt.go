@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 )
@@ -16,49 +15,36 @@ import (
 // defaultReceiptKeyFile is the config contract's default receipt_key_file.
 const defaultReceiptKeyFile = "/etc/kioskd/receipt.key"
 
-func init() {
-	register(&command{
-		name:    "receipt",
-		summary: "check a receipt code a student shows you (receipt verify CODE)",
-		usage: `Usage: kioskctl receipt verify [--key-file FILE] CODE
+func init() { addCommand(newReceiptCmd) }
 
-Checks that a receipt code (the text under the QR code on the kiosk screen,
+func newReceiptCmd(e *env) *cobra.Command {
+	g := newGroup("receipt", "check a receipt code a student shows you (receipt verify CODE)")
+	var keyFile string
+	c := &cobra.Command{
+		Use:   "verify [--key-file FILE] CODE",
+		Short: "check that a receipt code was signed by this kiosk and print what it says",
+		Long: `Checks that a receipt code (the text under the QR code on the kiosk screen,
 or what a QR scanner reads from it) was signed by this kiosk's receipt key,
 and prints what it claims: kiosk, reference, amount and time. Look the
 reference up in MyQ (payment description) or with "kioskctl queue".
 
-Flags:
-  --key-file FILE   the receipt HMAC key (default ` + defaultReceiptKeyFile + `,
-                    the config's receipt_key_file); must be mode 0600
-
-Example:
-  kioskctl receipt verify --key-file /etc/kioskd/receipt.key \
-    'VK1|library-ground-floor|library-ground-floor/000123|13.50|1700000000|Q2YCQ7M3VJ5ZQK4N6W2ZC3PXAE'
-
-Quote the code: it contains '|'.
-
-Exit codes: 0 genuine, 1 not genuine (or the key cannot be read), 2 wrong usage.`,
-		run: runReceipt,
-	})
+Quote the code: it contains '|'.`,
+		Example: `  kioskctl receipt verify --key-file /etc/kioskd/receipt.key \
+    'VK1|library-ground-floor|library-ground-floor/000123|13.50|1700000000|Q2YCQ7M3VJ5ZQK4N6W2ZC3PXAE'`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReceiptVerify(cmd.Context(), e, keyFile, args[0])
+		},
+	}
+	c.Flags().StringVar(&keyFile, "key-file", defaultReceiptKeyFile, "the receipt HMAC key `FILE` (the config's receipt_key_file); must be mode 0600")
+	g.AddCommand(withExitCodes(c, "0 genuine, 1 not genuine (or the key cannot be read), 2 wrong usage."))
+	return g
 }
 
-func runReceipt(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return fmt.Errorf("%w: want the subcommand verify", errUsage)
-	}
-	fs := pflag.NewFlagSet("receipt verify", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	keyFile := fs.String("key-file", defaultReceiptKeyFile, "receipt HMAC key")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: want exactly one CODE (quote it), got %d arguments", errUsage, fs.NArg())
-	}
-	code := fs.Arg(0)
+func runReceiptVerify(ctx context.Context, e *env, keyFile, code string) error {
 	// Only read an existing key: creating one here would make every code
 	// look forged.
-	key, err := receipt.LoadKey(*keyFile)
+	key, err := receipt.LoadKey(keyFile)
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}

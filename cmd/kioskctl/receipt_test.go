@@ -37,7 +37,7 @@ func TestReceiptVerify(t *testing.T) {
 		{"missing key", []string{"receipt", "verify", "--key-file", keyFile + ".nope", good}, 1, nil},
 		{"no code", []string{"receipt", "verify", "--key-file", keyFile}, 2, nil},
 		{"no subcommand", []string{"receipt"}, 2, nil},
-		{"help", []string{"help", "receipt"}, 0, []string{"Example:", "kioskctl receipt verify"}},
+		{"help", []string{"help", "receipt", "verify"}, 0, []string{"Example:", "kioskctl receipt verify"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
