@@ -102,7 +102,10 @@ func TestLegacyCommandStillRuns(t *testing.T) {
 	register(&command{name: "legacy-test", summary: "a test", usage: "Usage: kioskctl legacy-test [--x]",
 		run: func(_ context.Context, _ *env, args []string) error { got = args; return nil }})
 	register(&command{name: "journal legacy-sub", summary: "a test", usage: "Usage: kioskctl journal legacy-sub",
-		run: func(_ context.Context, _ *env, args []string) error { got = append([]string{"sub"}, args...); return nil }})
+		run: func(_ context.Context, _ *env, args []string) error {
+			got = append([]string{"sub"}, args...)
+			return nil
+		}})
 	t.Cleanup(func() { delete(commands, "legacy-test"); delete(commands, "journal legacy-sub") })
 
 	var out bytes.Buffer
