@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/printroom/voucherkiosk/kiosk/clidoc"
 )
 
 // Adding a subcommand: write NAME.go with
@@ -56,42 +58,11 @@ func register(c *command) {
 	commands[c.name] = c
 }
 
-const exitAnnotation = "exit-codes"
-
 // withExitCodes records what each exit code means; help and the man page
 // print it.
 func withExitCodes(c *cobra.Command, codes string) *cobra.Command {
-	if c.Annotations == nil {
-		c.Annotations = map[string]string{}
-	}
-	c.Annotations[exitAnnotation] = codes
-	return c
+	return clidoc.WithExitCodes(c, codes)
 }
-
-// usageTemplate is cobra's, with the exit codes at the end.
-const usageTemplate = `Usage:{{if and .Runnable (not .HasAvailableSubCommands)}}
-  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
-  {{.CommandPath}} COMMAND{{end}}{{if gt (len .Aliases) 0}}
-
-Aliases:
-  {{.NameAndAliases}}{{end}}{{if .HasExample}}
-
-Example:
-{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
-
-Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
-  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
-
-Flags:
-{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
-
-Global Flags:
-{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
-
-Run '{{.CommandPath}} COMMAND --help' for more about a command.{{end}}{{with index .Annotations "exit-codes"}}
-
-Exit codes: {{.}}{{end}}
-`
 
 // newRoot builds the command tree for one run. started reports whether a
 // subcommand's own code ran: an error before that is cobra refusing the
@@ -118,7 +89,7 @@ fake MyQ for rehearsals, and asks a running kioskd about its queue and cash box.
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetIn(e.stdin)
-	root.SetUsageTemplate(usageTemplate)
+	root.SetUsageTemplate(clidoc.UsageTemplate)
 	root.SetVersionTemplate("kioskctl {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %v", errUsage, err) })
 	for _, b := range builders {
@@ -139,6 +110,7 @@ fake MyQ for rehearsals, and asks a running kioskd about its queue and cash box.
 		}
 		parent.AddCommand(legacyCommand(commands[n], leaf, e))
 	}
+	root.AddCommand(clidoc.GenerateCommand(root, version, true))
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	started := new(bool)

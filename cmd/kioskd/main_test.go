@@ -73,3 +73,32 @@ protocol = "pulse"
 		t.Fatalf("unknown key: exit %d, err %v", exitCode(err), err)
 	}
 }
+
+// --help and -h print the help alone, on stdout, and exit 0.
+func TestHelpExitsZero(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), []string{arg}, &out, &errb)
+		if exitCode(err) != 0 || errb.Len() != 0 || !strings.Contains(out.String(), "Usage:") || !strings.Contains(out.String(), "--check-config") {
+			t.Errorf("kioskd %s: exit %d, stderr %q\n%s", arg, exitCode(err), errb.String(), out.String())
+		}
+	}
+}
+
+// kioskd(8) is written from the same command as --help.
+func TestManPageFromHelp(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--gen-docs", dir}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "man8", "kioskd.8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`.TH "KIOSKD" "8"`, `\fB--check-config\fP`, "Exit codes"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("kioskd.8 lacks %q", want)
+		}
+	}
+}
