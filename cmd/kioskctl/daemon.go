@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -161,72 +159,4 @@ attention, is retried at once instead of at its next backoff time.`,
 			return nil
 		})
 	})
-	addCommand(func(e *env) *cobra.Command {
-		return daemonCommand(&cobra.Command{
-			Use:   "cashbox",
-			Short: "cash accepted since the last cash-up, against booked, pending and unclaimed",
-			Long: `Shows the cash the kiosk accepted since the last cash-up by denomination, and
-where it went: committed in MyQ, pending in the queue, in a session still open,
-or unclaimed (coins inserted with no card). The pieces in the box should match
-the denomination counts; 'unrecognised' counts coins that matched no value.`,
-			Example: "  sudo kioskctl cashbox",
-		}, "0 shown, 1 kioskd not running, 2 wrong usage.", func(ctx context.Context, c *control.Client, _ []string) error {
-			cash, err := c.Cash(ctx)
-			if err != nil {
-				return err
-			}
-			printCash(e.stdout, cash)
-			return nil
-		})
-	})
-	addCommand(func(e *env) *cobra.Command {
-		var by string
-		c := daemonCommand(&cobra.Command{
-			Use:   "cashup --by NAME",
-			Short: "record that the cash box was emptied (totals restart)",
-			Long: `Records a cash-up in the journal: prints what the box should hold, then the
-totals restart from zero. Run it when you empty the cash box. Pending and
-unclaimed money stays tracked; it is not forgotten by a cash-up.`,
-			Example: `  sudo kioskctl cashup --by "J. Novak"`,
-		}, "0 recorded, 1 kioskd not running or refused, 2 wrong usage.", func(ctx context.Context, c *control.Client, _ []string) error {
-			if strings.TrimSpace(by) == "" {
-				return fmt.Errorf("%w: --by NAME is required", errUsage)
-			}
-			cash, err := c.Cashup(ctx, by)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(e.stdout, "cash-up recorded; the box should hold:")
-			printCash(e.stdout, cash)
-			return nil
-		})
-		c.Flags().StringVar(&by, "by", "", "who emptied the box (kept in the journal)")
-		_ = c.MarkFlagRequired("by")
-		return c
-	})
-}
-
-func printCash(out io.Writer, cash control.Cash) {
-	t := cash.Totals
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	if !cash.Since.IsZero() {
-		fmt.Fprintf(w, "since\t%s\n", cash.Since.Format(time.RFC3339))
-	}
-	keys := make([]string, 0, len(t.Pieces))
-	for k := range t.Pieces {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "  %s\t%d pieces\n", k, t.Pieces[k])
-	}
-	fmt.Fprintf(w, "accepted\t%s\n", money(t.Accepted, cash.Currency))
-	fmt.Fprintf(w, "  committed in MyQ\t%s\n", money(t.Committed, cash.Currency))
-	fmt.Fprintf(w, "  pending in queue\t%s\n", money(t.Pending, cash.Currency))
-	fmt.Fprintf(w, "  in an open session\t%s\n", money(t.InSession, cash.Currency))
-	fmt.Fprintf(w, "  unclaimed\t%s\n", money(t.Unclaimed, cash.Currency))
-	if t.Unrecognised > 0 {
-		fmt.Fprintf(w, "unrecognised coins\t%d (in the box, credited to nobody)\n", t.Unrecognised)
-	}
-	w.Flush()
 }
