@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"regexp"
 	"sort"
@@ -62,8 +63,11 @@ func journalStateDir() string {
 
 func runJournalInspect(_ context.Context, e *env, o journalOptions) error {
 	rep, err := journal.Inspect(journal.OSFS(), o.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no journal in %s (give the state directory with --state-dir): %w", o.dir, err)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("read the journal in %s: %w", o.dir, err)
 	}
 	if o.json {
 		err = printJournalJSON(e.stdout, rep, o.records)
@@ -118,6 +122,21 @@ func jmoney(v int64) string {
 	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
 }
 
+// userLabel is a MyQ user id, or says it is not known yet (0).
+func userLabel(id int64) string {
+	if id == 0 {
+		return "user not yet known"
+	}
+	return fmt.Sprintf("user %d", id)
+}
+
+func countOrNone(n int) string {
+	if n == 0 {
+		return "none"
+	}
+	return fmt.Sprint(n)
+}
+
 func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
 	l := rep.Ledger
 	fmt.Fprintf(w, "journal %s: %d bytes, %d valid records\n", rep.Path, rep.Size, len(rep.Records))
@@ -133,26 +152,35 @@ func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	open := l.OpenSessions()
-	fmt.Fprintf(tw, "\nOpen sessions: %d\n", len(open))
+	fmt.Fprintf(tw, "\nOpen sessions: %s\n", countOrNone(len(open)))
+	if len(open) > 0 {
+		fmt.Fprintln(tw, "  SESSION\tCARD\tUSER\tAMOUNT\tOPENED")
+	}
 	for _, s := range open {
-		fmt.Fprintf(tw, "  %s\tcard %s\tuser %d\t%s\topened %s\n", s.ID, devices.MaskCard(s.Open.Card), s.Open.UserID, jmoney(s.Total), s.Opened.Format(time.RFC3339))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, devices.MaskCard(s.Open.Card), userLabel(s.Open.UserID), jmoney(s.Total), s.Opened.Format(time.RFC3339))
 	}
 	pending := l.Pending()
-	fmt.Fprintf(tw, "\nPending sessions (to be booked): %d\n", len(pending))
+	fmt.Fprintf(tw, "\nPending sessions (to be booked): %s\n", countOrNone(len(pending)))
+	if len(pending) > 0 {
+		fmt.Fprintln(tw, "  SESSION\tREFERENCE\tAMOUNT\tUSER\tPAYMENT\tSTATE")
+	}
 	for _, p := range pending {
-		pid, att := p.PaymentID, p.Attention
+		pid, state := p.PaymentID, "pending"
 		if pid == "" {
 			pid = "-"
 		}
-		if att != "" {
-			att = "NEEDS ATTENTION: " + att
+		if p.Attention != "" {
+			state = "NEEDS ATTENTION: " + p.Attention
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\tuser %d\tpayment %s\t%s\n", p.ID, p.Finish.Reference, jmoney(p.Finish.Total), p.UserID, pid, att)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Finish.Reference, jmoney(p.Finish.Total), userLabel(p.UserID), pid, state)
 	}
 	un := l.Unclaimed()
-	fmt.Fprintf(tw, "\nUnclaimed cash: %d piece(s)\n", len(un))
+	fmt.Fprintf(tw, "\nUnclaimed cash: %s\n", countOrNone(len(un)))
+	if len(un) > 0 {
+		fmt.Fprintln(tw, "  SEQ\tDEVICE:KEY\tAMOUNT\tTAKEN")
+	}
 	for _, u := range un {
-		fmt.Fprintf(tw, "  seq %d\t%s:%s\t%s\t%s\n", u.Seq, u.Credit.Device, u.Credit.Key, jmoney(u.Credit.Amount), u.At.Format(time.RFC3339))
+		fmt.Fprintf(tw, "  %d\t%s:%s\t%s\t%s\n", u.Seq, u.Credit.Device, u.Credit.Key, jmoney(u.Credit.Amount), u.At.Format(time.RFC3339))
 	}
 	if notes := l.PendingNotes(); len(notes) > 0 {
 		fmt.Fprintf(tw, "\nNotes in escrow, not yet stacked or returned: %d\n", len(notes))
@@ -173,7 +201,11 @@ func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
 		fmt.Fprintf(tw, "  %s\t%d piece(s)\n", k, c.Pieces[k])
 	}
 	counters := l.Counters()
-	fmt.Fprintf(tw, "\nDevice counters: %d\n", len(counters))
+	if len(counters) == 0 {
+		fmt.Fprintln(tw, "\nDevice counters: none yet (no device has reported an event counter)")
+	} else {
+		fmt.Fprintln(tw, "\nDevice counters (each device's last event counter):")
+	}
 	devs := make([]string, 0, len(counters))
 	for d := range counters {
 		devs = append(devs, d)
@@ -184,12 +216,14 @@ func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
 	}
 	if com := l.Committed(10); len(com) > 0 {
 		fmt.Fprintf(tw, "\nRecently committed:\n")
+		fmt.Fprintln(tw, "  COMMITTED\tREFERENCE\tAMOUNT\tPAYMENT")
 		for _, s := range com {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.At.Format(time.RFC3339), s.Reference, jmoney(s.Amount), s.PaymentID)
 		}
 	}
 	if records {
 		fmt.Fprintf(tw, "\nRecords:\n")
+		fmt.Fprintln(tw, "  SEQ\tTIME\tKIND\tSESSION\tDATA")
 		for _, r := range rep.Records {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.Format(time.RFC3339), r.Kind, r.Session, journalMaskedData(r))
 		}
