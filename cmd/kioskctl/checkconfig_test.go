@@ -54,7 +54,7 @@ protocol = "pulse"
 		want      []string
 	}{
 		{"problems", good, 1, []string{"ok       state directory " + dir + " is writable", "ok       card reader port " + tty.Name(),
-			"problem  " + cfg + ":15: [[acceptor]] #1 port: " + tty.Name() + "x does not exist"}},
+			"problem  " + cfg + ":15: [[acceptor]] \"coins\" port: " + tty.Name() + "x does not exist"}},
 		{"good", strings.Replace(good, tty.Name()+"x", tty2.Name(), 1), 0, []string{"is good"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

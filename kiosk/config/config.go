@@ -233,7 +233,21 @@ func parse(data []byte, name string) (*Config, Problems) {
 	p.cardReader(raw.CardReader, &c.CardReader)
 	p.acceptors(raw.Acceptor, c)
 	p.monitor(raw.Monitor, &c.Monitor)
+	nameAcceptors(p.ps, c.Acceptors)
 	return c, p.ps
+}
+
+// nameAcceptors gives every problem inside an [[acceptor]] that acceptor's
+// name, when it has a good one: "coins" says more than "#2". A problem with
+// the name itself keeps the number.
+func nameAcceptors(ps Problems, as []Acceptor) {
+	for i := range ps {
+		n := acceptorIndex(ps[i].Key)
+		if n < 1 || n > len(as) || strings.HasSuffix(ps[i].Key, ".name") {
+			continue
+		}
+		ps[i].Name = as[n-1].Name
+	}
 }
 
 // unknownKeys reports every key the kiosk does not know, with its line.
@@ -612,7 +626,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 			if other, dup := ports[a.Port]; dup {
 				p.add(t+".port", "%q is already used by %s; each device needs its own serial port", a.Port, other)
 			} else {
-				ports[a.Port] = RenderKey(t)
+				ports[a.Port] = renderNamedKey(t, a.Name)
 			}
 		}
 		if s, ok := p.str(m, t, "protocol", `"pulse"`, true); ok {
