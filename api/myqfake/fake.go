@@ -7,6 +7,7 @@
 // tokens), switches every behaviour the reference marks UNCERTAIN, and keeps
 // a ledger of commits that proves each payment and each description moved
 // money at most once.
+// See docs/ARCHITECTURE.md for its place among the packages.
 package myqfake
 
 import (

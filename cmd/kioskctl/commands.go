@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/printroom/voucherkiosk/kiosk/clidoc"
+	"github.com/printroom/voucherkiosk/cmd/internal/clidoc"
 )
 
 // Adding a subcommand: write NAME.go with

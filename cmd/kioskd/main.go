@@ -25,7 +25,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/printroom/voucherkiosk/kiosk/clidoc"
+	"github.com/printroom/voucherkiosk/cmd/internal/clidoc"
 	"github.com/printroom/voucherkiosk/kiosk/config"
 )
 

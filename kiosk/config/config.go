@@ -3,6 +3,7 @@
 // value with a message a technician can act on, applying defaults, finding
 // the secrets (a file or a systemd credential), and checking the machine
 // around it (ports, files, state directory) for `check-config`.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // Amounts are exact int64 minor units; no float ever carries money.
 package config
