@@ -73,6 +73,11 @@ protocol = "pulse"
 					t.Errorf("output lacks %q:\n%s", w, out.String())
 				}
 			}
+			// The same, with the file as a technician types it.
+			var pos bytes.Buffer
+			if code := run(context.Background(), &env{stdout: &pos, stderr: &pos}, []string{"check-config", cfg}); code != tc.code || pos.String() != out.String()+errb.String() {
+				t.Errorf("check-config FILE: exit %d, want %d\n%s", code, tc.code, pos.String())
+			}
 		})
 	}
 	var out, errb bytes.Buffer

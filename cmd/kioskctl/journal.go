@@ -26,18 +26,30 @@ func newJournalCmd(e *env) *cobra.Command {
 	g := newGroup("journal", "inspect the money journal read-only (journal inspect)")
 	var o journalOptions
 	c := &cobra.Command{
-		Use:   "inspect [--state-dir DIR] [--records] [--json]",
+		Use:   "inspect [--records] [--json] [STATE_DIR]",
 		Short: "check and summarise the money journal, read-only",
-		Long: `Reads the kiosk's journal (DIR/journal) READ-ONLY, so it is safe while kioskd
+		Long: `Reads the kiosk's journal (STATE_DIR/journal) READ-ONLY, so it is safe while kioskd
 runs: it never truncates or writes. Every line's checksum and meaning is
 validated, and a summary is printed: records, open sessions, pending sessions
 with their payment ids and attention reasons, unclaimed cash, the cash since
 the last cash-up, and device counters. A bad record is shown with its line
 number, byte offset and the bytes around it; kioskd refuses to start on it.
 A torn last line (power cut) is reported; kioskd cuts it at start.`,
-		Example: `  kioskctl journal inspect --state-dir /var/lib/kioskd --records`,
-		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runJournalInspect(cmd.Context(), e, o) },
+		Example: `  sudo kioskctl journal inspect /var/lib/kioskd
+  sudo kioskctl journal inspect --records --json`,
+		Args: cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if cmd.Flags().Changed("state-dir") && args[0] != o.dir {
+					return fmt.Errorf("%w: give the state directory either as STATE_DIR or with --state-dir, not both", errUsage)
+				}
+				o.dir = args[0]
+			}
+			return runJournalInspect(cmd.Context(), e, o)
+		},
 	}
 	c.Flags().StringVar(&o.dir, "state-dir", journalStateDir(), "the state `DIR` (default $STATE_DIRECTORY, else /var/lib/kioskd)")
 	c.Flags().BoolVar(&o.records, "records", false, "also print every record (card numbers masked)")

@@ -126,7 +126,7 @@ func TestJournalInspectWording(t *testing.T) {
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runCtl("journal", "inspect", "--state-dir", dir)
+	code, out, errOut := runCtl("journal", "inspect", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

@@ -91,10 +91,11 @@ to MyQ X exactly once (keeping an offline queue when MyQ is unreachable), and
 answers kioskctl on its control socket. It normally runs as the systemd
 service kioskd.service on tty1; kioskctl(8) is the technician's tool.`,
 		Example: `  kioskd --config /etc/kioskd/kioskd.toml
-  kioskd --check-config --config /etc/kioskd/kioskd.toml
+  kioskd --check-config /etc/kioskd/kioskd.toml
   kioskd --demo`,
-		Version:           version,
-		Args:              cobra.NoArgs,
+		Version: version,
+		// kioskd --check-config FILE, as a technician types it.
+		Args:              cobra.MaximumNArgs(1),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
@@ -117,9 +118,18 @@ service kioskd.service on tty1; kioskctl(8) is the technician's tool.`,
 	var docs string
 	f.StringVar(&docs, "gen-docs", "", "write the man page into `DIR`, for packaging")
 	_ = f.MarkHidden("gen-docs")
-	root.RunE = func(cmd *cobra.Command, _ []string) error {
+	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if docs != "" {
 			return clidoc.Generate(cmd, docs, version, false)
+		}
+		if len(args) == 1 {
+			switch {
+			case !o.checkConfig:
+				return &exitError{code: 2, err: fmt.Errorf("unexpected argument %q; give the config with --config FILE", args[0])}
+			case cmd.Flags().Changed("config") && args[0] != o.configPath:
+				return &exitError{code: 2, err: errors.New("give the config either as FILE or with --config, not both")}
+			}
+			o.configPath = args[0]
 		}
 		return do(cmd.Context(), o)
 	}

@@ -65,6 +65,12 @@ protocol = "pulse"
 	if exitCode(err) != 1 || !strings.Contains(out.String(), "/dev/does-not-exist-kiosk does not exist") {
 		t.Fatalf("missing port: exit %d\n%s", exitCode(err), out.String())
 	}
+	// The file as a technician types it: kioskd --check-config FILE.
+	out.Reset()
+	err = run(context.Background(), []string{"--check-config", cfg}, &out, &out)
+	if exitCode(err) != 1 || !strings.Contains(out.String(), "problem  ") || !strings.Contains(out.String(), "/dev/does-not-exist-kiosk does not exist") {
+		t.Fatalf("positional FILE: exit %d\n%s", exitCode(err), out.String())
+	}
 	// An unknown key is named with its line, and the daemon refuses to start on it.
 	os.WriteFile(cfg, []byte(src+"[monitor]\nlisten = \"127.0.0.1:9464\"\nlisen = \"x\"\n"), 0o600)
 	out.Reset()
