@@ -41,7 +41,7 @@ key 20 is 20 pulses, e.g. one 2.00 coin.`,
 			}
 			box := loadBox(cfgPath)
 			printPeriod(e.stdout, cash, box)
-			printCash(e.stdout, cash, box)
+			printCashIn(e.stdout, cash, box)
 			return nil
 		})
 		configFlag(c, &cfgPath)
@@ -65,7 +65,7 @@ Pending and unclaimed money stays tracked; it is not forgotten by a cash-up.`,
 				return err
 			}
 			fmt.Fprintf(e.stdout, "cash-up by %s recorded; the box should hold:\n", by)
-			printCash(e.stdout, cash, loadBox(cfgPath))
+			printCashIn(e.stdout, cash, loadBox(cfgPath))
 			return nil
 		})
 		c.Flags().StringVar(&by, "by", "", "who emptied the box (kept in the journal)")
@@ -151,9 +151,13 @@ func printPeriod(out io.Writer, cash control.Cash, b box) {
 	}
 }
 
-// printCash prints the denominations in currency, coins then notes, each
+// printCash prints the cash box with no config at hand: denominations by
+// their raw keys.
+func printCash(out io.Writer, cash control.Cash) { printCashIn(out, cash, box{}) }
+
+// printCashIn prints the denominations in currency, coins then notes, each
 // smallest first, then where the money went.
-func printCash(out io.Writer, cash control.Cash, b box) {
+func printCashIn(out io.Writer, cash control.Cash, b box) {
 	t := cash.Totals
 	cur := cash.Currency
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -191,8 +195,8 @@ func printCash(out io.Writer, cash control.Cash, b box) {
 		}
 		if !l.known {
 			why := "not in the config's acceptor values"
-			if b.cfgErr != nil {
-				why = "the config cannot be read"
+			if b.denoms == nil {
+				why = "no config read"
 			}
 			fmt.Fprintf(w, "  %s\t%s\t\t(%s)\n", l.key, pieces, why)
 			continue
