@@ -8,7 +8,6 @@
 #
 # Version: `git describe --tags --always --dirty`, else the VERSION file,
 # else 0.0.0-dev. nfpm runs as `go tool nfpm` (a tool dependency in go.mod).
-# The man pages and bash completion are generated into dist/docs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"

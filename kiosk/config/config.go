@@ -234,7 +234,6 @@ func parse(data []byte, name string) (*Config, Problems) {
 	p.cardReader(raw.CardReader, &c.CardReader)
 	p.acceptors(raw.Acceptor, c)
 	p.monitor(raw.Monitor, &c.Monitor)
-	nameAcceptors(p.ps, c.Acceptors)
 	return c, p.ps
 }
 
@@ -654,6 +653,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 	if c.Kiosk.MaxTopup > 0 && smallest > c.Kiosk.MaxTopup {
 		p.add("kiosk.max_topup", "%s is less than the smallest coin or note (%s): the kiosk could never take money", FormatAmount(c.Kiosk.MaxTopup), FormatAmount(smallest))
 	}
+	nameAcceptors(p.ps, c.Acceptors)
 }
 
 func (p *parser) values(m rawAcceptor, t string, a *Acceptor) {

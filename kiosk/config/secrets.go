@@ -1,9 +1,7 @@
 package config
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,7 +41,7 @@ func ResolveSecretFile(path string, getenv func(string) string) (resolved string
 // their mode is not judged.
 func ReadSecretFile(path string, fromCredential bool) (Secret, error) {
 	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if os.IsNotExist(err) {
 		return "", fmt.Errorf("%s does not exist; create it, readable only by the kiosk user, with the secret on one line: "+
 			"sudo install -m 0600 -o kiosk -g kiosk /dev/null %s && sudoedit %s", path, path, path)
 	}
