@@ -89,8 +89,7 @@ fake MyQ for rehearsals, and asks a running kioskd about its queue and cash box.
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetIn(e.stdin)
-	root.SetUsageTemplate(clidoc.UsageTemplate)
-	root.SetVersionTemplate("kioskctl {{.Version}}\n")
+	root.SetUsageFunc(clidoc.Usage)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %v", errUsage, err) })
 	for _, b := range builders {
 		root.AddCommand(b(e))

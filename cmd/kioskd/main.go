@@ -110,8 +110,7 @@ service kioskd.service on tty1; kioskctl(8) is the technician's tool.`,
 		"1 the config or the machine is wrong or the kiosk failed, 2 wrong usage.")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetUsageTemplate(clidoc.UsageTemplate)
-	root.SetVersionTemplate("kioskd {{.Version}}\n")
+	root.SetUsageFunc(clidoc.Usage)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
 	// packaging/build.sh writes kioskd(8) with --gen-docs DIR; a flag, not
 	// a subcommand, so kioskd keeps no subcommands.
