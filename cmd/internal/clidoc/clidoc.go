@@ -115,6 +115,18 @@ func Generate(root *cobra.Command, dir, version string, completion bool) error {
 // withExitStatus appends each command's exit codes to its description:
 // cobra's man pages print Long but not annotations.
 func withExitStatus(c *cobra.Command) {
+	// A page for a command with subcommands lists them, as --help does;
+	// cobra's man page would only name their pages under SEE ALSO.
+	if c.HasAvailableSubCommands() && !strings.Contains(c.Long, "\nCommands:\n") {
+		var b strings.Builder
+		b.WriteString("\n\nCommands:\n")
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				fmt.Fprintf(&b, "\n**%s**: %s (%s-%s(8))\n", sub.Name(), sub.Short, c.CommandPath(), sub.Name())
+			}
+		}
+		c.Long += b.String()
+	}
 	if codes := c.Annotations[ExitCodes]; codes != "" && !strings.Contains(c.Long, "Exit codes:") {
 		long := c.Long
 		if long == "" {
