@@ -66,11 +66,11 @@ func runAPICheck(ctx context.Context, e *env, o apiCheckOptions) error {
 	}
 	defer client.CloseIdleConnections()
 	failed := 0
-	ok := func(format string, a ...any) { fmt.Fprintf(e.stdout, "ok    "+format+"\n", a...) }
+	ok := func(format string, a ...any) { fmt.Fprintf(e.stdout, "ok       "+format+"\n", a...) }
 	bad := func(fix string, format string, a ...any) {
 		failed++
-		fmt.Fprintf(e.stdout, "FAIL  "+format+"\n", a...)
-		fmt.Fprintf(e.stdout, "      fix: %s\n", fix)
+		fmt.Fprintf(e.stdout, "problem  "+format+"\n", a...)
+		fmt.Fprintf(e.stdout, "         fix: %s\n", fix)
 	}
 	fmt.Fprintf(e.stdout, "MyQ at %s, client %q, provider %q\n", cfg.MyQ.URL, cfg.MyQ.ClientID, cfg.MyQ.Provider)
 
@@ -127,7 +127,7 @@ func runAPICheck(ctx context.Context, e *env, o apiCheckOptions) error {
 			ok("card %s belongs to %s (user id %d)", devices.MaskCard(number), u.FullName, u.ID)
 		}
 	} else {
-		fmt.Fprintln(e.stdout, "skip  card lookup (give --card NUMBER to test one)")
+		fmt.Fprintln(e.stdout, "skip     card lookup (give --card NUMBER to test one)")
 	}
 
 	pctx, cancel := context.WithTimeout(ctx, cfg.MyQ.RequestTimeout+5*time.Second)
