@@ -109,4 +109,3 @@ func TestAPICheck(t *testing.T) {
 		t.Fatalf("MyQ down: exit %d\n%s", code, out)
 	}
 }
-
