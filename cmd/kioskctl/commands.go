@@ -110,7 +110,7 @@ fake MyQ for rehearsals, and asks a running kioskd about its queue and cash box.
 		parent.AddCommand(legacyCommand(commands[n], leaf, e))
 	}
 	root.AddCommand(clidoc.GenerateCommand(root, version, true))
-	root.InitDefaultHelpCmd()
+	root.SetHelpCommand(newHelpCmd())
 	root.InitDefaultCompletionCmd()
 	started := new(bool)
 	markStarted(root, started)
@@ -182,4 +182,33 @@ func legacyCommand(c *command, use string, e *env) *cobra.Command {
 	}
 	cc.SetHelpFunc(func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), c.usage) })
 	return cc
+}
+
+// newHelpCmd is "kioskctl help COMMAND": cobra's own answers an unknown
+// topic with the overview and exit 0; this one is a usage error.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "help about any command",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := cmd.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return fmt.Errorf("%w: no command %q", errUsage, strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			parent, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range parent.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
 }

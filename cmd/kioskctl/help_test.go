@@ -78,6 +78,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 	for _, args := range [][]string{
 		{"no-such-command"},
 		{},
+		{"help", "no-such-command"},
 		{"check-config", "--bogus"},
 		{"check-config", "a.toml", "b.toml"},
 		{"receipt"},
