@@ -168,23 +168,33 @@ type wireUser struct {
 
 // DecodeUsers parses the body of GET /users/find.
 func DecodeUsers(b []byte) ([]User, error) {
+	p, err := decodeUsersPage(b)
+	return p.items, err
+}
+
+func decodeUsersPage(b []byte) (listPage[User], error) {
 	var w struct {
-		Users *[]wireUser `json:"users"`
+		Users *[]wireUser     `json:"users"`
+		Count json.RawMessage `json:"count"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, err
+		return listPage[User]{}, err
 	}
 	if w.Users == nil {
-		return nil, fmt.Errorf("no users list")
+		return listPage[User]{}, fmt.Errorf("no users list")
+	}
+	count, err := decodeCount(w.Count)
+	if err != nil {
+		return listPage[User]{}, err
 	}
 	out := make([]User, 0, len(*w.Users))
 	for i, u := range *w.Users {
 		if u.ID == nil {
-			return nil, fmt.Errorf("user %d has no id", i)
+			return listPage[User]{}, fmt.Errorf("user %d has no id", i)
 		}
 		out = append(out, User{ID: int64(*u.ID), Username: u.Username, FullName: u.FullName, Email: u.Email, Lang: u.Lang})
 	}
-	return out, nil
+	return listPage[User]{items: out, count: count}, nil
 }
 
 // FindUserByCard looks a user up by card number (already transformed to the
@@ -205,11 +215,8 @@ func (c *Client) FindUserByUsername(ctx context.Context, name string) (User, err
 }
 
 func (c *Client) findUser(ctx context.Context, op, key, value string, byName bool) (User, error) {
-	var users []User
-	err := c.call(ctx, op, http.MethodGet, "/api/v3/users/find", url.Values{key: {value}}, nil, func(b []byte) (err error) {
-		users, err = DecodeUsers(b)
-		return err
-	})
+	users, err := readPages(ctx, c, op, "/api/v3/users/find", url.Values{key: {value}}, decodeUsersPage,
+		func(u User) string { return strconv.FormatInt(u.ID, 10) })
 	if err != nil {
 		return User{}, err
 	}
@@ -418,14 +425,24 @@ func DecodePayment(b []byte) (Payment, error) {
 // DecodePayments parses GET .../payments?userId=. The state words are not
 // interpreted here (ParseState).
 func DecodePayments(b []byte) ([]Payment, error) {
+	p, err := decodePaymentsPage(b)
+	return p.items, err
+}
+
+func decodePaymentsPage(b []byte) (listPage[Payment], error) {
 	var w struct {
-		Payments *[]wirePayment `json:"payments"`
+		Payments *[]wirePayment  `json:"payments"`
+		Count    json.RawMessage `json:"count"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, err
+		return listPage[Payment]{}, err
 	}
 	if w.Payments == nil {
-		return nil, fmt.Errorf("no payments list")
+		return listPage[Payment]{}, fmt.Errorf("no payments list")
+	}
+	count, err := decodeCount(w.Count)
+	if err != nil {
+		return listPage[Payment]{}, err
 	}
 	out := make([]Payment, 0, len(*w.Payments))
 	for i := range *w.Payments {
@@ -433,11 +450,11 @@ func DecodePayments(b []byte) ([]Payment, error) {
 		if err != nil {
 			// Never skip an entry: a payment of ours hidden by a bad row
 			// could be created and committed a second time.
-			return nil, fmt.Errorf("payment %d: %w", i, err)
+			return listPage[Payment]{}, fmt.Errorf("payment %d: %w", i, err)
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return listPage[Payment]{items: out, count: count}, nil
 }
 
 // DecodeCommit parses the commit answer {"amount":13}. ok is false when the
@@ -554,17 +571,16 @@ func (c *Client) RollbackPayment(ctx context.Context, id string) error {
 	return c.call(ctx, op+" "+id, http.MethodPost, c.paymentsPath()+"/"+url.PathEscape(id)+"/rollback", nil, nil, nil)
 }
 
-// ListPayments lists the user's payments through the configured provider.
+// ListPayments lists every payment of the user through the configured
+// provider, page by page. An error wrapping ErrIncompleteListing means the
+// listing could not be read whole: a payment missing from it may exist.
 func (c *Client) ListPayments(ctx context.Context, userID int64) ([]Payment, error) {
 	const op = "list payments"
 	if userID <= 0 {
 		return nil, &Error{Op: op, Err: fmt.Errorf("%w: user id %d", ErrInvalidArgument, userID)}
 	}
-	var ps []Payment
-	err := c.call(ctx, op, http.MethodGet, c.paymentsPath(), url.Values{"userId": {strconv.FormatInt(userID, 10)}}, nil, func(b []byte) (err error) {
-		ps, err = DecodePayments(b)
-		return err
-	})
+	ps, err := readPages(ctx, c, op, c.paymentsPath(), url.Values{"userId": {strconv.FormatInt(userID, 10)}}, decodePaymentsPage,
+		func(p Payment) string { return p.ID })
 	if err != nil {
 		return nil, err
 	}

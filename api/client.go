@@ -43,6 +43,7 @@ type Config struct {
 	Provider     string // recharge provider reference; default "external"
 	Timeout      time.Duration
 	Version      string // kiosk version for the User-Agent
+	PageSize     int    // limit asked per page of a listing; default DefaultPageSize
 	Log          *slog.Logger
 }
 
@@ -59,6 +60,7 @@ type Client struct {
 	id       string
 	secret   string
 	provider string
+	pageSize int
 	timeout  time.Duration
 	ua       string
 	log      *slog.Logger
@@ -123,6 +125,12 @@ func New(cfg Config) (*Client, error) {
 	if strings.ContainsAny(cfg.Provider, "/?#% ") {
 		return nil, fmt.Errorf("%w: provider %q is not a plain reference", ErrConfig, cfg.Provider)
 	}
+	if cfg.PageSize < 0 || cfg.PageSize > 1000 {
+		return nil, fmt.Errorf("%w: page size %d is not between 1 and 1000", ErrConfig, cfg.PageSize)
+	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = DefaultPageSize
+	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
@@ -157,6 +165,7 @@ func New(cfg Config) (*Client, error) {
 		id:       cfg.ClientID,
 		secret:   cfg.ClientSecret,
 		provider: cfg.Provider,
+		pageSize: cfg.PageSize,
 		timeout:  cfg.Timeout,
 		ua:       "voucherkiosk/" + cfg.Version,
 		log:      cfg.Log,

@@ -28,6 +28,10 @@ var (
 	// ErrInvalidArgument: the caller asked for something MyQ must never see
 	// (a zero or negative amount, an empty id).
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrIncompleteListing: a paged listing could not be read whole and
+	// consistently (its count changed, items repeated or went missing, too
+	// many pages). What it lacks may exist: never read it as absence.
+	ErrIncompleteListing = errors.New("incomplete listing")
 )
 
 // Error is what every Client call returns when it fails. Status is the HTTP
@@ -162,6 +166,10 @@ func IsInvalidState(err error) bool {
 	return strings.Contains(m, "cannot be performed in the current state") &&
 		!strings.Contains(m, "provider is disabled")
 }
+
+// IsIncomplete reports a listing that could not be read whole
+// (ErrIncompleteListing). Asking again later may succeed.
+func IsIncomplete(err error) bool { return errors.Is(err, ErrIncompleteListing) }
 
 // IsForbidden reports a 403: the token lacks a scope or the REST application
 // lacks a right ("Manage users", "Manage payments").

@@ -156,6 +156,7 @@ type Server struct {
 	idNumber  bool
 	accounts  bool
 	words     [3]string
+	pageMax   int // largest page the listings answer (MyQ: limit default 100)
 
 	runMu   sync.Mutex
 	running map[*Running]struct{}
@@ -189,6 +190,7 @@ func New(o Options) *Server {
 		descInLst: true,
 		accounts:  true,
 		words:     [3]string{"created", "committed", "rolledback"},
+		pageMax:   DefaultLimit,
 		running:   map[*Running]struct{}{},
 	}
 }
@@ -273,6 +275,52 @@ func (s *Server) SetStateWords(created, committed, rolledback string) {
 	s.mu.Lock()
 	s.words = [3]string{created, committed, rolledback}
 	s.mu.Unlock()
+}
+
+// DefaultLimit is MyQ's documented default page size of a listing.
+const DefaultLimit = 100
+
+// SetPageSize caps every listing page at n items (n < 1: DefaultLimit),
+// whatever limit the client asks for: paging then shows with few items.
+func (s *Server) SetPageSize(n int) {
+	if n < 1 {
+		n = DefaultLimit
+	}
+	s.mu.Lock()
+	s.pageMax = n
+	s.mu.Unlock()
+}
+
+// pageOf cuts one page out of a listing by the documented limit (default
+// 100) and start; count stays the total. Called with s.mu held.
+func (s *Server) pageOf(q map[string][]string, all []any) ([]any, answer, bool) {
+	limit, start := DefaultLimit, 0
+	if v := first(q, "limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, errAnswer(http.StatusBadRequest, "Invalid limit: "+clip(v)), false
+		}
+		limit = n
+	}
+	if v := first(q, "start"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, errAnswer(http.StatusBadRequest, "Invalid start: "+clip(v)), false
+		}
+		start = n
+	}
+	limit = min(limit, s.pageMax)
+	if start >= len(all) {
+		return []any{}, answer{}, true
+	}
+	return all[start:min(len(all), start+limit)], answer{}, true
+}
+
+func first(q map[string][]string, k string) string {
+	if v := q[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // Ledger returns every commit in order.
@@ -639,7 +687,11 @@ func (s *Server) findUser(r *http.Request) answer {
 	if found == nil {
 		found = []any{}
 	}
-	return answer{200, map[string]any{"users": found, "count": len(found)}}
+	page, a, ok := s.pageOf(q, found)
+	if !ok {
+		return a
+	}
+	return answer{200, map[string]any{"users": page, "count": len(found)}}
 }
 
 func (s *Server) userAccounts(uid string) answer {
@@ -785,7 +837,8 @@ func (s *Server) rollback(id string) answer {
 }
 
 func (s *Server) list(r *http.Request) answer {
-	uid, err := strconv.ParseInt(r.URL.Query().Get("userId"), 10, 64)
+	q := r.URL.Query()
+	uid, err := strconv.ParseInt(q.Get("userId"), 10, 64)
 	if err != nil {
 		return errAnswer(http.StatusBadRequest, "userId is required")
 	}
@@ -807,7 +860,11 @@ func (s *Server) list(r *http.Request) answer {
 		}
 		out = append(out, e)
 	}
-	return answer{200, map[string]any{"payments": out, "count": len(out)}}
+	page, a, ok := s.pageOf(q, out)
+	if !ok {
+		return a
+	}
+	return answer{200, map[string]any{"payments": page, "count": len(out)}}
 }
 
 func clip(s string) string {
