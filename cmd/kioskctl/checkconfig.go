@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/printroom/voucherkiosk/kiosk/config"
 )
@@ -48,6 +49,10 @@ func runCheckConfig(ctx context.Context, e *env, args []string) error {
 	}
 	checked, problems := config.CheckFile(*path, config.CheckOptions{})
 	for _, c := range checked {
+		if w, isWarning := strings.CutPrefix(c, "warning: "); isWarning {
+			fmt.Fprintf(e.stdout, "warning  %s\n", w)
+			continue
+		}
 		fmt.Fprintf(e.stdout, "ok       %s\n", c)
 	}
 	for _, p := range problems {
