@@ -39,7 +39,7 @@ type Config struct {
 	URL          string // https://myq.example.edu:8090 (http:// only for loopback)
 	ClientID     string
 	ClientSecret string
-	CAFile       string // PEM, added to the system roots; optional
+	CAFile       string // PEM; when set, the only CAs trusted (not the system roots); optional
 	Provider     string // recharge provider reference; default "external"
 	Timeout      time.Duration
 	Version      string // kiosk version for the User-Agent
@@ -137,11 +137,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
+	var roots *x509.CertPool
 	if cfg.CAFile != "" {
+		// The technician's CA alone: a CA in the image or a proxy's must not
+		// be able to read the client secret and the bearer tokens.
+		roots = x509.NewCertPool()
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: ca file: %v", ErrConfig, err)
