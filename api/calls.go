@@ -192,7 +192,8 @@ func decodeUsersPage(b []byte) (listPage[User], error) {
 		if u.ID == nil {
 			return listPage[User]{}, fmt.Errorf("user %d has no id", i)
 		}
-		out = append(out, User{ID: int64(*u.ID), Username: u.Username, FullName: u.FullName, Email: u.Email, Lang: u.Lang})
+		out = append(out, User{ID: int64(*u.ID), Username: cleanText(u.Username, maxName), FullName: cleanText(u.FullName, maxName),
+			Email: cleanText(u.Email, maxName), Lang: cleanText(u.Lang, 16)})
 	}
 	return listPage[User]{items: out, count: count}, nil
 }
@@ -322,7 +323,8 @@ func DecodeProviders(b []byte) ([]Provider, error) {
 	}
 	out := make([]Provider, 0, len(*w.Providers))
 	for _, p := range *w.Providers {
-		out = append(out, Provider{Name: p.Name, Reference: p.Reference, Description: p.Description, Enabled: p.Enabled})
+		out = append(out, Provider{Name: cleanText(p.Name, maxName), Reference: cleanText(p.Reference, maxName),
+			Description: cleanText(p.Description, maxText), Enabled: p.Enabled})
 	}
 	return out, nil
 }
@@ -388,10 +390,10 @@ func (w *wirePayment) payment() (Payment, error) {
 		p.Amount = m
 	}
 	if w.State != nil {
-		p.RawState = *w.State
+		p.RawState = cleanText(*w.State, maxText)
 	}
 	if w.Description != nil {
-		p.Description = *w.Description
+		p.Description = cleanText(*w.Description, maxText)
 	}
 	if w.Created != nil {
 		p.Created = parseTime(*w.Created)

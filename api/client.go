@@ -25,7 +25,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // MaxResponseBytes caps every response body the client reads.
@@ -273,13 +272,14 @@ func (c *Client) fetchToken(ctx context.Context, call *tokenCall) {
 	if life <= 2*margin {
 		margin = life / 2
 	}
-	info := TokenInfo{Scope: tr.Scope, Scopes: strings.Fields(tr.Scope), ExpiresAt: start.Add(life)}
+	scope := cleanText(tr.Scope, maxText)
+	info := TokenInfo{Scope: scope, Scopes: strings.Fields(scope), ExpiresAt: start.Add(life)}
 	c.mu.Lock()
 	c.token, c.info, c.refresh = tr.AccessToken, info, start.Add(life-margin)
 	c.inflight = nil
 	c.mu.Unlock()
 	call.token, call.info = tr.AccessToken, info
-	c.log.Debug("myq token issued", "scope", tr.Scope, "expires_in", life)
+	c.log.Debug("myq token issued", "scope", scope, "expires_in", life)
 }
 
 // parseSeconds reads expires_in as a JSON number or string of whole seconds.
@@ -396,27 +396,6 @@ func (c *Client) roundTrip(ctx context.Context, op, method, path string, q url.V
 		return &Error{Op: op, Status: resp.StatusCode, Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
 	}
 	return nil
-}
-
-// cleanMessage makes a server's error message safe to log and show: no
-// control characters (terminal escapes), valid UTF-8, at most 300 bytes.
-func cleanMessage(m string) string {
-	m = strings.ToValidUTF8(m, "?")
-	m = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, m)
-	m = strings.TrimSpace(m)
-	if len(m) > 300 {
-		cut := 300
-		for cut > 0 && !utf8.RuneStart(m[cut]) {
-			cut--
-		}
-		m = m[:cut] + "…"
-	}
-	return m
 }
 
 func firstNonEmpty(s ...string) string {

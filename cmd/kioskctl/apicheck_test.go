@@ -80,6 +80,13 @@ func TestAPICheck(t *testing.T) {
 		t.Fatalf("unknown card: exit %d\n%s", code, out)
 	}
 
+	// A full name from MyQ is cleaned before it reaches the terminal.
+	fake.AddUser(myqfake.User{ID: 4242, Username: "evil", FullName: "Eve\x1b]0;owned\x07 \x1b[2JSmith\u202e\r\n", Cards: []string{"0000004242"}})
+	if code, out := runCheck("--config", good, "--card", "0000004242"); code != 0 || !strings.Contains(out, "belongs to Eve Smith (user id 4242)") ||
+		strings.ContainsAny(out, "\x1b\x07\r\u202e") {
+		t.Fatalf("hostile full name: exit %d\n%q", code, out)
+	}
+
 	fake.SetProviderEnabled(false)
 	if code, out := runCheck("--config", good); code != 1 || !strings.Contains(out, "enable External Payment Providers") {
 		t.Fatalf("provider disabled: exit %d\n%s", code, out)
