@@ -24,6 +24,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,6 +72,11 @@ type Client struct {
 	info     TokenInfo
 	refresh  time.Time // when to fetch a new token
 	inflight *tokenCall
+
+	// What this MyQ was seen to lack, so later calls skip it.
+	includeWorks  atomic.Bool // a lookup with include=accounts found a user
+	includeBroken atomic.Bool // include=accounts empties lookups here
+	noBalanceEP   atomic.Bool // no /accounts/{reference}/balance
 
 	wordsMu    sync.Mutex
 	stateWords map[string]bool // unknown state words already logged (bounded)

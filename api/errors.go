@@ -17,6 +17,9 @@ import (
 var (
 	// ErrUserNotFound: MyQ answered, and no user has that card or username.
 	ErrUserNotFound = errors.New("user not found")
+	// ErrUserInactive: the card belongs to a MyQ user whose account is not
+	// active (isActive 0).
+	ErrUserInactive = errors.New("user account not active")
 	// ErrAmbiguousUser: more than one user matched; the kiosk must not guess.
 	ErrAmbiguousUser = errors.New("more than one user matched")
 	// ErrMalformed: a 2xx answer whose body is not what the API promises.
@@ -127,7 +130,7 @@ func IsPermanent(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrUserNotFound) || errors.Is(err, ErrAmbiguousUser) || errors.Is(err, ErrInvalidArgument) {
+	if errors.Is(err, ErrUserNotFound) || errors.Is(err, ErrUserInactive) || errors.Is(err, ErrAmbiguousUser) || errors.Is(err, ErrInvalidArgument) {
 		return true
 	}
 	e, ok := asError(err)

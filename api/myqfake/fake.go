@@ -42,6 +42,7 @@ const (
 	RouteRollback
 	RouteList
 	RouteUpdate
+	RouteBalance
 	numRoutes
 )
 
@@ -67,6 +68,8 @@ func (r Route) String() string {
 		return "list"
 	case RouteUpdate:
 		return "update"
+	case RouteBalance:
+		return "balance"
 	}
 	return "Route(" + strconv.Itoa(int(r)) + ")"
 }
@@ -79,6 +82,9 @@ type User struct {
 	Email    string
 	Cards    []string
 	Balance  api.Money
+	// Inactive: the account is not active (MyQ's isActive=0); /users/find
+	// leaves it out unless asked with isActive=0.
+	Inactive bool
 }
 
 // Commit is one ledger entry: money a commit moved.
@@ -157,6 +163,9 @@ type Server struct {
 	accounts  bool
 	words     [3]string
 	pageMax   int // largest page the listings answer (MyQ: limit default 100)
+	include   IncludeMode
+	balanceEP bool
+	activeFlt bool
 
 	runMu   sync.Mutex
 	running map[*Running]struct{}
@@ -191,6 +200,8 @@ func New(o Options) *Server {
 		accounts:  true,
 		words:     [3]string{"created", "committed", "rolledback"},
 		pageMax:   DefaultLimit,
+		balanceEP: true,
+		activeFlt: true,
 		running:   map[*Running]struct{}{},
 	}
 }
@@ -276,6 +287,33 @@ func (s *Server) SetStateWords(created, committed, rolledback string) {
 	s.words = [3]string{created, committed, rolledback}
 	s.mu.Unlock()
 }
+
+// IncludeMode is how /users/find treats include=accounts (UNCERTAIN: which
+// MyQ versions have it, and what an older one does with it).
+type IncludeMode int
+
+const (
+	// IncludeAccounts: documented; each user carries "accounts", shaped as
+	// the entries of /users/{id}/accounts.
+	IncludeAccounts IncludeMode = iota
+	// IncludeIgnored: the parameter is ignored; users come without accounts.
+	IncludeIgnored
+	// IncludeEmpties: "Incorrect or unsupported filter will return empty
+	// result": a lookup with include finds nobody.
+	IncludeEmpties
+)
+
+// SetInclude switches how include=accounts is treated.
+func (s *Server) SetInclude(m IncludeMode) { s.mu.Lock(); s.include = m; s.mu.Unlock() }
+
+// SetBalanceEndpoint removes (false, 404) or restores the documented
+// /users/{id}/accounts/{reference}/balance.
+func (s *Server) SetBalanceEndpoint(on bool) { s.mu.Lock(); s.balanceEP = on; s.mu.Unlock() }
+
+// SetActiveFilter switches the documented isActive filter (default 1: an
+// inactive user is not found) off: every user is found, each with its
+// isActive field (an older MyQ, UNCERTAIN).
+func (s *Server) SetActiveFilter(on bool) { s.mu.Lock(); s.activeFlt = on; s.mu.Unlock() }
 
 // DefaultLimit is MyQ's documented default page size of a listing.
 const DefaultLimit = 100
@@ -415,6 +453,8 @@ func route(method, path string) (r Route, provider, id string, userID string) {
 		return RouteFindUser, "", "", ""
 	case method == http.MethodGet && len(p) == 5 && p[2] == "users" && p[4] == "accounts":
 		return RouteAccounts, "", "", p[3]
+	case method == http.MethodGet && len(p) == 7 && p[2] == "users" && p[4] == "accounts" && p[6] == "balance":
+		return RouteBalance, "", p[5], p[3]
 	case p[2] != "rechargeProviders":
 		return RouteUnknown, "", "", ""
 	case method == http.MethodGet && len(p) == 3:
@@ -569,6 +609,8 @@ func (s *Server) serve(r *http.Request, rt Route, provider, id, uid string) answ
 		return s.findUser(r)
 	case RouteAccounts:
 		return s.userAccounts(uid)
+	case RouteBalance:
+		return s.userBalance(uid, id)
 	case RouteProviders:
 		s.mu.Lock()
 		on := s.enabled
@@ -662,8 +704,23 @@ func (s *Server) findUser(r *http.Request) answer {
 	if card == "" && name == "" && email == "" && q.Get("code") == "" {
 		return errAnswer(http.StatusBadRequest, "At least one filter is required")
 	}
+	active := true
+	switch v := q.Get("isActive"); v {
+	case "", "1", "true":
+	case "0", "false":
+		active = false
+	default:
+		return answer{200, map[string]any{"users": []any{}, "count": 0}} // "incorrect filter: empty result"
+	}
+	withAccounts := false
+	for _, inc := range strings.Split(q.Get("include"), ",") {
+		withAccounts = withAccounts || strings.TrimSpace(inc) == "accounts"
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if q.Has("include") && s.include == IncludeEmpties {
+		return answer{200, map[string]any{"users": []any{}, "count": 0}}
+	}
 	var found []any
 	ids := make([]int64, 0, len(s.users))
 	for id := range s.users {
@@ -680,8 +737,16 @@ func (s *Server) findUser(r *http.Request) answer {
 			}
 			match = match && has
 		}
+		if s.activeFlt && u.Inactive == active {
+			match = false
+		}
 		if match && q.Get("code") == "" {
-			found = append(found, map[string]any{"id": u.ID, "username": u.Username, "fullname": u.FullName, "email": u.Email, "lang": "en"})
+			e := map[string]any{"id": u.ID, "username": u.Username, "fullname": u.FullName, "email": u.Email, "lang": "en",
+				"isActive": !u.Inactive}
+			if withAccounts && s.include == IncludeAccounts {
+				e["accounts"] = accountsOf(u)
+			}
+			found = append(found, e)
 		}
 	}
 	if found == nil {
@@ -705,9 +770,31 @@ func (s *Server) userAccounts(uid string) answer {
 	if err != nil || !ok {
 		return errAnswer(http.StatusNotFound, "User not found")
 	}
-	return answer{200, map[string]any{"credit": map[string]any{"enabled": true}, "accounts": []any{
+	return answer{200, map[string]any{"credit": map[string]any{"enabled": true}, "accounts": accountsOf(u)}}
+}
+
+func accountsOf(u *User) []any {
+	return []any{
 		map[string]any{"name": "Credit", "reference": "internalaccount", "type": 1, "limits": map[string]any{"price": u.Balance}},
-	}}}
+	}
+}
+
+// userBalance is GET /users/{id}/accounts/{reference}/balance → {"amount":…}.
+func (s *Server) userBalance(uid, ref string) answer {
+	id, err := strconv.ParseInt(uid, 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.balanceEP {
+		return errAnswer(http.StatusNotFound, "Not Found")
+	}
+	u, ok := s.users[id]
+	if err != nil || !ok {
+		return errAnswer(http.StatusNotFound, "User not found")
+	}
+	if ref != "internalaccount" {
+		return errAnswer(http.StatusNotFound, "Account not found")
+	}
+	return answer{200, map[string]any{"amount": u.Balance}}
 }
 
 // amountOf validates an amount the way MyQ would: a JSON number, positive,
