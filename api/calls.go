@@ -33,6 +33,9 @@ type Provider struct {
 	Reference   string
 	Description string
 	Enabled     *bool
+	// Params names the provider's parameters as MyQ lists them (strings, or
+	// objects with a name); the v3 voucher provider's code is one of them.
+	Params []string
 }
 
 // PaymentState is the kiosk's reading of MyQ's undocumented state word.
@@ -435,10 +438,11 @@ func (c *Client) Balance(ctx context.Context, userID int64) (bal Money, known bo
 func DecodeProviders(b []byte) ([]Provider, error) {
 	var w struct {
 		Providers *[]struct {
-			Name        string `json:"name"`
-			Reference   string `json:"reference"`
-			Description string `json:"description"`
-			Enabled     *bool  `json:"enabled"`
+			Name        string            `json:"name"`
+			Reference   string            `json:"reference"`
+			Description string            `json:"description"`
+			Enabled     *bool             `json:"enabled"`
+			Params      []json.RawMessage `json:"params"`
 		} `json:"providers"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -450,7 +454,7 @@ func DecodeProviders(b []byte) ([]Provider, error) {
 	out := make([]Provider, 0, len(*w.Providers))
 	for _, p := range *w.Providers {
 		out = append(out, Provider{Name: cleanText(p.Name, maxName), Reference: cleanText(p.Reference, maxName),
-			Description: cleanText(p.Description, maxText), Enabled: p.Enabled})
+			Description: cleanText(p.Description, maxText), Enabled: p.Enabled, Params: paramNames(p.Params)})
 	}
 	return out, nil
 }

@@ -171,7 +171,7 @@ func TestProviders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps) != 1 || ps[0].Reference != "external" || ps[0].Enabled == nil || !*ps[0].Enabled {
+	if len(ps) != 2 || ps[0].Reference != "external" || ps[0].Enabled == nil || !*ps[0].Enabled || ps[1].Reference != "voucher" {
 		t.Errorf("providers = %+v", ps)
 	}
 	e.fake.SetProviderEnabled(false)

@@ -43,6 +43,8 @@ const (
 	RouteList
 	RouteUpdate
 	RouteBalance
+	RouteVoucherCreate // v2: POST /v2/payments/voucher
+	RouteVoucherCommit // v2: POST /v2/payments/voucher/{id}/commit
 	numRoutes
 )
 
@@ -70,6 +72,10 @@ func (r Route) String() string {
 		return "update"
 	case RouteBalance:
 		return "balance"
+	case RouteVoucherCreate:
+		return "voucher-create"
+	case RouteVoucherCommit:
+		return "voucher-commit"
 	}
 	return "Route(" + strconv.Itoa(int(r)) + ")"
 }
@@ -93,6 +99,7 @@ type Commit struct {
 	UserID      int64
 	Amount      api.Money
 	Description string
+	Voucher     string // the voucher code it redeemed; "" for cash
 	At          time.Time
 }
 
@@ -122,7 +129,9 @@ type payment struct {
 	userID      int64
 	amount      api.Money
 	description string
-	state       int // 0 created, 1 committed, 2 rolled back
+	state       int    // 0 created, 1 committed, 2 rolled back
+	provider    string // "external", "voucher" (v3) or "v2voucher"
+	voucher     string // code, for voucher payments
 	created     time.Time
 	updated     time.Time
 }
@@ -166,6 +175,8 @@ type Server struct {
 	include   IncludeMode
 	balanceEP bool
 	activeFlt bool
+	vouchers  map[string]*voucher
+	v3Param   string // the v3 voucher provider's code parameter; "" no v3 provider
 
 	runMu   sync.Mutex
 	running map[*Running]struct{}
@@ -202,6 +213,8 @@ func New(o Options) *Server {
 		pageMax:   DefaultLimit,
 		balanceEP: true,
 		activeFlt: true,
+		vouchers:  map[string]*voucher{},
+		v3Param:   DefaultVoucherParam,
 		running:   map[*Running]struct{}{},
 	}
 }
@@ -375,8 +388,15 @@ func (s *Server) Check() error {
 	defer s.mu.Unlock()
 	ids := map[string]int{}
 	descs := map[string]int{}
+	codes := map[string]int{}
 	var errs []error
 	for i, c := range s.ledger {
+		if c.Voucher != "" {
+			if j, dup := codes[c.Voucher]; dup {
+				errs = append(errs, fmt.Errorf("myqfake: voucher %s redeemed twice (payments %s and %s)", c.Voucher, s.ledger[j].PaymentID, c.PaymentID))
+			}
+			codes[c.Voucher] = i
+		}
 		if j, dup := ids[c.PaymentID]; dup {
 			errs = append(errs, fmt.Errorf("myqfake: payment %s committed twice (ledger %d and %d)", c.PaymentID, j, i))
 		}
@@ -447,6 +467,14 @@ func route(method, path string) (r Route, provider, id string, userID string) {
 	switch {
 	case method == http.MethodPost && len(p) == 3 && p[1] == "auth" && p[2] == "token":
 		return RouteToken, "", "", ""
+	case len(p) >= 4 && p[1] == "v2" && p[2] == "payments" && p[3] == "voucher":
+		switch {
+		case method == http.MethodPost && len(p) == 4:
+			return RouteVoucherCreate, "", "", ""
+		case method == http.MethodPost && len(p) == 6 && p[5] == "commit":
+			return RouteVoucherCommit, "", p[4], ""
+		}
+		return RouteUnknown, "", "", ""
 	case len(p) < 3 || p[1] != "v3":
 		return RouteUnknown, "", "", ""
 	case method == http.MethodGet && len(p) == 4 && p[2] == "users" && p[3] == "find":
@@ -601,7 +629,10 @@ func (s *Server) serve(r *http.Request, rt Route, provider, id, uid string) answ
 	if a, ok := s.authorize(r, need); !ok {
 		return a
 	}
-	if provider != "" && provider != "external" {
+	s.mu.Lock()
+	v3 := s.v3Param != ""
+	s.mu.Unlock()
+	if provider != "" && provider != "external" && (provider != VoucherProvider || !v3) {
 		return errAnswer(http.StatusNotFound, "Recharge provider not found")
 	}
 	switch rt {
@@ -615,23 +646,39 @@ func (s *Server) serve(r *http.Request, rt Route, provider, id, uid string) answ
 		s.mu.Lock()
 		on := s.enabled
 		s.mu.Unlock()
-		return answer{200, map[string]any{"providers": []any{map[string]any{
+		ps := []any{map[string]any{
 			"name": "External Payment Providers", "reference": "external", "description": "", "params": []any{}, "enabled": on,
-		}}, "count": 1}}
+		}}
+		s.mu.Lock()
+		if s.v3Param != "" {
+			ps = append(ps, map[string]any{"name": "Voucher", "reference": VoucherProvider, "description": "", "params": []any{s.v3Param}})
+		}
+		s.mu.Unlock()
+		return answer{200, map[string]any{"providers": ps, "count": len(ps)}}
 	case RouteCreate:
+		if provider == VoucherProvider {
+			return s.createVoucherV3(r)
+		}
 		return s.create(r)
+	case RouteVoucherCreate:
+		return s.createVoucherV2(r)
+	case RouteVoucherCommit:
+		if a, ok := bodyNeedsJSON(r); !ok {
+			return a
+		}
+		return s.commitAt("v2voucher", id)
 	case RouteList:
-		return s.list(r)
+		return s.list(r, provider)
 	case RouteUpdate:
-		return s.update(r, id)
+		return s.update(r, provider, id)
 	case RouteCommit, RouteRollback:
 		if a, ok := bodyNeedsJSON(r); !ok {
 			return a
 		}
 		if rt == RouteCommit {
-			return s.commit(id)
+			return s.commitAt(provider, id)
 		}
-		return s.rollback(id)
+		return s.rollbackAt(provider, id)
 	}
 	return errAnswer(http.StatusNotFound, "Not Found")
 }
@@ -837,7 +884,7 @@ func (s *Server) create(r *http.Request) answer {
 		return errAnswer(http.StatusNotFound, "User not found")
 	}
 	now := time.Now().UTC()
-	p := &payment{id: strconv.FormatInt(s.nextID, 10), userID: *req.UserID, amount: amt, description: req.Description, created: now, updated: now}
+	p := &payment{id: strconv.FormatInt(s.nextID, 10), userID: *req.UserID, amount: amt, description: req.Description, provider: "external", created: now, updated: now}
 	s.nextID++
 	s.payments[p.id] = p
 	s.order = append(s.order, p.id)
@@ -854,7 +901,7 @@ func (s *Server) idValue(id string) any {
 	return id
 }
 
-func (s *Server) update(r *http.Request, id string) answer {
+func (s *Server) update(r *http.Request, provider, id string) answer {
 	var req struct {
 		Description *string        `json:"description"`
 		Params      *paymentParams `json:"params"`
@@ -872,7 +919,7 @@ func (s *Server) update(r *http.Request, id string) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.payments[id]
-	if !ok {
+	if !ok || p.provider != provider || p.voucher != "" {
 		return errAnswer(http.StatusNotFound, "Payment not found")
 	}
 	if p.state != stCreated {
@@ -888,11 +935,11 @@ func (s *Server) update(r *http.Request, id string) answer {
 	return answer{status: http.StatusOK}
 }
 
-func (s *Server) commit(id string) answer {
+func (s *Server) commitAt(provider, id string) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.payments[id]
-	if !ok {
+	if !ok || p.provider != provider {
 		return errAnswer(http.StatusNotFound, "Payment not found")
 	}
 	if p.state != stCreated {
@@ -905,25 +952,31 @@ func (s *Server) commit(id string) answer {
 	now := time.Now().UTC()
 	p.state, p.updated = stCommitted, now
 	u.Balance += p.amount
-	s.ledger = append(s.ledger, Commit{PaymentID: p.id, UserID: p.userID, Amount: p.amount, Description: p.description, At: now})
+	if v := s.vouchers[p.voucher]; v != nil {
+		v.Used, v.payment = true, ""
+	}
+	s.ledger = append(s.ledger, Commit{PaymentID: p.id, UserID: p.userID, Amount: p.amount, Description: p.description, Voucher: p.voucher, At: now})
 	return answer{200, map[string]any{"amount": p.amount}}
 }
 
-func (s *Server) rollback(id string) answer {
+func (s *Server) rollbackAt(provider, id string) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.payments[id]
-	if !ok {
+	if !ok || p.provider != provider {
 		return errAnswer(http.StatusNotFound, "Payment not found")
 	}
 	if p.state != stCreated {
 		return errAnswer(http.StatusBadRequest, msgInvalidState)
 	}
 	p.state, p.updated = stRolledBack, time.Now().UTC()
+	if v := s.vouchers[p.voucher]; v != nil && v.payment == p.id {
+		v.payment = "" // the code can be redeemed again
+	}
 	return answer{status: http.StatusOK}
 }
 
-func (s *Server) list(r *http.Request) answer {
+func (s *Server) list(r *http.Request, provider string) answer {
 	q := r.URL.Query()
 	uid, err := strconv.ParseInt(q.Get("userId"), 10, 64)
 	if err != nil {
@@ -934,13 +987,13 @@ func (s *Server) list(r *http.Request) answer {
 	out := []any{}
 	for _, id := range s.order {
 		p := s.payments[id]
-		if p.userID != uid {
+		if p.userID != uid || p.provider != provider {
 			continue
 		}
 		e := map[string]any{
 			"id": s.idValue(p.id), "userId": p.userID, "amount": p.amount, "currency": nil,
 			"state": s.words[p.state], "created": p.created.Format(time.RFC3339), "updated": p.updated.Format(time.RFC3339),
-			"expires": nil, "paymentNo": "P" + p.id, "provider": "External Payment Providers",
+			"expires": nil, "paymentNo": "P" + p.id, "provider": providerName(p.provider),
 		}
 		if s.descInLst {
 			e["description"] = p.description

@@ -66,7 +66,8 @@ func TestAPICheck(t *testing.T) {
 	}
 
 	code, out := runCheck("--config", good, "--card", "0008844356")
-	if code != 0 || !strings.Contains(out, "belongs to Jane Doe") || !strings.Contains(out, `provider "external"`) {
+	if code != 0 || !strings.Contains(out, "belongs to Jane Doe") || !strings.Contains(out, `provider "external"`) ||
+		!strings.Contains(out, `vouchers: v3 provider "voucher" takes the code as parameter "code"`) {
 		t.Fatalf("good setup: exit %d\n%s", code, out)
 	}
 	if strings.Contains(out, "0008844356") {
