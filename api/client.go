@@ -1,10 +1,11 @@
 // Package api is the kiosk's client of the MyQ X REST API: the client
-// credentials token, user lookup by card or username, the (uncertain) account
-// balance, recharge providers and the payment life cycle (create, update,
-// commit, rollback, list). It owns the wire format and its tolerances (ids as
-// strings or numbers, undocumented state words, decimal amounts read exactly
-// into Money) and classifies failures into typed errors the booking code can
-// act on. It does not retry beyond one re-authentication on a 401: deciding
+// credentials token, user lookup by card or username (with the balance and
+// the isActive distinction), the account balance, recharge providers, the
+// payment life cycle (create, update, commit, rollback, list every page) and
+// voucher redemption (v2 and the v3 voucher provider). It owns the wire
+// format and its tolerances (ids as strings or numbers, undocumented state
+// words, decimal amounts read exactly into Money, every string cleaned) and
+// classifies failures into typed errors the booking code can act on. It does not retry beyond one re-authentication on a 401: deciding
 // whether a lost answer moved money is the booking package's job.
 package api
 

@@ -4,9 +4,11 @@
 // type, 400 for malformed JSON or amounts, 404 for unknown ids, the "current
 // state" refusals), injects faults while running (down, refused connections,
 // latency, failures and answers lost after the change was applied, expired
-// tokens), switches every behaviour the reference marks UNCERTAIN, and keeps
-// a ledger of commits that proves each payment and each description moved
-// money at most once.
+// tokens), pages listings (limit, start, count), filters users by isActive
+// and answers include=accounts, redeems voucher batches (v2 and a v3
+// provider), switches every behaviour the reference marks UNCERTAIN, and
+// keeps a ledger of commits that proves each payment, each description and
+// each voucher code moved money at most once.
 package myqfake
 
 import (
