@@ -189,7 +189,7 @@ func FuzzDecoders(f *testing.F) {
 }
 
 func TestCleanMessage(t *testing.T) {
-	if got := cleanMessage("\x1b[2Jbad\nthing\x00"); got != "[2Jbad thing" {
+	if got := cleanMessage("\x1b[2Jbad\nthing\x00"); got != "bad thing" {
 		t.Errorf("cleanMessage = %q", got)
 	}
 	long := ""

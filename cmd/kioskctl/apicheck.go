@@ -156,6 +156,17 @@ func runAPICheck(ctx context.Context, e *env, o apiCheckOptions) error {
 		default:
 			ok("provider %q (%s) is active", found.Reference, found.Name)
 		}
+		// Vouchers (api = "auto"): which form this MyQ offers.
+		switch form, vp := api.ChooseVoucherAPI(provs, api.DefaultVoucherProvider); {
+		case form == api.VoucherV3:
+			if param, known := api.VoucherCodeParam(*vp); known {
+				ok("vouchers: v3 provider %q takes the code as parameter %q", vp.Reference, param)
+			} else {
+				fmt.Fprintf(e.stdout, "note  vouchers: v3 provider %q lists parameters %q; set the code parameter by hand\n", vp.Reference, vp.Params)
+			}
+		default:
+			fmt.Fprintln(e.stdout, "note  vouchers: no v3 voucher provider listed; vouchers would use v2 /v2/payments/voucher")
+		}
 	}
 	if failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d check(s) failed", failed)}

@@ -66,7 +66,8 @@ func TestAPICheck(t *testing.T) {
 	}
 
 	code, out := runCheck("--config", good, "--card", "0008844356")
-	if code != 0 || !strings.Contains(out, "belongs to Jane Doe") || !strings.Contains(out, `provider "external"`) {
+	if code != 0 || !strings.Contains(out, "belongs to Jane Doe") || !strings.Contains(out, `provider "external"`) ||
+		!strings.Contains(out, `vouchers: v3 provider "voucher" takes the code as parameter "code"`) {
 		t.Fatalf("good setup: exit %d\n%s", code, out)
 	}
 	if strings.Contains(out, "0008844356") {
@@ -82,6 +83,13 @@ func TestAPICheck(t *testing.T) {
 	}
 	if code, out := runCheck("--config", good, "--card", "0000999999"); code != 1 || !strings.Contains(out, "no MyQ user has it") {
 		t.Fatalf("unknown card: exit %d\n%s", code, out)
+	}
+
+	// A full name from MyQ is cleaned before it reaches the terminal.
+	fake.AddUser(myqfake.User{ID: 4242, Username: "evil", FullName: "Eve\x1b]0;owned\x07 \x1b[2JSmith\u202e\r\n", Cards: []string{"0000004242"}})
+	if code, out := runCheck("--config", good, "--card", "0000004242"); code != 0 || !strings.Contains(out, "belongs to Eve Smith (user id 4242)") ||
+		strings.ContainsAny(out, "\x1b\x07\r\u202e") {
+		t.Fatalf("hostile full name: exit %d\n%q", code, out)
 	}
 
 	fake.SetProviderEnabled(false)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -66,6 +67,10 @@ func runCheckConfig(_ context.Context, e *env, path string) error {
 // kioskd --check-config uses.
 func printChecks(e *env, checked []string, problems config.Problems) {
 	for _, c := range checked {
+		if w, isWarning := strings.CutPrefix(c, "warning: "); isWarning {
+			fmt.Fprintf(e.stdout, "warning  %s\n", w)
+			continue
+		}
 		fmt.Fprintf(e.stdout, "ok       %s\n", c)
 	}
 	for _, p := range problems {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
@@ -29,7 +30,8 @@ func newFakeMyQCmd(e *env) *cobra.Command {
 		Use:   "fake-myq [--listen ADDR] [--users FILE] [--tls] [--ca-out FILE] [--verbose]",
 		Short: "serve a fake MyQ X server with demo users, for rehearsals",
 		Long: `Serves an in-memory MyQ X REST API (token, users, accounts, recharge
-providers, payments) that behaves like the real server, until Ctrl-C. Point a
+providers, payments, vouchers) that behaves like the real server, until
+Ctrl-C. It prints the demo voucher codes it accepts. Point a
 kiosk's [myq] section at the printed URL and client id/secret. Every commit is
 kept in memory only: stopping the fake forgets all balances.
 
@@ -78,6 +80,8 @@ func runFakeMyQ(ctx context.Context, e *env, o fakeMyQOptions) error {
 	for _, u := range users {
 		fake.AddUser(u)
 	}
+	vouchers := myqfake.DemoVouchers(time.Now())
+	fake.AddVouchers(vouchers...)
 	run, err := fake.Start(o.useTLS)
 	if err != nil {
 		return err
@@ -106,6 +110,17 @@ func runFakeMyQ(ctx context.Context, e *env, o fakeMyQOptions) error {
 	fmt.Fprintln(w, "\nUsers (name, username, card, balance):")
 	for _, u := range users {
 		fmt.Fprintf(w, "  %-22s %-10s %-12s %s\n", u.FullName, u.Username, strings.Join(u.Cards, ","), u.Balance)
+	}
+	fmt.Fprintln(w, "\nVoucher codes (v2 /v2/payments/voucher, v3 provider \"voucher\" with param \"code\"):")
+	for _, v := range vouchers {
+		state := "valid until " + v.Expires.Format("2006-01-02")
+		switch {
+		case v.Used:
+			state = "already used"
+		case v.Expires.Before(time.Now()):
+			state = "expired"
+		}
+		fmt.Fprintf(w, "  %-18s %8s  %s\n", v.Code, v.Value, state)
 	}
 	fmt.Fprintln(w, "\nCtrl-C stops the fake (and forgets everything).")
 	<-ctx.Done()

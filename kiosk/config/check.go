@@ -108,6 +108,12 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		ok("MyQ server certificate will be checked against the system's CA roots (no ca_file)")
 	}
 
+	// mid(X,Y) changed meaning to MyQ's: a chain written for the old one
+	// now yields another card number.
+	if ch, err := card.ParseChain(c.CardReader.Transform); err == nil && ch.Uses("mid") {
+		ok("%s", TransformWarning)
+	}
+
 	// A receipt key in a broken state directory is the same problem: say it once.
 	if !stateOK && filepath.Dir(c.Kiosk.ReceiptKeyFile) == c.Kiosk.StateDir {
 		// nothing
@@ -270,6 +276,11 @@ func checkPort(path string) (string, error) {
 	}
 	return desc, nil
 }
+
+// TransformWarning is what Check says of a card transform that uses mid.
+const TransformWarning = "warning: [card_reader] transform uses mid(X,Y), which now means what it means in MyQ: " +
+	"remove X characters from the left and Y from the right (mid(2,2) turns 123456 into 34); it used to mean start and length. " +
+	"Try the chain on a card with: kioskctl transform CHAIN CARDNUMBER"
 
 // validateTransform checks a card transform chain with the parser the
 // reader runs (devices/card), so check-config and the daemon agree on what
