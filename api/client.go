@@ -7,6 +7,7 @@
 // words, decimal amounts read exactly into Money, every string cleaned) and
 // classifies failures into typed errors the booking code can act on. It does not retry beyond one re-authentication on a 401: deciding
 // whether a lost answer moved money is the booking package's job.
+// See docs/ARCHITECTURE.md for its place among the packages.
 package api
 
 import (

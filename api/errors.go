@@ -53,7 +53,8 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("myq ")
 	b.WriteString(e.Op)
-	if e.Status != 0 {
+	// A 2xx status is no part of what went wrong (a 200 with no user).
+	if e.Status != 0 && (e.Status < 200 || e.Status > 299) {
 		fmt.Fprintf(&b, ": HTTP %d", e.Status)
 	}
 	if e.Code != 0 && e.Code != e.Status {

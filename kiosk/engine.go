@@ -2,6 +2,7 @@
 // flow" as a pure engine (events and a clock in, screen state and commands
 // out, the journal its only I/O) and the runner that gives the engine its one
 // goroutine, its timers, the card lookups and the card cache.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // The engine writes the journal synchronously inside its handlers, so
 // "journaled before counted" is a property of each handler: a Total never

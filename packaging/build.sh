@@ -36,6 +36,18 @@ archs=("$@")
 out=${DIST:-dist}
 mkdir -p "$out"
 
+# Man pages and bash completion, written by the binaries' own command
+# definitions (cobra/doc) on this host, so they match --help. Gzipped as
+# Debian policy wants; -n and SOURCE_DATE_EPOCH keep the package reproducible.
+docdir="$out/docs"
+if [ -z "${BINARIES_ONLY:-}" ]; then
+	rm -rf "$docdir"
+	export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+	go run -ldflags "-X main.version=$version" ./cmd/kioskd --gen-docs "$docdir"
+	go run -ldflags "-X main.version=$version" ./cmd/kioskctl gen-docs "$docdir"
+	gzip -9n "$docdir"/man8/*.8
+fi
+
 for arch in "${archs[@]}"; do
 	case $arch in
 	arm64) goarch=arm64 goarm= ;;
@@ -59,6 +71,7 @@ for arch in "${archs[@]}"; do
 	if [ -z "${BINARIES_ONLY:-}" ]; then
 		# nfpm does not expand variables in contents: fill them in here.
 		sed -e "s#\${ARCH}#$arch#g" -e "s#\${VERSION}#$debversion#g" -e "s#\${BINDIR}#$bindir#g" \
+			-e "s#\${DOCDIR}#$docdir#g" \
 			packaging/nfpm.yaml > "$out/nfpm-$arch.yaml"
 		go tool nfpm package --config "$out/nfpm-$arch.yaml" --packager deb --target "$out/"
 	fi

@@ -9,6 +9,7 @@
 // provider), switches every behaviour the reference marks UNCERTAIN, and
 // keeps a ledger of commits that proves each payment, each description and
 // each voucher code moved money at most once.
+// See docs/ARCHITECTURE.md for its place among the packages.
 package myqfake
 
 import (

@@ -73,6 +73,10 @@ func TestAPICheck(t *testing.T) {
 	if strings.Contains(out, "0008844356") {
 		t.Errorf("the whole card number was printed:\n%s", out)
 	}
+	// One style with check-config: "ok" and "problem" lines.
+	if !strings.Contains(out, "ok       token issued") {
+		t.Errorf("passing checks are not 'ok' lines:\n%s", out)
+	}
 	// The reader's raw output goes through the config's transform chain.
 	if code, out := runCheck("--config", good, "--raw", "--card", "100086F444"); code != 0 || !strings.Contains(out, "Jane Doe") {
 		t.Fatalf("raw card: exit %d\n%s", code, out)
@@ -102,7 +106,8 @@ func TestAPICheck(t *testing.T) {
 	fake.SetProviderEnabled(true)
 
 	wrong := apiCheckConfig(t, srv.URL, ca, "not-the-secret")
-	if code, out := runCheck("--config", wrong); code != 1 || !strings.Contains(out, "REST API applications") {
+	if code, out := runCheck("--config", wrong); code != 1 || !strings.Contains(out, "REST API applications") ||
+		!strings.Contains(out, "problem  token refused") || !strings.Contains(out, "\n         fix: ") {
 		t.Fatalf("wrong secret: exit %d\n%s", code, out)
 	}
 

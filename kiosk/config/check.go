@@ -34,7 +34,11 @@ func (c *Config) problem(key, msg string) Problem {
 	if c.lines != nil {
 		line = c.lines.line(key)
 	}
-	return Problem{File: c.File, Line: line, Key: key, Msg: msg}
+	pr := Problem{File: c.File, Line: line, Key: key, Msg: msg}
+	if n := acceptorIndex(key); n >= 1 && n <= len(c.Acceptors) {
+		pr.Name = c.Acceptors[n-1].Name
+	}
+	return pr
 }
 
 // Check checks what Load checks (the secrets) plus the machine around the
@@ -74,7 +78,7 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		if s, err := ReadSecretFile(path, cred); err != nil {
 			bad("myq.client_secret_file", "%v", err)
 		} else {
-			ok("MyQ client secret %s is readable, private, %d characters", path, len(s))
+			ok("MyQ client secret file %s: readable, private, %d characters", path, len(s))
 		}
 	}
 	for i, a := range c.Acceptors {

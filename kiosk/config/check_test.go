@@ -103,7 +103,7 @@ func TestCheckFileProblems(t *testing.T) {
 	for _, want := range []string{
 		`[kiosk] max_topup: "fifty" is not an amount`,
 		`kioskd.toml:16: [card_reader] port: /dev/kiosk-test-does-not-exist does not exist; is the device plugged in? run ` + "`kioskctl ports`",
-		`[[acceptor]] #1 port: ` + filepath.Join(dir, "notadev") + ` is not a serial device`,
+		`[[acceptor]] "coins" port: ` + filepath.Join(dir, "notadev") + ` is not a serial device`,
 		`[myq] client_secret_file: ` + filepath.Join(dir, "secret") + ` is readable by group or others (mode 0640); fix it with: chmod 600`,
 		`[myq] ca_file: ` + filepath.Join(dir, "ca.pem") + ` holds no PEM certificate`,
 		`[kiosk] state_dir: state directory ` + filepath.Join(dir, "missing-state") + ` does not exist`,
