@@ -69,6 +69,10 @@ func (e *Engine) resetNotices() { e.nt.notice, e.nt.unrecognised = NoticeNone, 0
 // fillNotices puts the notices on a state snapshot.
 func (e *Engine) fillNotices(st *State) {
 	st.Unrecognised = e.nt.unrecognised
+	switch e.phase {
+	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
+		st.MessageUntil = e.msgUntil
+	}
 	if e.nt.myqDown {
 		st.Queue.Online = false
 	}

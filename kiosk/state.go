@@ -121,4 +121,7 @@ type State struct {
 	// NoticeUntil (PhaseSession only).
 	Notice      Notice
 	NoticeUntil time.Time
+	// MessageUntil is when the not-registered or receipt screen gives way
+	// to the idle screen, zero on other screens.
+	MessageUntil time.Time
 }
