@@ -245,7 +245,7 @@ func TestQRFitsConsole(t *testing.T) {
 		{"library-ground-floor", "library-ground-floor/000123", true},
 		{"library-ground-floor", "library-ground-floor/261123-221530-7f3a9c", true}, // a real one, 99 bytes
 		{"library-ground-floor-2", "library-ground-floor-2/261123-221530-7f3a9c", true},
-		{"library-ground-floor-east-wing", "library-ground-floor-east-wing/261123-221530-7f3a9c", true}, // 104 bytes
+		{"library-ground-floor-east-wing", "library-ground-floor-east-wing/261123-221530-7f3a9c", true},     // 104 bytes
 		{"library-ground-floor-east-wing-2", "library-ground-floor-east-wing-2/261123-221530-7f3a9c", true}, // the longest id config allows: 106 bytes, the most version 5-L holds
 		{strings.Repeat("k", 60), strings.Repeat("k", 60) + "/1", false},
 	}
