@@ -141,7 +141,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Engine: kiosk.Config{
 			KioskID: cfg.Kiosk.ID, Currency: cfg.Kiosk.Currency,
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
-			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
+			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
 			Log: log.With("part", "engine"),
 		},
@@ -164,6 +164,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Screen: o.screen, Engine: runner, Languages: cfg.Kiosk.Languages, Currency: cfg.Kiosk.Currency,
 		KioskID: cfg.Kiosk.ID, ReceiptKey: receiptKey, Technician: &technician{d: d},
 		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
+		HighContrast: cfg.Kiosk.HighContrast,
 	})
 	if err != nil {
 		return fmt.Errorf("screen: %w", err)
