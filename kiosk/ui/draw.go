@@ -457,7 +457,7 @@ func (u *UI) drawFooter(c *canvas, compact bool) int {
 		}
 	case kiosk.PhaseSession:
 		hints = append(hints, u.t("key_enter_book"))
-		if u.st.Total == 0 {
+		if u.st.Total == 0 && !u.footerShows(tcell.KeyEscape) {
 			hints = append(hints, u.t("key_esc_cancel"))
 		}
 	case kiosk.PhaseNotRegistered:
@@ -570,4 +570,14 @@ func capitalise(s string) string {
 		r[0] = unicode.ToUpper(r[0])
 	}
 	return string(r)
+}
+
+// footerShows reports whether an extra footer key already names k.
+func (u *UI) footerShows(k tcell.Key) bool {
+	for _, f := range u.opts.Footer {
+		if f.Key == k {
+			return true
+		}
+	}
+	return false
 }
