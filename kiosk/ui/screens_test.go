@@ -86,6 +86,7 @@ var screenCases = []struct {
 var sizes = [][2]int{{80, 24}, {120, 40}}
 
 func TestScreensGolden(t *testing.T) {
+	captures := map[string]string{} // "<case>_<lang>" at 80x24, for docs/SCREENS.md
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
 			h := startUI(t, sz[0], sz[1], nil)
@@ -100,9 +101,55 @@ func TestScreensGolden(t *testing.T) {
 						t.Errorf("%s: the whole card number is on screen", c.name)
 					}
 					golden(t, fmt.Sprintf("%s_%s_%dx%d.txt", c.name, code, sz[0], sz[1]), got)
+					if sz == [2]int{80, 24} {
+						captures[c.name+"_"+code] = got
+					}
 				}
 			}
 		})
+	}
+	screensDoc(t, captures)
+}
+
+// TestScreensGolden keeps docs/SCREENS.md, the screens as text for people,
+// the same as the golden files: -update rewrites it too.
+func screensDoc(t *testing.T, captures map[string]string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# The kiosk's screens at 80x24\n\n")
+	b.WriteString("Captured from the simulation screen by `go test ./kiosk/ui/` (TestScreensGolden; `-update`\n")
+	b.WriteString("rewrites this file with the golden files in kiosk/ui/testdata, which hold every state in\n")
+	b.WriteString("English, Czech and German at 80x24 and 120x40). English unless the heading says otherwise;\n")
+	b.WriteString("colours are not shown: the QR code is black on white, the offline badge amber.\n")
+	shot := func(title, key string) {
+		fmt.Fprintf(&b, "\n## %s\n\n```\n%s```\n", title, captures[key])
+	}
+	for _, c := range screenCases {
+		shot(strings.ReplaceAll(c.name, "_", " "), c.name+"_en")
+	}
+	for _, k := range []string{"session_cs", "session_warning_de", "not_registered_cs", "credited_de", "saved_offline_card_cs"} {
+		shot(strings.ReplaceAll(k, "_", " "), k)
+	}
+	for _, f := range []string{"technician_80x24.txt", "technician_cashup_80x24.txt"} {
+		tech, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "\n## %s (English only)\n\n```\n%s```\n", strings.ReplaceAll(strings.TrimSuffix(f, "_80x24.txt"), "_", " "), tech)
+	}
+	path := filepath.Join("..", "..", "docs", "SCREENS.md")
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./kiosk/ui/ -update to create it)", err)
+	}
+	if string(want) != b.String() {
+		t.Errorf("%s differs from the screens: run go test ./kiosk/ui/ -update and review the diff", path)
 	}
 }
 
