@@ -2,6 +2,7 @@ package receipt
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,10 +270,48 @@ func TestLabelledRoundTrip(t *testing.T) {
 		t.Errorf("claim %+v, %v", c, err)
 	}
 	for _, bad := range []string{"Receipt 12.50 EUR", "Receipt 12,50 EUR a/1 2026-11-23T22:16:02Z AAAAAAAAAAAAAAAA",
-		"Receipt 12.50 eur a/1 2026-11-23T22:16:02Z AAAAAAAAAAAAAAAA", "Receipt 12.50 EUR a1 2026-11-23T22:16:02Z AAAAAAAAAAAAAAAA",
-		"Receipt 12.50 EUR a/1 yesterday AAAAAAAAAAAAAAAA", "Receipt 12.50 EUR a/1 2026-11-23T22:16:02Z AAAA"} {
+		"Receipt 12.50 EUR a1 2026-11-23T22:16:02Z AAAAAAAAAAAAAAAA",
+		"Receipt 12.50 EU a/1 2026-11-23T22:16:02Z AAAAAAAAAAAAAAAA", "Receipt 12.50 EUR a/1 yesterday AAAAAAAAAAAAAAAA", "Receipt 12.50 EUR a/1 2026-11-23T22:16:02Z AAAA"} {
 		if _, err := Verify(testKey, bad); !errors.Is(err, ErrMalformed) {
 			t.Errorf("Verify(%q) = %v, want malformed", bad, err)
 		}
+	}
+}
+
+func TestLabelledTypedFromAPhoto(t *testing.T) {
+	at := time.Date(2026, 11, 23, 22, 16, 2, 0, time.UTC)
+	var code string
+	// A signature with an O, an I and an L in it, so the typos below mean something.
+	for i := 0; i < 5000; i++ {
+		c := SignText(testKey, "lib", fmt.Sprintf("lib/%d", i), "EUR", 1250, at)
+		sig := c[strings.LastIndexByte(c, ' ')+1:]
+		if strings.ContainsRune(sig, 'O') && strings.ContainsRune(sig, 'I') && strings.ContainsRune(sig, 'L') {
+			code = c
+			break
+		}
+	}
+	if code == "" {
+		t.Fatal("no signature with O, I and L in 5000 codes")
+	}
+	i := strings.LastIndexByte(code, ' ')
+	sig := code[i+1:]
+	typed := strings.ToLower(code[:i]) // "receipt 12.50 eur lib/..."
+	typed += " " + strings.ToLower(strings.NewReplacer("O", "0", "I", "1", "L", "1").Replace(sig))
+	c, err := Verify(testKey, typed)
+	if err != nil {
+		t.Fatalf("Verify(%q) typed from %q: %v", typed, code, err)
+	}
+	if c.Amount != 1250 || c.Currency != "EUR" {
+		t.Errorf("claim %+v", c)
+	}
+	// A wrong character is still a bad signature, not a lucky match.
+	bad := []byte(typed)
+	if bad[len(bad)-1] == 'a' {
+		bad[len(bad)-1] = 'b'
+	} else {
+		bad[len(bad)-1] = 'a'
+	}
+	if _, err := Verify(testKey, string(bad)); !errors.Is(err, ErrBadSignature) && !errors.Is(err, ErrMalformed) {
+		t.Errorf("a typo verified: %v", err)
 	}
 }

@@ -53,23 +53,30 @@ func verifyText(key []byte, code string) (Claim, error) {
 	if err != nil {
 		return Claim{}, &FieldError{Field: 2, Name: "amount", Err: err}
 	}
-	if len(f[2]) != 3 || strings.ToUpper(f[2]) != f[2] {
+	f[2] = strings.ToUpper(f[2]) // typed from a photo
+	if len(f[2]) != 3 || strings.Trim(f[2], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		return Claim{}, &FieldError{Field: 3, Name: "currency", Err: fmt.Errorf("%q: want a three-letter ISO code", short(f[2]))}
 	}
 	kioskID, _, ok := strings.Cut(f[3], "/")
 	if !ok || kioskID == "" || cleanText(f[3]) != f[3] {
 		return Claim{}, &FieldError{Field: 4, Name: "reference", Err: fmt.Errorf("%q: want <kiosk id>/<session id>", short(f[3]))}
 	}
+	f[4] = strings.ToUpper(f[4])
 	at, err := time.Parse(textTime, f[4])
 	if err != nil {
 		return Claim{}, &FieldError{Field: 5, Name: "time", Err: fmt.Errorf("%q: want e.g. 2026-11-23T22:16:02Z", short(f[4]))}
 	}
-	got, err := macEncoding.DecodeString(f[5])
-	if err != nil || len(got) != macLen || macEncoding.EncodeToString(got) != f[5] {
+	sigs := typedSignatures(f[5])
+	if len(sigs) == 0 {
 		return Claim{}, &FieldError{Field: 6, Name: "signature", Err: fmt.Errorf("want %d base32 characters", macEncoding.EncodedLen(macLen))}
 	}
 	body := strings.Join([]string{label, f[1], f[2], f[3], f[4]}, " ")
-	if !hmac.Equal(got, mac(key, textDomain+body)) {
+	want := mac(key, textDomain+body)
+	genuine := false
+	for _, got := range sigs {
+		genuine = genuine || hmac.Equal(got, want)
+	}
+	if !genuine {
 		return Claim{}, fmt.Errorf("receipt: %w", ErrBadSignature)
 	}
 	return Claim{KioskID: kioskID, Reference: f[3], Amount: amount, At: at, Currency: f[2]}, nil
@@ -83,4 +90,33 @@ func cleanText(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// typedSignatures decodes a signature as a person may have typed it from a
+// photo: any case, 0 for O, and 1 for I or L (base32 has no 0 or 1). Each
+// reading is tried; at most 16, so a typo cannot make a search of it.
+func typedSignatures(s string) [][]byte {
+	s = strings.ToUpper(strings.ReplaceAll(s, "0", "O"))
+	readings := []string{s}
+	for i := 0; i < len(s) && len(readings) <= 16; i++ {
+		if s[i] != '1' {
+			continue
+		}
+		var next []string
+		for _, r := range readings {
+			next = append(next, r[:i]+"I"+r[i+1:], r[:i]+"L"+r[i+1:])
+		}
+		readings = next
+	}
+	if len(readings) > 16 {
+		return nil
+	}
+	var out [][]byte
+	for _, r := range readings {
+		b, err := macEncoding.DecodeString(r)
+		if err == nil && len(b) == macLen && macEncoding.EncodeToString(b) == r {
+			out = append(out, b)
+		}
+	}
+	return out
 }
