@@ -112,3 +112,19 @@ func TestOfflineAsSoonAsLookupFails(t *testing.T) {
 		t.Error("the queue reached MyQ again, yet the state says offline")
 	}
 }
+
+func TestNotRegisteredKeepsAcceptorsInhibited(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.open("111", &alice)
+	if !h.e.accepting {
+		t.Fatal("a session does not enable the acceptors")
+	}
+	h.do(KeyPress{Key: KeyEsc}) // no money: the session closes
+	h.open("999", nil)
+	if st := h.st(); st.Phase != PhaseNotRegistered {
+		t.Fatalf("phase %v, want not registered", st.Phase)
+	}
+	if h.e.accepting {
+		t.Error("acceptors enabled while the screen says the card is not registered")
+	}
+}

@@ -171,3 +171,18 @@ func TestHighContrastPalette(t *testing.T) {
 		h.stop()
 	}
 }
+
+func TestNotRegisteredNeverInvitesAClaim(t *testing.T) {
+	h := startUI(t, 80, 24, nil)
+	for lang := range h.u.opts.Languages {
+		h.show(kiosk.State{Phase: kiosk.PhaseNotRegistered, Card: "******7823", Unclaimed: 50, Queue: online})
+		h.setLang(lang)
+		txt := h.text()
+		if strings.Contains(txt, "0.50") || strings.Contains(txt, "0,50") {
+			t.Errorf("language %d: the not-registered screen mentions the unclaimed money:\n%s", lang, txt)
+		}
+	}
+	if txt := h.text(); !strings.Contains(txt, "Kein Geld einzahlen: Diese Karte ist nicht registriert") {
+		t.Errorf("German not-registered headline missing:\n%s", txt)
+	}
+}
