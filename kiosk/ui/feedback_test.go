@@ -8,6 +8,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/printroom/voucherkiosk/devices"
 	"github.com/printroom/voucherkiosk/kiosk"
 )
 
@@ -185,4 +186,18 @@ func TestNotRegisteredNeverInvitesAClaim(t *testing.T) {
 	if txt := h.text(); !strings.Contains(txt, "Kein Geld einzahlen: Diese Karte ist nicht registriert") {
 		t.Errorf("German not-registered headline missing:\n%s", txt)
 	}
+}
+
+func TestTwoBellsOnARejectedCoin(t *testing.T) {
+	h := startUI(t, 80, 24, nil)
+	st := kiosk.State{Phase: kiosk.PhaseSession, SessionID: "s1", User: jana, Total: 100, FinishAt: testNow.Add(20 * time.Second), Queue: online,
+		Devices: map[string]devices.StatusChange{"coins": {Device: "coins", Status: devices.StatusConnected, At: testNow}}}
+	h.show(st)
+	st.Devices = map[string]devices.StatusChange{"coins": {Device: "coins", Status: devices.StatusCoinRejected, At: testNow.Add(time.Second)}}
+	h.show(st)
+	h.waitFor("two bells for a refused coin", func() bool { return h.u.rung == 2 })
+	h.show(st) // the same report again: no news
+	st.Devices = map[string]devices.StatusChange{"coins": {Device: "coins", Status: devices.StatusCoinRejected, At: testNow.Add(2 * time.Second)}}
+	h.show(st) // a second refused coin
+	h.waitFor("two more bells", func() bool { return h.u.rung == 4 })
 }
