@@ -10,6 +10,7 @@ import (
 
 	"github.com/printroom/voucherkiosk/devices"
 	"github.com/printroom/voucherkiosk/kiosk"
+	"github.com/printroom/voucherkiosk/kiosk/receipt"
 )
 
 func (h *harness) bellsRung() int {
@@ -200,4 +201,27 @@ func TestTwoBellsOnARejectedCoin(t *testing.T) {
 	st.Devices = map[string]devices.StatusChange{"coins": {Device: "coins", Status: devices.StatusCoinRejected, At: testNow.Add(2 * time.Second)}}
 	h.show(st) // a second refused coin
 	h.waitFor("two more bells", func() bool { return h.u.rung == 4 })
+}
+
+// With the demo's footer, a receipt keeps its QR code whole at 80x24: the
+// footer gives up the demo keys that do not fit beside "Enter: done".
+func TestDemoReceiptQRDecodesAt80x24(t *testing.T) {
+	h := startUI(t, 80, 24, func(o *Options, _ *UI) {
+		if o != nil {
+			o.Footer = demoFooter()
+		}
+	})
+	r := &kiosk.Receipt{Reference: "library-ground-floor/261123-221530-7f3a9c", Amount: 850, At: testNow}
+	h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 850, Receipt: r, Queue: online, MessageUntil: testNow.Add(30 * time.Second)})
+	cells, w, ht := h.cells()
+	got, err := decodeScreenQR(cells, w, ht)
+	if err != nil {
+		t.Fatalf("decode: %v\n%s", err, h.text())
+	}
+	if _, err := receipt.Verify(testKey, got); err != nil {
+		t.Errorf("scanned %q: %v", got, err)
+	}
+	if !strings.Contains(h.text(), "Enter: done (30 s)") {
+		t.Errorf("no receipt countdown:\n%s", h.text())
+	}
 }
