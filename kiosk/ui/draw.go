@@ -249,12 +249,16 @@ func (u *UI) drawKiosk(c *canvas) {
 	case kiosk.PhaseNotRegistered:
 		// Never an invitation to claim money here: the student whose card
 		// was refused must not put more in.
-		add(u.p.bad, u.t("not_registered"))
+		title, help := "not_registered", "not_registered_help"
+		if st.Inactive {
+			title, help = "not_active", "not_active_help"
+		}
+		add(u.p.bad, u.t(title))
 		if st.Card != "" {
 			add(u.p.body, u.t("card", devices.MaskCard(st.Card)))
 		}
 		blank()
-		add(u.p.body, u.t("not_registered_help"))
+		add(u.p.body, u.t(help))
 		unrecognised()
 	case kiosk.PhaseSession:
 		u.greeting(add)
@@ -321,7 +325,11 @@ func (u *UI) drawKiosk(c *canvas) {
 				add(u.p.body, u.t("credited_to", st.User.FullName))
 			}
 			if r != nil && r.NewBalance != nil {
-				add(u.p.body, u.t("new_balance", u.money(*r.NewBalance)))
+				key := "new_balance"
+				if r.BalanceAbout {
+					key = "new_balance_about"
+				}
+				add(u.p.body, u.t(key, u.money(*r.NewBalance)))
 			}
 		} else {
 			if st.Offline && st.User == nil {

@@ -49,6 +49,8 @@ var screenCases = []struct {
 	// student whose card was refused.
 	{"not_registered", kiosk.State{Phase: kiosk.PhaseNotRegistered, Card: "0004417823", Unclaimed: 50, Queue: online,
 		MessageUntil: testNow.Add(12 * time.Second)}},
+	{"not_active", kiosk.State{Phase: kiosk.PhaseNotRegistered, Inactive: true, Card: "0004417823", Queue: online,
+		MessageUntil: testNow.Add(12 * time.Second)}},
 	{"session_empty", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", MinTopup: 50, MaxTopup: 5000,
 		CloseAt: testNow.Add(25 * time.Second), Accepted: accepted, Queue: online}},
 	{"session_empty_warning", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", MinTopup: 50, MaxTopup: 5000,
@@ -73,6 +75,9 @@ var screenCases = []struct {
 		FinishAt: testNow.Add(20 * time.Second)}},
 	{"booking", kiosk.State{Phase: kiosk.PhaseBooking, User: jana, Total: 1250, Queue: online}},
 	{"credited", kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 1250, Receipt: testReceipt(), Queue: online,
+		MessageUntil: testNow.Add(15 * time.Second)}},
+	{"credited_late_balance", kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 1250, Queue: online,
+		Receipt:      &kiosk.Receipt{Reference: "library-ground-floor/000123", Amount: 1250, At: testNow, NewBalance: ptr(1570), BalanceAbout: true},
 		MessageUntil: testNow.Add(15 * time.Second)}},
 	{"credited_unrecognised", kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 1250, Receipt: testReceipt(), Queue: online,
 		Unrecognised: 1, MessageUntil: testNow.Add(15 * time.Second)}},
