@@ -23,6 +23,10 @@ type Balancer interface {
 // Any other error means MyQ could not be asked.
 var ErrNotRegistered = errors.New("card not registered")
 
+// ErrInactive is what a Directory returns for a card whose MyQ user is not
+// active.
+var ErrInactive = errors.New("account not active")
+
 // Directory finds who a card belongs to (MyQ, adapted by the daemon).
 type Directory interface {
 	FindUserByCard(ctx context.Context, card string) (User, error)
@@ -304,6 +308,8 @@ func (r *Runner) lookup(ctx context.Context, c LookupCard) LookupResult {
 		if err := r.cfg.Cache.Remove(c.Card); err != nil {
 			r.log.Warn("kiosk: card cache entry not removed", "card", devices.MaskCard(c.Card), "err", err)
 		}
+	case errors.Is(err, ErrInactive):
+		res.NotFound, res.Inactive = true, true
 	default:
 		res.Err = err
 		if cu, ok := r.cfg.Cache.Get(c.Card, r.cfg.Clock.Now()); ok {

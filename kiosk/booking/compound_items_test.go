@@ -85,7 +85,12 @@ func pagedFake(t *testing.T, f *myqfake.Server, pageSize int) *api.Client {
 			return
 		}
 		rec := httptest.NewRecorder()
-		f.ServeHTTP(rec, r)
+		whole := r.Clone(r.Context()) // the fake's whole list, cut here
+		q := whole.URL.Query()
+		q.Del("start")
+		q.Del("limit")
+		whole.URL.RawQuery = q.Encode()
+		f.ServeHTTP(rec, whole)
 		var body struct {
 			Payments []json.RawMessage `json:"payments"`
 			Count    int               `json:"count"`

@@ -74,7 +74,12 @@ func newCompoundServer(t *testing.T) *compoundServer {
 // pageOf answers a payment listing with one page of size entries from start.
 func pageOf(f *myqfake.Server, size int, w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
-	f.ServeHTTP(rec, r)
+	whole := r.Clone(r.Context()) // the fake's whole list, cut here
+	q := whole.URL.Query()
+	q.Del("start")
+	q.Del("limit")
+	whole.URL.RawQuery = q.Encode()
+	f.ServeHTTP(rec, whole)
 	body := rec.Body.Bytes()
 	var v struct {
 		Payments []json.RawMessage `json:"payments"`

@@ -3,6 +3,7 @@
 // value with a message a technician can act on, applying defaults, finding
 // the secrets (a file or a systemd credential), and checking the machine
 // around it (ports, files, state directory) for `check-config`.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // Amounts are exact int64 minor units; no float ever carries money.
 package config
@@ -72,6 +73,12 @@ type Kiosk struct {
 	// the technician menu stays locked. Load resolves it to the systemd
 	// credential of the same base name when there is one.
 	TechnicianPINFile string
+	// ReceiptHold is how long the receipt (and "not registered") screen
+	// stays before the next student; Enter ends it sooner.
+	ReceiptHold time.Duration
+	// HighContrast draws the student's screens in bold light on black with
+	// solid warning bars.
+	HighContrast bool
 }
 
 // MyQ is the [myq] table.
@@ -157,6 +164,7 @@ type Monitor struct {
 var (
 	idleFinishRange     = [2]time.Duration{3 * time.Second, 10 * time.Minute}
 	cardTimeoutRange    = [2]time.Duration{5 * time.Second, 30 * time.Minute}
+	receiptHoldRange    = [2]time.Duration{5 * time.Second, 5 * time.Minute}
 	claimWindowRange    = [2]time.Duration{10 * time.Second, 10 * time.Minute}
 	cardCacheTTLRange   = [2]time.Duration{time.Hour, 365 * 24 * time.Hour}
 	requestTimeoutRange = [2]time.Duration{time.Second, 5 * time.Minute}
@@ -190,7 +198,7 @@ type rawAcceptor map[string]any
 
 // The keys each table knows: anything else is a Problem.
 var (
-	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "claim_window", "card_cache_ttl", "state_dir", "receipt_key_file", "technician_pin_file"}
+	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "claim_window", "card_cache_ttl"}
 	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
 	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"}
@@ -243,6 +251,19 @@ func parse(data []byte, name string) (*Config, Problems) {
 	p.acceptors(raw.Acceptor, c)
 	p.monitor(raw.Monitor, &c.Monitor)
 	return c, p.ps
+}
+
+// nameAcceptors gives every problem inside an [[acceptor]] that acceptor's
+// name, when it has a good one: "coins" says more than "#2". A problem with
+// the name itself keeps the number.
+func nameAcceptors(ps Problems, as []Acceptor) {
+	for i := range ps {
+		n := acceptorIndex(ps[i].Key)
+		if n < 1 || n > len(as) || strings.HasSuffix(ps[i].Key, ".name") {
+			continue
+		}
+		ps[i].Name = as[n-1].Name
+	}
 }
 
 // unknownKeys reports every key the kiosk does not know, with its line.
@@ -442,6 +463,8 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	}
 	k.IdleFinish = p.duration(m, t, "idle_finish", `"20s"`, idleFinishRange, 20*time.Second)
 	k.CardTimeout = p.duration(m, t, "card_timeout", `"30s"`, cardTimeoutRange, 30*time.Second)
+	k.ReceiptHold = p.duration(m, t, "receipt_hold", `"30s"`, receiptHoldRange, 30*time.Second)
+	k.HighContrast, _ = p.boolean(m, t, "high_contrast")
 	k.ClaimWindow = p.duration(m, t, "claim_window", `"60s"`, claimWindowRange, 60*time.Second)
 	k.CardCacheTTL = p.duration(m, t, "card_cache_ttl", `"720h"`, cardCacheTTLRange, 30*24*time.Hour)
 	k.StateDir = p.path(m, t, "state_dir", `"/var/lib/kioskd"`, false)
@@ -623,7 +646,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 			if other, dup := ports[a.Port]; dup {
 				p.add(t+".port", "%q is already used by %s; each device needs its own serial port", a.Port, other)
 			} else {
-				ports[a.Port] = RenderKey(t)
+				ports[a.Port] = renderNamedKey(t, a.Name)
 			}
 		}
 		if s, ok := p.str(m, t, "protocol", `"pulse"`, true); ok {
@@ -650,6 +673,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 	if c.Kiosk.MaxTopup > 0 && smallest > c.Kiosk.MaxTopup {
 		p.add("kiosk.max_topup", "%s is less than the smallest coin or note (%s): the kiosk could never take money", FormatAmount(c.Kiosk.MaxTopup), FormatAmount(smallest))
 	}
+	nameAcceptors(p.ps, c.Acceptors)
 }
 
 func (p *parser) values(m rawAcceptor, t string, a *Acceptor) {
