@@ -356,7 +356,10 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 
 // unknownStateError: MyQ lists a payment of ours in a state word the kiosk
 // does not know (api.StateUnknown).
-type unknownStateError struct{ paymentID, word string }
+type unknownStateError struct {
+	paymentID, word string
+	seen            int // consecutive listings that showed it
+}
 
 func (e *unknownStateError) Error() string {
 	return fmt.Sprintf("MyQ lists payment %s in the unknown state %q", e.paymentID, e.word)
@@ -443,6 +446,9 @@ func (b *Booker) failure(ctx context.Context, op string, userID int64, card stri
 	case errors.As(err, new(*unknownStateError)):
 		var ue *unknownStateError
 		errors.As(err, &ue)
+		if ue.seen < 2 {
+			return outcome{kind: failLocal, err: err} // it may be a passing state: look again soon
+		}
 		return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
 			"MyQ lists payment %s of this session in the state %q, which the kiosk does not know: it is not counted as committed and no other payment is created; check the payment in MyQ (commit it by hand if it moved no money), then flush the queue", ue.paymentID, ue.word)}
 	case errors.Is(err, api.ErrMalformed) || errors.Is(err, api.ErrResponseTooLarge):
@@ -508,9 +514,12 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 	// committed or not: neither journal it as booked nor create another.
 	for _, p := range ps {
 		if ours(p) && p.State == api.StateUnknown {
-			return false, &unknownStateError{paymentID: p.ID, word: p.RawState}
+			var seen int
+			b.set(e, func(e *entry) { e.unknownSeen++; seen = e.unknownSeen })
+			return false, &unknownStateError{paymentID: p.ID, word: p.RawState, seen: seen}
 		}
 	}
+	b.set(e, func(e *entry) { e.unknownSeen = 0 })
 
 	cur := v.paymentID
 	if cur != "" {

@@ -152,6 +152,10 @@ type entry struct {
 	// verify: the session was opened offline on a cached user: its card is
 	// looked up again before it is booked (cleared once MyQ confirms).
 	verify bool
+	// unknownSeen counts consecutive listings that showed a payment of
+	// this session in a state word the kiosk does not know: once is
+	// retried (logged by the client), twice needs attention.
+	unknownSeen int
 	// checked: the journaled credits were checked against the configured
 	// values (invalid says why they failed, "" they passed).
 	checked bool
