@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -103,12 +104,13 @@ type Validator struct {
 	info Info
 
 	// Owned by the Run goroutine.
-	out     chan<- devices.Event
-	values  map[int]int64
-	cur     *note
-	budget  int     // unknown CREDITs we may still attribute to the engine's pending notes
-	verify  bool    // after a (re)connect: settle what the device no longer shows
-	unacked []Event // the last poll reply's events, EVENT_ACK unconfirmed
+	out      chan<- devices.Event
+	values   map[int]int64
+	cur      *note
+	budget   int     // unknown CREDITs we may still attribute to the engine's pending notes
+	verify   bool    // after a (re)connect: settle what the device no longer shows
+	unacked  []Event // handled events that need EVENT_ACK, not yet acknowledged
+	repeated []Event // scratch for dropRepeats
 	// journaled holds one channel per credit of the current poll, closed
 	// by the engine (devices.Credit.Ack) once the credit is durable.
 	journaled  []chan struct{}
@@ -517,19 +519,20 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	}
 	evs, perr := ParseEvents(r)
 	if perr != nil {
-		v.log.Warn("ssp: poll reply", "err", perr)
+		// Never acknowledge a reply we did not fully read: a CREDIT may sit
+		// behind the event we could not parse. Handle what we understood,
+		// raise a fault and poll on; the device repeats what needs an ACK.
+		v.log.Warn("ssp: poll reply not understood: not acknowledging it", "err", perr, "reply", fmt.Sprintf("% X", r))
 		if !v.status(ctx, devices.StatusFault, perr.Error()) {
 			return nil
 		}
 	}
-	all := evs
-	if n := len(v.unacked); n > 0 && len(evs) >= n && sameEvents(evs[:n], v.unacked) {
-		// The device repeats events whose EVENT_ACK was lost with the
-		// connection: the engine has them already.
-		evs = evs[n:]
+	fresh := evs
+	if v.ack {
+		fresh = v.dropRepeats(evs)
 	}
 	v.journaled = v.journaled[:0]
-	restart, delivered := v.handle(ctx, evs)
+	restart, delivered := v.handle(ctx, fresh, perr == nil)
 	if !delivered {
 		return nil // ctx ended: do not ACK what the engine never saw
 	}
@@ -539,17 +542,23 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	if !v.awaitJournaled(ctx) {
 		return nil
 	}
-	if v.ack && len(all) > 0 {
-		v.unacked = all
-		r, err := l.do(ctx, []byte{byte(CmdEventAck)})
-		if err != nil {
-			return fmt.Errorf("ssp: EVENT_ACK: %w", err)
-		}
-		if Response(r[0]) == RespOK || Response(r[0]) == RespCannotProcess {
-			v.unacked = nil
-		}
-	} else {
+	if !v.ack {
 		v.unacked = nil
+	} else {
+		for _, e := range fresh {
+			if e.Code.needsAck() {
+				v.unacked = append(v.unacked, e)
+			}
+		}
+		if perr == nil && len(v.unacked) > 0 {
+			r, err := l.do(ctx, []byte{byte(CmdEventAck)})
+			if err != nil {
+				return fmt.Errorf("ssp: EVENT_ACK: %w", err)
+			}
+			if Response(r[0]) == RespOK || Response(r[0]) == RespCannotProcess {
+				v.unacked = nil
+			}
+		}
 	}
 	if restart {
 		return errRestart
@@ -557,12 +566,40 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	return nil
 }
 
+// dropRepeats removes from a POLL_WITH_ACK reply the events the device
+// repeats because our EVENT_ACK did not reach it: event by event, since only
+// the events that need an ACK repeat and new ones arrive beside them. A note
+// action (READ, STACKING, REJECTING) proves the device took our ACK: ITL's
+// devices allow no further note action until the ACK.
+func (v *Validator) dropRepeats(evs []Event) []Event {
+	var fresh []Event
+	for _, e := range evs {
+		switch {
+		case e.Code == EvRead || e.Code == EvStacking || e.Code == EvRejecting:
+			v.unacked = nil
+		case e.Code.needsAck():
+			if i := slices.Index(v.unacked, e); i >= 0 {
+				v.log.Debug("ssp: event repeated until EVENT_ACK: already handled", "event", e)
+				v.unacked = slices.Delete(v.unacked, i, i+1)
+				// Still unacknowledged: keep it for the ACK below.
+				v.repeated = append(v.repeated, e)
+				continue
+			}
+		}
+		fresh = append(fresh, e)
+	}
+	v.unacked = append(v.unacked, v.repeated...)
+	v.repeated = v.repeated[:0]
+	return fresh
+}
+
 // handle turns one poll's events into devices events. It reports whether the
 // device reset (start-up must run again) and whether every event reached the
-// engine.
-func (v *Validator) handle(ctx context.Context, evs []Event) (restart, ok bool) {
+// engine. A reply not fully understood (complete false) proves nothing about
+// what the device holds.
+func (v *Validator) handle(ctx context.Context, evs []Event, complete bool) (restart, ok bool) {
 	now := time.Now()
-	quiet := true
+	quiet := complete
 	alarms := map[string]bool{}
 	send := func(ev devices.Event) bool {
 		if !ok {
@@ -654,15 +691,6 @@ func (v *Validator) handle(ctx context.Context, evs []Event) (restart, ok bool) 
 		}
 	}
 	return restart, ok
-}
-
-func sameEvents(a, b []Event) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return len(a) == len(b)
 }
 
 // escrowed handles READ with a channel: a note waiting for our decision.

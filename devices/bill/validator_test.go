@@ -88,6 +88,12 @@ func start(t *testing.T, opts sspsim.Options, cfg bill.Config, decide func(devic
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startOn(t, sim, cfg, decide)
+}
+
+// startOn runs a validator against a simulator already set up.
+func startOn(t *testing.T, sim *sspsim.Sim, cfg bill.Config, decide func(devices.Escrow) (devices.EscrowDecision, bool)) *rig {
+	t.Helper()
 	cfg.Name, cfg.Port = "notes", sim.Path()
 	if cfg.Values == nil {
 		cfg.Values = euroValues()

@@ -1,0 +1,77 @@
+package bill_test
+
+import (
+	"testing"
+
+	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/devices/bill"
+	"github.com/printroom/voucherkiosk/devices/devsim/sspsim"
+)
+
+func newSim(t *testing.T, opts sspsim.Options) *sspsim.Sim {
+	t.Helper()
+	if opts.Channels == nil {
+		opts.Channels = euro
+	}
+	sim, err := sspsim.New(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim
+}
+
+// A CREDIT behind an event of unknown length must not be acknowledged (and
+// so lost): the driver raises a fault, keeps polling without EVENT_ACK, and
+// books the credit when the device repeats it. Before the fix the driver
+// acknowledged the shortened list and the credit was gone.
+func TestUnknownEventBeforeCreditIsNotAcknowledged(t *testing.T) {
+	for _, enc := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "encrypted"}[enc], func(t *testing.T) {
+			sim := newSim(t, sspsim.Options{Encryption: enc})
+			sim.InjectEvent(0x99)
+			sim.Credit(2)
+			r := startOn(t, sim, bill.Config{Encryption: enc, PendingNotes: 1}, nil)
+			r.eng.waitFor(t, "the repeated credit", func(evs []devices.Event) bool { return len(credits(evs)) == 1 })
+			r.eng.waitFor(t, "EVENT_ACK of the credit", func([]devices.Event) bool { return len(sim.AckPending()) == 0 })
+			evs := r.eng.snapshot()
+			if cs := credits(evs); len(cs) != 1 || cs[0].Amount != 1000 {
+				t.Fatalf("credits %v, want one of 1000", cs)
+			}
+			if !hasStatus(evs, devices.StatusFault) {
+				t.Fatal("no fault raised for the unknown event")
+			}
+		})
+	}
+}
+
+// A CREDIT before an unknown event is booked once: the reply is not
+// acknowledged, the device repeats the CREDIT, and the repeat is known.
+func TestUnknownEventAfterCreditBookedOnce(t *testing.T) {
+	sim := newSim(t, sspsim.Options{Encryption: true})
+	sim.Credit(1)
+	sim.InjectEvent(0x99)
+	r := startOn(t, sim, bill.Config{Encryption: true, PendingNotes: 1}, nil)
+	r.eng.waitFor(t, "EVENT_ACK of the credit", func(evs []devices.Event) bool {
+		return len(credits(evs)) > 0 && len(sim.AckPending()) == 0
+	})
+	// One more exchange cycle must not book it again.
+	sim.InjectEvent(0xE5)
+	r.eng.waitFor(t, "a later poll", func(evs []devices.Event) bool { return len(credits(evs)) >= 1 })
+	if cs := credits(r.eng.snapshot()); len(cs) != 1 {
+		t.Fatalf("credits %v, want exactly one", cs)
+	}
+}
+
+// An event ITL documents without data (0xE5 BAR_CODE_TICKET_VALIDATED) is
+// skipped and the CREDIT behind it booked at once, with no fault.
+func TestDocumentedEventSkipped(t *testing.T) {
+	sim := newSim(t, sspsim.Options{Encryption: true})
+	sim.InjectEvent(0xE5)
+	sim.Credit(3)
+	r := startOn(t, sim, bill.Config{Encryption: true, PendingNotes: 1}, nil)
+	r.eng.waitFor(t, "credit", func(evs []devices.Event) bool { return len(credits(evs)) == 1 })
+	r.eng.waitFor(t, "EVENT_ACK", func([]devices.Event) bool { return len(sim.AckPending()) == 0 })
+	if hasStatus(r.eng.snapshot(), devices.StatusFault) {
+		t.Fatal("fault raised for a documented event")
+	}
+}
