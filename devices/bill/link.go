@@ -16,16 +16,16 @@ var ErrTimeout = errors.New("ssp: device did not answer")
 // link is one open port's command/reply exchange: sequence flag, retries and
 // (after a key exchange) encryption. It lives as long as the port session.
 type link struct {
-	p       devices.Port
-	id      byte
-	seq     bool // the flag of the next new command
-	parser  Parser
-	cipher  *Cipher
+	p      devices.Port
+	id     byte
+	seq    bool // the flag of the next new command
+	parser Parser
+	cipher *Cipher
 	// count is the eSSP packet counter. As in ITL's host (EncryptSSPPacket,
 	// SSPSendCommand) it steps once when a command is sealed, and the
 	// device's reply must carry the stepped value; the next command carries
 	// it too. See testdata/conformance/essp "counter".
-	count uint32
+	count   uint32
 	timeout time.Duration
 	retries int
 	buf     [256]byte
