@@ -14,12 +14,17 @@ var simCoins = map[int]string{1: "EU010A", 2: "EU020A", 3: "EU050A", 4: "EU100A"
 var ccValues = map[int]int64{1: 10, 2: 20, 3: 50, 4: 100}
 
 func newCCTalk(t testing.TB, crc bool) (*devsim.CCTalk, *coin.CCTalk, *harness) {
+	return newCCTalkWith(t, crc, func(*devsim.CCTalk) {})
+}
+
+func newCCTalkWith(t testing.TB, crc bool, setup func(*devsim.CCTalk)) (*devsim.CCTalk, *coin.CCTalk, *harness) {
 	sim, err := devsim.NewCCTalk("", simCoins)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
 	sim.SetCRC16(crc)
+	setup(sim)
 	a, err := coin.NewCCTalk(coin.CCTalkConfig{Name: "coins", Port: sim.Path(), CRC16: crc, Values: ccValues,
 		PollInterval: 20 * time.Millisecond, Timeout: time.Second})
 	if err != nil {
@@ -196,4 +201,35 @@ func TestNewCCTalkRejectsBadConfig(t *testing.T) {
 			t.Errorf("NewCCTalk(%+v) accepted", c)
 		}
 	}
+}
+
+// Native USB acceptors and some interfaces give no echo: the driver reads
+// the reply straight away. Before the fix every request timed out.
+func TestCCTalkWithoutEcho(t *testing.T) {
+	for _, crc := range []bool{false, true} {
+		sim, a, h := newCCTalkWith(t, crc, func(s *devsim.CCTalk) { s.SetEcho(false) })
+		if info := a.Info(); info.Echo || info.Coins[3] != "EU050A" {
+			t.Fatalf("info %+v, want no echo and the coin table", info)
+		}
+		a.SetAccepting(true)
+		waitFor(t, "accepting", sim.Accepting)
+		sim.InsertCoin(2)
+		waitFor(t, "credit", func() bool { return len(h.credits()) == 1 })
+		if c := h.credits()[0]; c.Amount != 20 {
+			t.Fatalf("credit %+v", c)
+		}
+	}
+}
+
+// A NAK to "read coin id" (184) for a position the acceptor lacks means no
+// coin there, not a broken connection. Before the fix it aborted start-up.
+func TestCCTalkCoinIDNAKIsNoCoin(t *testing.T) {
+	sim, a, h := newCCTalkWith(t, false, func(s *devsim.CCTalk) { s.SetCoinIDNAK(true) })
+	if info := a.Info(); len(info.Coins) != len(simCoins) || !info.Echo {
+		t.Fatalf("coins %v (echo %v), want the %d programmed ones", info.Coins, info.Echo, len(simCoins))
+	}
+	a.SetAccepting(true)
+	waitFor(t, "accepting", sim.Accepting)
+	sim.InsertCoin(1)
+	waitFor(t, "credit", func() bool { return len(h.credits()) == 1 })
 }

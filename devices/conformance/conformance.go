@@ -128,3 +128,20 @@ type ESSP struct {
 		Complete     bool     `json:"complete"`
 	} `json:"unknown_events"`
 }
+
+// CCTalk is testdata/conformance/cctalk/vectors.json.
+type CCTalk struct {
+	Sources      map[string]string `json:"sources"`
+	SimpleFrames []struct {
+		Name string `json:"name"`
+		Wire Hex    `json:"wire"`
+	} `json:"simple_frames"`
+	CRC16Frames []struct {
+		Name   string `json:"name"`
+		Dest   byte   `json:"dest"`
+		Header byte   `json:"header"`
+		Data   Hex    `json:"data"`
+		CRC    Hex    `json:"crc"` // high byte first, as the sources write it
+		Wire   Hex    `json:"wire"`
+	} `json:"crc16_frames"`
+}
