@@ -230,3 +230,4 @@ func pollable(m *os.File) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), m.Name()), nil
 }
+
