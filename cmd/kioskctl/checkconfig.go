@@ -46,7 +46,8 @@ func runCheckConfig(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	checked, problems := config.CheckFile(*path, config.CheckOptions{})
+	checked, problems := config.CheckFile(*path, config.CheckOptions{
+		Warn: func(msg string) { fmt.Fprintf(e.stdout, "warning  %s\n", msg) }})
 	for _, c := range checked {
 		fmt.Fprintf(e.stdout, "ok       %s\n", c)
 	}

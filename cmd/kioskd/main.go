@@ -132,7 +132,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func checkConfig(path string, stdout io.Writer) error {
-	checked, problems := config.CheckFile(path, config.CheckOptions{})
+	checked, problems := config.CheckFile(path, config.CheckOptions{
+		Warn: func(msg string) { fmt.Fprintln(stdout, "WARNING", msg) }})
 	for _, c := range checked {
 		fmt.Fprintln(stdout, "ok     ", c)
 	}
