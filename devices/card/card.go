@@ -194,10 +194,12 @@ func maskedReason(err error) string {
 	return "transform failed"
 }
 
-// rdmFramer decodes RDM6300 frames: STX, 10 hex data, 2 hex checksum, ETX.
+// rdmFramer decodes RDM6300 frames: STX, 10 hex data, 2 hex checksum, ETX,
+// and the ID-12LA / ID-20LA form of the same frame with CR LF before ETX.
 type rdmFramer struct {
 	buf     [12]byte
 	n       int
+	tail    int // 1 after the CR, 2 after CR LF (ID-12LA/ID-20LA)
 	inFrame bool
 	junk    bool // inside a run of garbage already counted
 }
@@ -212,7 +214,7 @@ func (f *rdmFramer) feed(b byte) (string, bool, bool) {
 		// A start inside a frame means the previous one was cut short:
 		// resynchronise on this byte.
 		bad := f.inFrame
-		f.inFrame, f.n, f.junk = true, 0, false
+		f.inFrame, f.n, f.tail, f.junk = true, 0, 0, false
 		return "", false, bad
 	}
 	if !f.inFrame {
@@ -231,8 +233,12 @@ func (f *rdmFramer) feed(b byte) (string, bool, bool) {
 		f.n++
 		return "", false, false
 	}
+	if b == '\r' && f.tail == 0 || b == '\n' && f.tail == 1 {
+		f.tail++
+		return "", false, false
+	}
 	f.inFrame = false
-	if b != etx {
+	if b != etx || f.tail == 1 {
 		f.junk = true
 		return "", false, true
 	}

@@ -236,3 +236,34 @@ func TestNewReaderRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// An ID-12LA and an ID-20LA (CR LF before ETX) over a real pty, each.
+func TestIDInnovationsReadersOverPty(t *testing.T) {
+	for _, model := range []string{"ID-12LA", "ID-20LA"} {
+		t.Run(model, func(t *testing.T) {
+			sim, err := devsim.NewRDM6300(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sim.Close()
+			sim.CRLF = true
+			chain, _ := card.ParseChain("right(8)|hex2dec|lpad(10,0)")
+			r, err := card.NewReader(card.Config{Name: "card", Port: sim.Path(), Format: "rdm6300", Transform: chain})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := run(t, r)
+			waitFor(t, "connected", func() bool { return h.count(devices.StatusConnected) == 1 })
+			if err := sim.TapCard("7C0055F8C4"); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "card", func() bool { return len(h.cards()) == 1 })
+			if got := h.cards()[0]; got != "0005634244" {
+				t.Fatalf("card = %q, want 0005634244", got)
+			}
+			if n := h.count(devices.StatusBadFrames); n != 0 {
+				t.Fatalf("%d bad-frame reports for good frames", n)
+			}
+		})
+	}
+}

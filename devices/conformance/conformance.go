@@ -145,3 +145,15 @@ type CCTalk struct {
 		Wire   Hex    `json:"wire"`
 	} `json:"crc16_frames"`
 }
+
+// RDM6300 is testdata/conformance/rdm6300/vectors.json.
+type RDM6300 struct {
+	Sources map[string]string `json:"sources"`
+	Frames  []struct {
+		Name   string `json:"name"`
+		Wire   Hex    `json:"wire"`
+		ID     string `json:"id"`
+		Number uint64 `json:"number"`
+		Valid  bool   `json:"valid"`
+	} `json:"frames"`
+}

@@ -230,4 +230,3 @@ func pollable(m *os.File) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), m.Name()), nil
 }
-
