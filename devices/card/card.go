@@ -113,7 +113,8 @@ func (r *Reader) Run(ctx context.Context, out chan<- devices.Event) error {
 	}
 	var lastID string
 	var lastSeen time.Time
-	totalBad := 0
+	noise := devices.NewNoise(r.cfg.Name, r.log, r.now)
+	defer noise.Flush()
 	return devices.Keep(ctx, devices.KeepConfig{
 		Device: r.cfg.Name, Path: r.cfg.Port, Mode: devices.Mode{Baud: r.cfg.Baud},
 		Open: r.cfg.Open, Log: r.log,
@@ -137,7 +138,7 @@ func (r *Reader) Run(ctx context.Context, out chan<- devices.Event) error {
 			if n == 0 {
 				continue // cannot happen without a timeout; tolerate it
 			}
-			bad := 0
+			bad, unmatched := 0, 0
 			for _, b := range buf[:n] {
 				raw, ok, isBad := f.feed(b)
 				if isBad {
@@ -149,8 +150,8 @@ func (r *Reader) Run(ctx context.Context, out chan<- devices.Event) error {
 				if r.pattern != nil {
 					m := r.pattern.FindStringSubmatch(raw)
 					if m == nil || m[1] == "" {
-						r.log.Warn("card line does not match pattern", "device", r.cfg.Name, "line", devices.MaskCard(raw))
-						bad++
+						r.log.Debug("card line does not match pattern", "device", r.cfg.Name, "line", devices.MaskCard(raw))
+						unmatched++
 						continue
 					}
 					raw = m[1]
@@ -172,11 +173,14 @@ func (r *Reader) Run(ctx context.Context, out chan<- devices.Event) error {
 				r.log.Info("card read", "device", r.cfg.Name, "card", devices.MaskCard(num))
 				send(devices.CardRead{Device: r.cfg.Name, Number: num, At: now})
 			}
-			if bad > 0 {
-				totalBad += bad
-				r.log.Warn("bad frames from card reader", "device", r.cfg.Name, "count", bad, "total", totalBad)
+			// Noise is summed: one log line and one status a minute at most.
+			wrote := noise.Add("bad frames", bad)
+			wrote = noise.Add("lines not matching the pattern", unmatched) || wrote
+			if wrote {
+				_, total := noise.Summary()
 				send(devices.StatusChange{Device: r.cfg.Name, Status: devices.StatusBadFrames,
-					Detail: fmt.Sprintf("%d bad frames (%d since start)", bad, totalBad), At: r.now()})
+					Detail: fmt.Sprintf("noise on the line: %d bad frames, %d unmatched lines since start (summed once a minute)",
+						total["bad frames"], total["lines not matching the pattern"]), At: r.now()})
 			}
 			if ctx.Err() != nil {
 				return nil
