@@ -335,3 +335,23 @@ func trimSpace(b []byte) string {
 	}
 	return string(b[i:j])
 }
+
+// Framer splits a reader's byte stream into raw card ids, as Run does: for
+// tools that look at a recorded stream (the serial trace).
+type Framer interface {
+	// Feed takes one byte; it returns a raw id when a good frame ends and
+	// bad=true when it discarded a frame or a run of garbage.
+	Feed(b byte) (id string, ok, bad bool)
+}
+
+type framerFunc func(byte) (string, bool, bool)
+
+func (f framerFunc) Feed(b byte) (string, bool, bool) { return f(b) }
+
+// NewFramer returns the framer of a reader format ("rdm6300" or "line").
+func NewFramer(format string) Framer {
+	if Format(format) == FormatRDM6300 {
+		return framerFunc((&rdmFramer{}).feed)
+	}
+	return framerFunc((&lineFramer{}).feed)
+}
