@@ -27,7 +27,7 @@ func probeESSP(ctx context.Context, e *env, o probeOptions) error {
 	if o.Port == "" {
 		return fmt.Errorf("%w: --port is required", errUsage)
 	}
-	v, err := bill.New(bill.Config{Name: "probe", Port: o.Port, Learn: true, Encryption: o.Encrypt, KeyHex: o.KeyHex,
+	v, err := bill.New(bill.Config{Name: "probe", Port: o.Port, Learn: true, Encryption: o.Encrypt, KeyHex: o.KeyHex, Open: traceOpen(ctx),
 		Log: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err

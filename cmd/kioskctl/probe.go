@@ -25,6 +25,9 @@ Flags:
   --transform CHAIN    card transform, e.g. "right(8)|hex2dec|lpad(10,0)"
   --reveal             print whole card numbers
   --encrypt, --key HEX essp only: negotiate eSSP encryption with this fixed key
+  --trace FILE         also write every byte in and out, timed and decoded, to
+                       FILE (new file, mode 600) for a support request; read it
+                       with "kioskctl trace decode FILE"
 
 Example: kioskctl probe --port /dev/ttyUSB0 --protocol rdm6300 --transform "right(8)|hex2dec|lpad(10,0)"
 
@@ -39,6 +42,7 @@ func runProbe(ctx context.Context, e *env, args []string) error {
 	var o probeOptions
 	var proto, values, transform string
 	var reveal bool
+	var traceFile string
 	fs.StringVar(&o.Port, "port", "", "")
 	fs.StringVar(&proto, "protocol", "", "")
 	fs.IntVar(&o.Baud, "baud", 0, "")
@@ -47,6 +51,7 @@ func runProbe(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&reveal, "reveal", false, "")
 	fs.BoolVar(&o.Encrypt, "encrypt", false, "")
 	fs.StringVar(&o.KeyHex, "key", "", "")
+	fs.StringVar(&traceFile, "trace", "", "")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -68,5 +73,16 @@ func runProbe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	ctx = withExtras(ctx, deviceExtras{Values: vals, Transform: transform, Reveal: reveal})
+	if traceFile != "" {
+		tctx, closeTrace, err := startTrace(ctx, traceFile, proto, o.Port, reveal)
+		if err != nil {
+			return err
+		}
+		err = t.probe(tctx, e, o)
+		if cerr := closeTrace(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	return t.probe(ctx, e, o)
 }

@@ -152,7 +152,7 @@ func probeCard(format string) func(ctx context.Context, e *env, o probeOptions) 
 			return fmt.Errorf("%w: --transform: %v", errUsage, err)
 		}
 		r, err := card.NewReader(card.Config{Name: "probe", Port: o.Port, Baud: o.Baud, Format: format,
-			Transform: chain, Log: probeLog(e)})
+			Transform: chain, Log: probeLog(e), Open: traceOpen(ctx)})
 		if err != nil {
 			return err
 		}
@@ -176,7 +176,7 @@ func probeValues(x deviceExtras, n int) map[int]int64 {
 
 func probePulse(ctx context.Context, e *env, o probeOptions) error {
 	p, err := coin.NewPulse(coin.PulseConfig{Name: "probe", Port: o.Port, Baud: o.Baud,
-		Values: probeValues(extras(ctx), 50), Log: probeLog(e)})
+		Values: probeValues(extras(ctx), 50), Log: probeLog(e), Open: traceOpen(ctx)})
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func probePulse(ctx context.Context, e *env, o probeOptions) error {
 
 func probeCCTalk(ctx context.Context, e *env, o probeOptions) error {
 	a, err := coin.NewCCTalk(coin.CCTalkConfig{Name: "probe", Port: o.Port, Baud: o.Baud,
-		Values: probeValues(extras(ctx), 16), Log: probeLog(e)})
+		Values: probeValues(extras(ctx), 16), Log: probeLog(e), Open: traceOpen(ctx)})
 	if err != nil {
 		return err
 	}
