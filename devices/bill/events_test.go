@@ -1,6 +1,7 @@
 package bill_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/printroom/voucherkiosk/devices"
@@ -25,8 +26,10 @@ func newSim(t *testing.T, opts sspsim.Options) *sspsim.Sim {
 // books the credit when the device repeats it. Before the fix the driver
 // acknowledged the shortened list and the credit was gone.
 func TestUnknownEventBeforeCreditIsNotAcknowledged(t *testing.T) {
-	for _, enc := range []bool{false, true} {
-		t.Run(map[bool]string{false: "plain", true: "encrypted"}[enc], func(t *testing.T) {
+	// POLL_WITH_ACK (which repeats the credit) needs eSSP; with plain POLL
+	// nothing repeats and the fault says to count the cash box.
+	for _, enc := range []bool{true} {
+		t.Run("encrypted", func(t *testing.T) {
 			sim := newSim(t, sspsim.Options{Encryption: enc})
 			sim.InjectEvent(0x99)
 			sim.Credit(2)
@@ -74,4 +77,21 @@ func TestDocumentedEventSkipped(t *testing.T) {
 	if hasStatus(r.eng.snapshot(), devices.StatusFault) {
 		t.Fatal("fault raised for a documented event")
 	}
+}
+
+// With plain POLL (no eSSP) a device sends each event once: a reply that
+// cannot be read may hide a credit for good, so the fault says to count the
+// cash box.
+func TestUnknownEventPlainPollSaysCountTheCashBox(t *testing.T) {
+	sim := newSim(t, sspsim.Options{})
+	sim.InjectEvent(0x99)
+	r := startOn(t, sim, bill.Config{}, nil)
+	r.eng.waitFor(t, "the fault", func(evs []devices.Event) bool {
+		for _, e := range evs {
+			if s, ok := e.(devices.StatusChange); ok && s.Status == devices.StatusFault && strings.Contains(s.Detail, "count the cash box") {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -506,8 +506,10 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	if err != nil {
 		return fmt.Errorf("ssp: %s: %w", cmd, err)
 	}
-	if cmd == CmdPollWithAck && Response(r[0]) == RespUnknownCommand {
-		v.log.Info("ssp: device has no POLL_WITH_ACK; using POLL")
+	if cmd == CmdPollWithAck && (Response(r[0]) == RespUnknownCommand || Response(r[0]) == RespKeyNotSet && l.cipher == nil) {
+		// Unknown to older firmware; refused in plain where ITL's table says
+		// it requires encryption.
+		v.log.Info("ssp: device takes no POLL_WITH_ACK here; using POLL", "answer", Response(r[0]))
 		v.ack = false
 		v.mu.Lock()
 		v.info.PollWithAck = false
@@ -523,7 +525,12 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 		// behind the event we could not parse. Handle what we understood,
 		// raise a fault and poll on; the device repeats what needs an ACK.
 		v.log.Warn("ssp: poll reply not understood: not acknowledging it", "err", perr, "reply", fmt.Sprintf("% X", r))
-		if !v.status(ctx, devices.StatusFault, perr.Error()) {
+		detail := perr.Error()
+		if !v.ack {
+			// Plain POLL repeats nothing: what followed is gone.
+			detail += ": events after it are lost (plain POLL); count the cash box"
+		}
+		if !v.status(ctx, devices.StatusFault, detail) {
 			return nil
 		}
 	}

@@ -105,7 +105,7 @@ func TestRecordAndDecodeESSP(t *testing.T) {
 		if enc {
 			want = append(want, "SET_GENERATOR ", "OK slave key ", "eSSP encrypted packet")
 		} else {
-			want = append(want, "HOST_PROTOCOL_VERSION 08", "OK setup: firmware 0410, EUR, protocol 8, 2 channels", "OK events: READ 0, READ 2", "CREDIT 2", "EVENT_ACK")
+			want = append(want, "HOST_PROTOCOL_VERSION 08", "OK setup: firmware 0410, EUR, protocol 8, 2 channels", "OK events: READ 0, READ 2", "CREDIT 2", "POLL_WITH_ACK", "KEY_NOT_SET")
 		}
 		for _, w := range want {
 			if !strings.Contains(got, w) {

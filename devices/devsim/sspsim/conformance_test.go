@@ -74,6 +74,29 @@ func (h *host) do(cmd ...byte) []byte {
 	return d
 }
 
+// keyExchange negotiates eSSP as ITL's host does and encrypts from then on.
+func (h *host) keyExchange() {
+	h.t.Helper()
+	kx, err := bill.NewHostKeyExchange()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, c := range [][]byte{key(bill.CmdSetGenerator, kx.Generator), key(bill.CmdSetModulus, kx.Modulus)} {
+		if r := h.do(c...); r[0] != byte(bill.RespOK) {
+			h.t.Fatalf("% X: % X", c, r)
+		}
+	}
+	r := h.do(key(bill.CmdRequestKeyExchange, kx.Inter)...)
+	if len(r) != 9 || r[0] != byte(bill.RespOK) {
+		h.t.Fatalf("REQUEST_KEY_EXCHANGE: % X", r)
+	}
+	h.cipher, err = bill.NewCipher(bill.DefaultFixedKey, kx.Key(binary.LittleEndian.Uint64(r[1:])), nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.count = 0
+}
+
 func key(cmd bill.Command, v uint64) []byte {
 	return binary.LittleEndian.AppendUint64([]byte{byte(cmd)}, v)
 }
@@ -162,6 +185,10 @@ func TestConformanceSimPollWithAck(t *testing.T) {
 	}
 	s := newConfSim(t, false)
 	h := newHost(t, s)
+	if r := h.do(byte(bill.CmdPollWithAck)); r[0] != byte(bill.RespKeyNotSet) {
+		t.Fatalf("plain POLL_WITH_ACK: % X, want KEY_NOT_SET (ITL: requires encryption)", r)
+	}
+	h.keyExchange()
 	if r := h.do(byte(bill.CmdHostProtocol), 8); r[0] != byte(bill.RespOK) {
 		t.Fatalf("protocol 8: % X", r)
 	}

@@ -235,6 +235,12 @@ func plainAllowed(c bill.Command) bool {
 	return false
 }
 
+// ackNeedsKey: ITL's command table marks POLL_WITH_ACK and EVENT_ACK
+// "Requires encryption" (testdata/conformance/essp "poll_with_ack"), so a
+// device refuses them in plain with KEY_NOT_SET even when the host does not
+// use eSSP otherwise.
+func ackNeedsKey(c bill.Command) bool { return c == bill.CmdPollWithAck || c == bill.CmdEventAck }
+
 // handle answers one frame; nil means no answer (dropped or undecryptable).
 func (s *Sim) handle(f bill.Frame) (reply []byte, unplug bool) {
 	if f.ID != 0 || len(f.Data) == 0 {
@@ -269,7 +275,7 @@ func (s *Sim) handle(f bill.Frame) (reply []byte, unplug bool) {
 	s.commands++
 	s.expire()
 	var r []byte
-	if s.opts.Encryption && !encrypted && !plainAllowed(cmd) {
+	if (s.opts.Encryption || ackNeedsKey(cmd)) && !encrypted && !plainAllowed(cmd) {
 		r = []byte{byte(bill.RespKeyNotSet)}
 	} else {
 		r, unplug = s.command(cmd, data[1:], f.Seq)
