@@ -538,10 +538,18 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	if v.ack {
 		fresh = v.dropRepeats(evs)
 	}
-	v.journaled = v.journaled[:0]
 	restart, delivered := v.handle(ctx, fresh, perr == nil)
 	if !delivered {
 		return nil // ctx ended: do not ACK what the engine never saw
+	}
+	if v.ack {
+		// Handled: until the device takes our EVENT_ACK, its repeats of
+		// these events are known as repeats, even if the ACK waits.
+		for _, e := range fresh {
+			if e.Code.needsAck() {
+				v.unacked = append(v.unacked, e)
+			}
+		}
 	}
 	// EVENT_ACK makes the device forget its credits: send it only once the
 	// engine has journaled them, so a crash in between leaves the device
@@ -552,11 +560,6 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	if !v.ack {
 		v.unacked = nil
 	} else {
-		for _, e := range fresh {
-			if e.Code.needsAck() {
-				v.unacked = append(v.unacked, e)
-			}
-		}
 		if perr == nil && len(v.unacked) > 0 {
 			r, err := l.do(ctx, []byte{byte(CmdEventAck)})
 			if err != nil {
@@ -734,12 +737,25 @@ func (v *Validator) escrowed(ctx context.Context, ch int, now time.Time, send fu
 // then (only slow), so the poll goes on without acknowledging it.
 const journalWait = 10 * time.Second
 
-// awaitJournaled waits until the engine journaled every credit of this
-// poll. false: ctx ended or the engine is too slow; do not EVENT_ACK now.
+// awaitJournaled waits until the engine journaled every credit handed over
+// and not yet acknowledged (this poll's, and an earlier poll's that timed
+// out). false: ctx ended or the engine is too slow; do not EVENT_ACK now.
 func (v *Validator) awaitJournaled(ctx context.Context) bool {
 	if len(v.journaled) == 0 {
 		return true
 	}
+	defer func() {
+		// Keep only what is still not journaled.
+		left := v.journaled[:0]
+		for _, ch := range v.journaled {
+			select {
+			case <-ch:
+			default:
+				left = append(left, ch)
+			}
+		}
+		v.journaled = left
+	}()
 	t := time.NewTimer(journalWait)
 	defer t.Stop()
 	for _, ch := range v.journaled {
