@@ -157,3 +157,15 @@ type RDM6300 struct {
 		Valid  bool   `json:"valid"`
 	} `json:"frames"`
 }
+
+// Pulse is testdata/conformance/pulse/vectors.json: what bridges send.
+type Pulse struct {
+	Sources map[string]string `json:"sources"`
+	Streams []struct {
+		Encoding string   `json:"encoding"`
+		Name     string   `json:"name"`
+		Bytes    Hex      `json:"bytes"`
+		Coins    []int    `json:"coins"`
+		Text     []string `json:"text"`
+	} `json:"streams"`
+}
