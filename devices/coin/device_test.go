@@ -1,6 +1,7 @@
 package coin_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -297,4 +298,56 @@ func TestNewPulseRejectsBadConfig(t *testing.T) {
 			t.Errorf("NewPulse(%+v) accepted", c)
 		}
 	}
+}
+
+// The reader goes on reading while the engine is busy (issue 11 item 13): a
+// stalled consumer cannot hold the reader while the next coins' pulses pile
+// up in the port and merge. Here nobody reads the events until both coins
+// are read; each is still its own coin.
+func TestPulseReaderNotHeldByBusyEngine(t *testing.T) {
+	port := newScriptPort()
+	opened := false
+	p, err := coin.NewPulse(coin.PulseConfig{Name: "coins", Port: "/dev/scripted", Gap: time.Hour, Values: pulseValues,
+		Open: func(string, devices.Mode) (devices.Port, error) {
+			if opened {
+				return nil, errors.New("unplugged")
+			}
+			opened = true
+			return port, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan devices.Event) // unbuffered, and not read yet: a busy engine
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, out) }()
+	if s, ok := (<-out).(devices.StatusChange); !ok || s.Status != devices.StatusConnected {
+		t.Fatalf("first event %v", s)
+	}
+	<-port.entered
+	for _, pulses := range []int{2, 5} {
+		port.chunks <- bytes.Repeat([]byte{0x55}, pulses)
+		<-port.entered
+		port.chunks <- nil // the gap: the coin ends
+		<-port.entered     // the reader is back at the port, not waiting for the engine
+	}
+	var keys []string
+	for len(keys) < 2 {
+		if c, ok := (<-out).(devices.Credit); ok {
+			keys = append(keys, c.Key)
+		}
+	}
+	if keys[0] != "2" || keys[1] != "5" {
+		t.Fatalf("coins %v, want 2 then 5", keys)
+	}
+	cancel()
+	go func() {
+		for range out {
+		}
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	close(out)
 }

@@ -96,20 +96,20 @@ const finalWait = 2 * time.Second
 // gap of silence) and the coin is handed over before Run returns: that coin
 // is in the box.
 func (p *Pulse) Run(ctx context.Context, out chan<- devices.Event) error {
+	// The reader never waits for the engine: coins go through a queue that
+	// forward drains, so a busy engine cannot hold the reader while the
+	// next coins' pulses pile up and merge. The queue is far larger than
+	// the coins a chute passes while an engine is slow.
+	q := make(chan devices.Event, 256)
+	fwd := make(chan struct{})
+	go func() {
+		defer close(fwd)
+		p.forward(ctx, q, out)
+	}()
+	defer func() { close(q); <-fwd }()
 	send := func(ev devices.Event) bool {
-		select {
-		case out <- ev:
-			return true
-		case <-ctx.Done():
-		}
-		t := time.NewTimer(finalWait)
-		defer t.Stop()
-		select {
-		case out <- ev:
-			return true
-		case <-t.C:
-			return false
-		}
+		q <- ev // blocks only when 256 coins wait: slow, never dropped
+		return true
 	}
 	// The port lives on kctx: it ends with ctx only once no train is in
 	// flight (watchStop), so stopping cannot cut a coin in half.
@@ -131,6 +131,25 @@ func (p *Pulse) Run(ctx context.Context, out chan<- devices.Event) error {
 	}, func(sctx context.Context, port devices.Port) error {
 		return p.session(port, st, kcancel, send)
 	})
+}
+
+// forward hands queued coins to the engine, in order. After ctx ends it
+// still tries each for finalWait: the engine drains its channel at a stop.
+func (p *Pulse) forward(ctx context.Context, q <-chan devices.Event, out chan<- devices.Event) {
+	for ev := range q {
+		select {
+		case out <- ev:
+			continue
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(finalWait)
+		select {
+		case out <- ev:
+		case <-t.C:
+			p.log.Error("coin not reported: kiosk stopping", "device", p.cfg.Name, "event", fmt.Sprint(ev))
+		}
+		t.Stop()
+	}
 }
 
 // stopState lets the session and the stop watcher agree whether a train is
@@ -167,9 +186,7 @@ func (p *Pulse) session(port devices.Port, st *stopState, end context.CancelFunc
 				p.log.Info("bridge text, not counted", "device", p.cfg.Name, "text", it.text)
 				continue
 			}
-			if !send(p.coin(it.count)) {
-				p.log.Error("coin not reported: kiosk stopping", "device", p.cfg.Name, "pulses", it.count)
-			}
+			send(p.coin(it.count))
 		}
 	}
 	// Every way out of the session (an unplugged cable, a stop) turns what
