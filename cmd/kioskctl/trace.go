@@ -1,78 +1,61 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
-	"github.com/printroom/voucherkiosk/devices"
 	"github.com/printroom/voucherkiosk/devices/trace"
 )
 
 // `kioskctl trace decode FILE` and the recording side of
 // `kioskctl probe --trace FILE`; the logic is in devices/trace.
-func init() {
-	register(&command{
-		name:    "trace",
-		summary: "read back a serial trace written by probe --trace",
-		usage: `Usage: kioskctl trace decode FILE
+func init() { addCommand(newTraceCmd) }
 
-Prints a trace written by "kioskctl probe --trace FILE": every read and write
-with its time, the bytes and their meaning, decoded again offline.
-
-Example: kioskctl trace decode /tmp/validator.trace
-
-Exit codes: 0 decoded, 1 the file is not a readable trace, 2 wrong usage.`,
-		run: runTrace,
-	})
+func newTraceCmd(e *env) *cobra.Command {
+	g := newGroup("trace", "read back a serial trace written by probe --trace (trace decode)")
+	c := &cobra.Command{
+		Use:   "decode FILE",
+		Short: "print a serial trace: every byte in and out, timed and decoded",
+		Long: `Prints a trace written by "kioskctl probe --trace FILE": every read and write
+with its time, the bytes and their meaning, decoded again offline. Card
+readers' bytes are in a trace only if the probe ran with --reveal.`,
+		Example: `  kioskctl trace decode /tmp/validator.trace`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return trace.Decode(f, e.stdout)
+		},
+	}
+	g.AddCommand(withExitCodes(c, "0 decoded, 1 the file is not a readable trace, 2 wrong usage."))
+	return g
 }
 
-func runTrace(ctx context.Context, e *env, args []string) error {
-	fs := pflag.NewFlagSet("trace", pflag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() != 2 || fs.Arg(0) != "decode" {
-		return fmt.Errorf("%w: want: trace decode FILE", errUsage)
-	}
-	f, err := os.Open(fs.Arg(1))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return trace.Decode(f, e.stdout)
-}
-
-type traceKey struct{}
-
-// startTrace creates the trace file for probe --trace and returns the
-// context that carries its recording OpenFunc, and a closer.
-func startTrace(ctx context.Context, path, protocol, port string, reveal bool) (context.Context, func() error, error) {
+// startTrace creates the trace file for probe --trace (a new file, mode
+// 600: it may go to a support request) and sets o.Open to record through
+// it. The returned func closes it and reports a write error.
+func startTrace(path, protocol string, o *probeOptions) (func() error, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("trace file: %w", err)
+		return nil, fmt.Errorf("trace file: %w", err)
 	}
-	rec, err := trace.NewRecorder(f, trace.Options{Protocol: protocol, Port: port, Reveal: reveal})
+	rec, err := trace.NewRecorder(f, trace.Options{Protocol: protocol, Port: o.Port, Reveal: o.Reveal})
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		os.Remove(path)
+		return nil, err
 	}
-	closer := func() error {
+	o.Open = rec.Open(o.Open)
+	return func() error {
 		if err := rec.Err(); err != nil {
 			f.Close()
 			return err
 		}
 		return f.Close()
-	}
-	return context.WithValue(ctx, traceKey{}, rec.Open(nil)), closer, nil
-}
-
-// traceOpen is the probe's port opener: recording under --trace, else nil
-// (the real serial port).
-func traceOpen(ctx context.Context) devices.OpenFunc {
-	open, _ := ctx.Value(traceKey{}).(devices.OpenFunc)
-	return open
+	}, nil
 }

@@ -2,6 +2,7 @@
 // pulse-to-serial bridge (a byte per pulse, a count byte or a count line
 // per coin) and ccTalk acceptors, turning
 // what they report into credits, unrecognised cash and status changes.
+// See docs/ARCHITECTURE.md for its place among the packages.
 package coin
 
 import (

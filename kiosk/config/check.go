@@ -26,9 +26,6 @@ type CheckOptions struct {
 	SkipPorts bool
 	// Now is the clock for certificate expiry; nil means time.Now.
 	Now func() time.Time
-	// Warn receives what is allowed but risky (the config still passes);
-	// nil adds it to checked as "warning: ...".
-	Warn func(msg string)
 }
 
 // problem makes a Problem for key with the line the key is on.
@@ -37,7 +34,11 @@ func (c *Config) problem(key, msg string) Problem {
 	if c.lines != nil {
 		line = c.lines.line(key)
 	}
-	return Problem{File: c.File, Line: line, Key: key, Msg: msg}
+	pr := Problem{File: c.File, Line: line, Key: key, Msg: msg}
+	if n := acceptorIndex(key); n >= 1 && n <= len(c.Acceptors) {
+		pr.Name = c.Acceptors[n-1].Name
+	}
+	return pr
 }
 
 // Check checks what Load checks (the secrets) plus the machine around the
@@ -77,7 +78,7 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		if s, err := ReadSecretFile(path, cred); err != nil {
 			bad("myq.client_secret_file", "%v", err)
 		} else {
-			ok("MyQ client secret %s is readable, private, %d characters", path, len(s))
+			ok("MyQ client secret file %s: readable, private, %d characters", path, len(s))
 		}
 	}
 	for i, a := range c.Acceptors {
@@ -97,12 +98,9 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		}
 	}
 
-	warn := opts.Warn
-	if warn == nil {
-		warn = func(msg string) { checked = append(checked, "warning: "+msg) }
-	}
+	// Allowed but risky: said as a warning, the config still passes.
 	for _, w := range esspWarnings(&c, getenv) {
-		warn(w)
+		checked = append(checked, "warning: "+w)
 	}
 
 	if c.MyQ.CAFile != "" {
@@ -113,6 +111,12 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		}
 	} else if c.MyQ.URL != "" && strings.HasPrefix(c.MyQ.URL, "https:") {
 		ok("MyQ server certificate will be checked against the system's CA roots (no ca_file)")
+	}
+
+	// mid(X,Y) changed meaning to MyQ's: a chain written for the old one
+	// now yields another card number.
+	if ch, err := card.ParseChain(c.CardReader.Transform); err == nil && ch.Uses("mid") {
+		ok("%s", TransformWarning)
 	}
 
 	// A receipt key in a broken state directory is the same problem: say it once.
@@ -307,6 +311,11 @@ func checkPort(path string) (string, error) {
 	}
 	return desc, nil
 }
+
+// TransformWarning is what Check says of a card transform that uses mid.
+const TransformWarning = "warning: [card_reader] transform uses mid(X,Y), which now means what it means in MyQ: " +
+	"remove X characters from the left and Y from the right (mid(2,2) turns 123456 into 34); it used to mean start and length. " +
+	"Try the chain on a card with: kioskctl transform CHAIN CARDNUMBER"
 
 // validateTransform checks a card transform chain with the parser the
 // reader runs (devices/card), so check-config and the daemon agree on what

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func TestCheckFileProblems(t *testing.T) {
 	for _, want := range []string{
 		`[kiosk] max_topup: "fifty" is not an amount`,
 		`kioskd.toml:16: [card_reader] port: /dev/kiosk-test-does-not-exist does not exist; is the device plugged in? run ` + "`kioskctl ports`",
-		`[[acceptor]] #1 port: ` + filepath.Join(dir, "notadev") + ` is not a serial device`,
+		`[[acceptor]] "coins" port: ` + filepath.Join(dir, "notadev") + ` is not a serial device`,
 		`[myq] client_secret_file: ` + filepath.Join(dir, "secret") + ` is readable by group or others (mode 0640); fix it with: chmod 600`,
 		`[myq] ca_file: ` + filepath.Join(dir, "ca.pem") + ` holds no PEM certificate`,
 		`[kiosk] state_dir: state directory ` + filepath.Join(dir, "missing-state") + ` does not exist`,
@@ -146,9 +147,13 @@ func TestCheckWarnsWeakESSP(t *testing.T) {
 		src := strings.Replace(base, `protocol = "essp"`, "protocol = \"essp\"\n"+tc.essp, 1)
 		cfg := filepath.Join(dir, "kioskd.toml")
 		writeFile(t, cfg, src, 0o644)
+		checked, ps := CheckFile(cfg, CheckOptions{SkipPorts: true, Getenv: func(string) string { return "" }})
 		var warnings []string
-		_, ps := CheckFile(cfg, CheckOptions{SkipPorts: true, Warn: func(m string) { warnings = append(warnings, m) },
-			Getenv: func(string) string { return "" }})
+		for _, c := range checked {
+			if w, ok := strings.CutPrefix(c, "warning: "); ok && strings.Contains(w, "eSSP") {
+				warnings = append(warnings, w)
+			}
+		}
 		for _, p := range ps {
 			if strings.Contains(p.Msg, "essp") || strings.Contains(p.Key, "acceptor[2]") {
 				t.Errorf("%s: a warning became a problem: %v", tc.name, p)
@@ -160,6 +165,27 @@ func TestCheckWarnsWeakESSP(t *testing.T) {
 		}
 		if strings.Contains(got, "8F3A11C2D4E5F607") {
 			t.Errorf("%s: a warning shows the key", tc.name)
+		}
+	}
+}
+
+// A chain with mid gets a warning, because mid changed to MyQ's meaning;
+// one without it does not, and neither is a problem.
+func TestCheckWarnsOnMid(t *testing.T) {
+	for _, tc := range []struct {
+		chain string
+		warn  bool
+	}{{"mid(2,2)|hex2dec", true}, {"right(8)|hex2dec()|lpad(10,0)", false}} {
+		dir := t.TempDir()
+		src := strings.Replace(base, `transform = "right(8)|hex2dec|lpad(10,0)"`, `transform = "`+tc.chain+`"`, 1)
+		if !strings.Contains(src, tc.chain) {
+			t.Fatal("base config has no transform line to replace")
+		}
+		cfg := filepath.Join(dir, "kioskd.toml")
+		writeFile(t, cfg, src+"\n", 0o644)
+		checked, _ := CheckFile(cfg, CheckOptions{SkipPorts: true, Getenv: func(string) string { return "" }})
+		if got := slices.Contains(checked, TransformWarning); got != tc.warn {
+			t.Errorf("%s: warning %v, want %v:\n%s", tc.chain, got, tc.warn, strings.Join(checked, "\n"))
 		}
 	}
 }

@@ -2,6 +2,7 @@
 // pseudo-terminal, so the bill driver and kioskctl can be exercised without
 // hardware. It keeps the notes it really stacked (Stacked) so tests can
 // compare them with what the host credited.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // The simulated device follows ITL where ITL's documents and host code say
 // what a device does (testdata/conformance/essp names the sources), even
