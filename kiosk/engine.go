@@ -274,6 +274,7 @@ type Engine struct {
 	seq        uint64
 	lastState  State
 	stateValid bool
+	nt         notices
 }
 
 // NewEngine makes an idle engine. newID returns a short random string for
@@ -321,6 +322,9 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		e.onBooking(ev)
 	case QueueUpdate:
 		e.queue = ev.QueueStatus
+		if ev.Online {
+			e.lookupReached(true)
+		}
 	case *devices.Escrow:
 		if ev != nil {
 			cmds = e.onEscrow(*ev)
@@ -395,6 +399,9 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 		return nil // the previous student is still waiting for their receipt
 	case PhaseSession:
 		if e.sess.total > 0 || len(e.sessionNotes()) > 0 {
+			if c.Number != e.sess.card {
+				e.notify(NoticeSecondCard)
+			}
 			return nil // a session with money is never replaced
 		}
 		if c.Number == e.sess.card {
@@ -422,6 +429,7 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	e.lookupID, e.lookupCard = "", ""
 	var cmds []Command
 	s := &session{id: r.SessionID, card: card, opened: e.now, activity: e.now}
+	e.lookupReached(r.Err == nil)
 	switch {
 	case r.NotFound:
 		e.phase = PhaseNotRegistered
@@ -582,6 +590,7 @@ func (e *Engine) onNoteReturned(r devices.NoteReturned) {
 }
 
 func (e *Engine) onUnrecognised(u devices.UnrecognisedCash) {
+	e.nt.unrecognised++
 	e.appendMoney(journal.New(journal.KindUnrecognised, "", e.now, journal.Unrecognised{Device: u.Device, What: u.What, Counter: u.Counter}))
 }
 
@@ -606,10 +615,20 @@ func (e *Engine) onKey(k Key) []Command {
 				if e.cancel(s) == nil {
 					e.toIdle()
 				}
+			} else {
+				e.notify(NoticeEscRefused)
 			}
+		case KeyMore:
+			e.extendSession()
 		}
-	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
-		e.toIdle() // any key dismisses a message
+	case PhaseNotRegistered:
+		if k != KeyMore {
+			e.toIdle() // Enter or Esc dismisses the message
+		}
+	case PhaseCredited, PhaseSavedOffline:
+		if k == KeyEnter {
+			e.toIdle() // Enter only: a stray key must not hide the receipt before its photo
+		}
 	}
 	return nil
 }
@@ -773,6 +792,7 @@ func (e *Engine) toIdle() {
 	e.bookingID = ""
 	e.rejected, e.finished = "", nil
 	e.msgUntil = time.Time{}
+	e.resetNotices()
 }
 
 func (e *Engine) reference(id string) string { return e.cfg.KioskID + "/" + id }
@@ -1017,6 +1037,7 @@ func (e *Engine) snapshot() {
 			st.Offline = f.offline
 		}
 	}
+	e.fillNotices(&st)
 	prev := e.lastState
 	prev.Now = time.Time{}
 	st.Seq = prev.Seq
