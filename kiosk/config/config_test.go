@@ -151,7 +151,7 @@ func TestParseProblems(t *testing.T) {
 		{"reader port shared", `port = "/dev/ttyUSB2"`, `port = "/dev/ttyUSB0"`, []string{`already used by [card_reader]`}, 1},
 		{"wrong protocol key", `protocol = "essp"`, "protocol = \"essp\"\npulse_gap = \"1s\"", []string{`pulse_gap: applies only to protocol = "pulse"`}, 1},
 		{"bad protocol", `protocol = "essp"`, `protocol = "mdb"`, []string{`"mdb" is not a protocol`}, 0},
-		{"bad encoding", `pulse_gap = "150ms"`, "pulse_gap = \"150ms\"\nencoding = \"ascii\"", []string{`[[acceptor]] #1 encoding: "ascii" is not a bridge encoding; write encoding = "pulse"`}, 1},
+		{"bad encoding", `pulse_gap = "150ms"`, "pulse_gap = \"150ms\"\nencoding = \"ascii\"", []string{`[[acceptor]] "coins" encoding: "ascii" is not a bridge encoding; write encoding = "pulse"`}, 1},
 		{"encoding on essp", `protocol = "essp"`, "protocol = \"essp\"\nencoding = \"pulse\"", []string{`encoding: applies only to protocol = "pulse"`}, 1},
 		{"count_byte count above 31", "pulse_gap = \"150ms\"\n[acceptor.values]\n\"1\" = 0.10", "pulse_gap = \"150ms\"\nencoding = \"count_byte\"\n[acceptor.values]\n\"40\" = 0.10", []string{`values.40: a count_byte bridge reports 1..31 pulses`}, 1},
 		{"transform word", `right(8)|hex2dec`, `right(8)|hexdec`, []string{`[card_reader] transform:`, `hexdec`}, 1},
