@@ -1,8 +1,10 @@
 package bill_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/printroom/voucherkiosk/devices"
 	"github.com/printroom/voucherkiosk/devices/bill"
@@ -18,6 +20,7 @@ func newSim(t *testing.T, opts sspsim.Options) *sspsim.Sim {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sim.Close() })
 	return sim
 }
 
@@ -94,4 +97,59 @@ func TestUnknownEventPlainPollSaysCountTheCashBox(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A slow engine (the journal not yet durable) past the driver's wait: the
+// device repeats the CREDIT, the driver knows it as a repeat (no second
+// credit), and no EVENT_ACK goes out until the engine has journaled it.
+// Before the fix the repeat was handled again, and the next poll sent
+// EVENT_ACK for a credit that was still only in memory.
+func TestSlowJournalNoRepeatNoEarlyAck(t *testing.T) {
+	sim := newSim(t, sspsim.Options{Encryption: true})
+	sim.Credit(2)
+	v, err := bill.New(bill.Config{Name: "notes", Port: sim.Path(), Values: euroValues(), Currency: "EUR", Encryption: true,
+		PendingNotes: 1, PollInterval: 10 * time.Millisecond, JournalWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetAccepting(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan devices.Event, 64)
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx, out) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	var credit devices.Credit
+	for credit.Ack == nil {
+		if c, ok := (<-out).(devices.Credit); ok {
+			credit = c
+		}
+	}
+	// Hold the journal back over many polls: the device keeps repeating.
+	polls := sim.Commands()
+	for sim.Commands() < polls+30 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(sim.AckPending()) == 0 {
+		t.Fatal("EVENT_ACK sent before the credit was journaled")
+	}
+	credit.Ack() // journaled
+	for len(sim.AckPending()) > 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	for {
+		select {
+		case ev := <-out:
+			if c, ok := ev.(devices.Credit); ok {
+				t.Fatalf("the repeated credit was handled again: %+v", c)
+			}
+			continue
+		default:
+		}
+		break
+	}
 }

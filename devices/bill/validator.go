@@ -42,8 +42,11 @@ type Config struct {
 	// as pending (escrowed, not credited, not returned) at start.
 	PendingNotes int
 	Reconnect    time.Duration // between reopen attempts; default 1 s
-	Open         devices.OpenFunc
-	Log          *slog.Logger
+	// JournalWait bounds how long a poll waits for the engine to journal a
+	// credit before it polls on without EVENT_ACK; default 10 s.
+	JournalWait time.Duration
+	Open        devices.OpenFunc
+	Log         *slog.Logger
 }
 
 // ConfigError says the device disagrees with the configuration: retrying
@@ -165,6 +168,9 @@ func New(cfg Config) (*Validator, error) {
 	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = 3
+	}
+	if cfg.JournalWait <= 0 {
+		cfg.JournalWait = journalWait
 	}
 	log := cfg.Log
 	if log == nil {
@@ -756,7 +762,7 @@ func (v *Validator) awaitJournaled(ctx context.Context) bool {
 		}
 		v.journaled = left
 	}()
-	t := time.NewTimer(journalWait)
+	t := time.NewTimer(v.cfg.JournalWait)
 	defer t.Stop()
 	for _, ch := range v.journaled {
 		select {
