@@ -303,6 +303,11 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	// events channel: the engine journals it (or it is unclaimed cash)
 	// before it stops, so no coin in the box goes unrecorded.
 	drainBy := deadline.Add(-500 * time.Millisecond)
+	// A pulse train in flight is finished (one pulse_gap of silence) and
+	// journaled before exit: give the drivers that long, even past the budget.
+	if by := time.Now().Add(longestPulseGap(cfg) + 250*time.Millisecond); by.After(drainBy) {
+		drainBy, deadline = by, by.Add(500*time.Millisecond)
+	}
 	waitGroupUntil(&devWG, drainBy)
 	for len(events) > 0 && time.Now().Before(drainBy) {
 		time.Sleep(5 * time.Millisecond)
@@ -324,6 +329,18 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	st := booker.Status()
 	log.Info("kioskd stopped", "pending", st.Pending, "needs_attention", st.NeedsAttention)
 	return runErr
+}
+
+// longestPulseGap is the longest silence that ends a coin on any pulse
+// acceptor: how long a stop may wait for a train to finish.
+func longestPulseGap(cfg *config.Config) time.Duration {
+	var d time.Duration
+	for _, a := range cfg.Acceptors {
+		if a.Protocol == config.ProtocolPulse && a.PulseGap > d {
+			d = a.PulseGap
+		}
+	}
+	return d
 }
 
 // waitGroupUntil waits for wg, or until the deadline.

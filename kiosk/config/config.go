@@ -142,6 +142,10 @@ type Acceptor struct {
 	Values map[string]int64
 
 	PulseGap time.Duration // pulse: silence that ends a coin
+	// Encoding (pulse) is how the bridge reports a coin: "pulse" (a byte
+	// per pulse), "count_byte" (a byte holding the count) or "count_line"
+	// (an ASCII line holding the count). Default "pulse".
+	Encoding string
 
 	Address      int           // cctalk: device address, default 2
 	CRC16        bool          // cctalk: CRC16 checksums instead of simple
@@ -201,7 +205,7 @@ var (
 	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "claim_window", "card_cache_ttl"}
 	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
-	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"}
+	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"}
 	monitorKeys    = []string{"listen"}
 )
 
@@ -721,11 +725,11 @@ func keyWhat(pr Protocol) string {
 // protocolKeys checks each protocol's own keys and refuses the others'.
 func (p *parser) protocolKeys(m rawAcceptor, t string, a *Acceptor) {
 	owner := map[string]Protocol{
-		"pulse_gap": ProtocolPulse,
-		"address":   ProtocolCCTalk, "crc16": ProtocolCCTalk, "poll_interval": ProtocolCCTalk,
+		"pulse_gap": ProtocolPulse, "encoding": ProtocolPulse,
+		"address": ProtocolCCTalk, "crc16": ProtocolCCTalk, "poll_interval": ProtocolCCTalk,
 		"encryption": ProtocolESSP, "key_file": ProtocolESSP, "fixed_key": ProtocolESSP,
 	}
-	for _, k := range []string{"pulse_gap", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"} {
+	for _, k := range []string{"pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"} {
 		if _, ok := m[k]; ok && a.Protocol != "" && owner[k] != a.Protocol {
 			p.add(t+"."+k, "applies only to protocol = %q, this acceptor is %q; remove it", owner[k], a.Protocol)
 		}
@@ -733,6 +737,7 @@ func (p *parser) protocolKeys(m rawAcceptor, t string, a *Acceptor) {
 	switch a.Protocol {
 	case ProtocolPulse:
 		a.PulseGap = p.duration(m, t, "pulse_gap", `"150ms"`, pulseGapRange, 150*time.Millisecond)
+		p.encoding(m, t, a)
 	case ProtocolCCTalk:
 		a.Address = 2
 		if n, ok := p.integer(m, t, "address", "2"); ok {
@@ -764,6 +769,36 @@ func (p *parser) protocolKeys(m rawAcceptor, t string, a *Acceptor) {
 		if !a.Encryption && (a.KeyFile != "" || a.FixedKey != "") {
 			p.add(t+".encryption", "is off but a key is configured; write encryption = true or remove the key")
 		}
+	}
+}
+
+// Pulse bridge encodings, and the largest count a count_byte bridge can
+// send (bytes from 0x20 up are a banner's text).
+const (
+	EncodingPulse     = "pulse"
+	EncodingCountByte = "count_byte"
+	EncodingCountLine = "count_line"
+	maxCountByte      = 31
+)
+
+func (p *parser) encoding(m rawAcceptor, t string, a *Acceptor) {
+	a.Encoding = EncodingPulse
+	s, ok := p.str(m, t, "encoding", `"pulse"`, false)
+	if !ok || s == "" {
+		return
+	}
+	switch s {
+	case EncodingPulse, EncodingCountLine:
+		a.Encoding = s
+	case EncodingCountByte:
+		a.Encoding = s
+		for k := range a.Values {
+			if n, err := strconv.Atoi(k); err == nil && n > maxCountByte {
+				p.add(t+".values."+k, "a count_byte bridge reports 1..%d pulses in one byte (larger bytes are text); program the acceptor with fewer pulses or use encoding = \"count_line\"", maxCountByte)
+			}
+		}
+	default:
+		p.add(t+".encoding", "%q is not a bridge encoding; write encoding = \"pulse\" (a byte per pulse), \"count_byte\" (a byte holding the pulse count) or \"count_line\" (a text line holding the count)", s)
 	}
 }
 
