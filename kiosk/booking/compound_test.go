@@ -179,7 +179,9 @@ func compoundHistories(t *testing.T) (n int, only uint64, one bool) {
 // in the acknowledgement window), Enter, idle finishes, MyQ faults (down,
 // 5xx, lost create and commit answers, small pages, provider disabled),
 // kill-style restarts, power cuts, disk-full windows and clock jumps, and
-// after each checks that no money was doubled, lost or misdirected.
+// after each checks that no money was doubled, lost or misdirected. MyQ
+// "slow" is latency well inside the request deadline; a request that times
+// out is modelled as a lost answer, so no history depends on the scheduler.
 func TestCompoundFaults(t *testing.T) {
 	n, only, one := compoundHistories(t)
 	cs := newCompoundServer(t)
@@ -566,7 +568,7 @@ func (h *history) step(i int) error {
 	case r < 74: // a booking round
 		return h.bookRound()
 	case r < 82: // MyQ misbehaves
-		switch h.rng.IntN(7) {
+		switch h.rng.IntN(8) {
 		case 0:
 			h.fake.SetDown(h.rng.IntN(2) == 0)
 		case 1:
@@ -581,6 +583,15 @@ func (h *history) step(i int) error {
 			h.cs.page.Store(int64(h.rng.IntN(3))) // pages of 1 or 2, or whole
 		case 6:
 			h.fake.FailNext(myqfake.RouteCreate, 1, 500)
+		case 7:
+			// Slow, but well inside the client's deadline: a slow answer
+			// that times out is a lost answer (cases 2 and 3), which keeps
+			// the history independent of the scheduler.
+			if h.rng.IntN(2) == 0 {
+				h.fake.SetLatency(2 * time.Millisecond)
+			} else {
+				h.fake.SetLatency(0)
+			}
 		}
 	case r < 86: // the disk fills up, or has room again
 		h.diskFull = !h.diskFull
@@ -644,6 +655,7 @@ func (h *history) bookRound() error {
 // left but what needs a technician.
 func (h *history) settle() error {
 	h.fake.SetDown(false)
+	h.fake.SetLatency(0)
 	h.fake.SetProviderEnabled(true)
 	h.fake.FailNext(myqfake.RouteCommit, 0, 0)
 	h.fake.FailNext(myqfake.RouteCreate, 0, 0)
