@@ -731,13 +731,14 @@ func (h *history) check() error {
 		if !ok {
 			return fmt.Errorf("MyQ committed %s under reference %q the engine never finished", c.Amount, c.Description)
 		}
-		// A session opened on the card number alone (MyQ unreachable, card
-		// not cached) is booked to whoever MyQ says holds the card when it
-		// answers: if the card changed hands in between, the kiosk cannot
-		// know who tapped it. That one case is allowed here (and named in
+		// A session opened while MyQ was unreachable (on the card alone, or
+		// from the card cache) is booked to whoever MyQ says holds the card
+		// when it answers, and only if that is the cached student: if the
+		// card changed hands and back in between, the kiosk cannot know
+		// who tapped it. That one case is allowed here (and named in
 		// docs/ARCHITECTURE.md "Crash windows"); every other commit must
 		// reach the student who tapped.
-		if tap := h.tapper[c.Description]; tap != c.UserID && !(f.UserID == 0 && h.owner[f.Card] == c.UserID) {
+		if tap := h.tapper[c.Description]; tap != c.UserID && !(f.Offline && h.owner[f.Card] == c.UserID) {
 			return fmt.Errorf("reference %s (%s) booked to user %d, but user %d tapped the card", c.Description, c.Amount, c.UserID, tap)
 		}
 		if int64(c.Amount) != f.Total {
@@ -753,8 +754,8 @@ func (h *history) check() error {
 		info, ok := l.Session(strings.TrimPrefix(ref, compoundKiosk+"/"))
 		if ok && info.State == journal.StateCommitted {
 			u := h.tapper[ref]
-			if f.UserID == 0 && info.Resolved != nil {
-				u = info.Resolved.UserID // card alone: see above
+			if f.Offline && info.Resolved != nil {
+				u = info.Resolved.UserID // opened offline: see above
 			}
 			want[u] += f.Total
 		}
