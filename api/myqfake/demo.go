@@ -27,5 +27,6 @@ func NewDemo(o Options) *Server {
 	for _, u := range DemoUsers() {
 		s.AddUser(u)
 	}
+	s.AddDemoVouchers()
 	return s
 }

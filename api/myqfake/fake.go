@@ -42,6 +42,10 @@ const (
 	RouteRollback
 	RouteList
 	RouteUpdate
+	RouteVoucherCreate // v2 POST /v2/payments/voucher, or a create through the v3 voucher provider
+	RouteVoucherCommit
+	RouteVoucherRollback
+	RouteVoucherList
 	numRoutes
 )
 
@@ -67,6 +71,8 @@ func (r Route) String() string {
 		return "list"
 	case RouteUpdate:
 		return "update"
+	case RouteVoucherCreate, RouteVoucherCommit, RouteVoucherRollback, RouteVoucherList:
+		return voucherRouteName(r)
 	}
 	return "Route(" + strconv.Itoa(int(r)) + ")"
 }
@@ -156,6 +162,7 @@ type Server struct {
 	idNumber  bool
 	accounts  bool
 	words     [3]string
+	vouchers  voucherState
 
 	runMu   sync.Mutex
 	running map[*Running]struct{}
@@ -361,6 +368,8 @@ func route(method, path string) (r Route, provider, id string, userID string) {
 	switch {
 	case method == http.MethodPost && len(p) == 3 && p[1] == "auth" && p[2] == "token":
 		return RouteToken, "", "", ""
+	case len(p) >= 4 && p[1] == "v2" && p[2] == "payments" && p[3] == "voucher":
+		return voucherV2Route(method, p)
 	case len(p) < 3 || p[1] != "v3":
 		return RouteUnknown, "", "", ""
 	case method == http.MethodGet && len(p) == 4 && p[2] == "users" && p[3] == "find":
@@ -391,6 +400,7 @@ func route(method, path string) (r Route, provider, id string, userID string) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, provider, id, uid := route(r.Method, r.URL.Path)
 	s.mu.Lock()
+	rt = s.voucherRouteLocked(rt, provider)
 	s.requests[rt]++
 	refuse, down, latency := s.refuse, s.down, s.latency
 	f := &s.faults[rt]
@@ -513,6 +523,9 @@ func (s *Server) serve(r *http.Request, rt Route, provider, id, uid string) answ
 	if a, ok := s.authorize(r, need); !ok {
 		return a
 	}
+	if rt >= RouteVoucherCreate && rt <= RouteVoucherList {
+		return s.serveVoucher(r, rt, provider, id)
+	}
 	if provider != "" && provider != "external" {
 		return errAnswer(http.StatusNotFound, "Recharge provider not found")
 	}
@@ -525,9 +538,10 @@ func (s *Server) serve(r *http.Request, rt Route, provider, id, uid string) answ
 		s.mu.Lock()
 		on := s.enabled
 		s.mu.Unlock()
-		return answer{200, map[string]any{"providers": []any{map[string]any{
+		ps := append([]any{map[string]any{
 			"name": "External Payment Providers", "reference": "external", "description": "", "params": []any{}, "enabled": on,
-		}}, "count": 1}}
+		}}, s.voucherProviders()...)
+		return answer{200, map[string]any{"providers": ps, "count": len(ps)}}
 	case RouteCreate:
 		return s.create(r)
 	case RouteList:
@@ -794,8 +808,8 @@ func (s *Server) list(r *http.Request) answer {
 	out := []any{}
 	for _, id := range s.order {
 		p := s.payments[id]
-		if p.userID != uid {
-			continue
+		if p.userID != uid || s.vouchers.byPayment[id] != "" {
+			continue // voucher payments are listed by their own provider
 		}
 		e := map[string]any{
 			"id": s.idValue(p.id), "userId": p.userID, "amount": p.amount, "currency": nil,
