@@ -205,8 +205,14 @@ func (l *Ledger) applyVoucher(r Record) error {
 		}
 		next.State = VoucherOwed
 	case KindVoucherClosed:
-		if st == VoucherOwed {
-			return recErr(r, "voucher %s closed without money after the student confirmed it", ref)
+		var d VoucherClosed
+		if err := r.Decode(&d); err != nil {
+			return err
+		}
+		// A confirmed voucher closes without money only when MyQ refused
+		// its commit for good (the code stays redeemable).
+		if st == VoucherOwed && d.Reason != "refused" {
+			return recErr(r, "voucher %s closed (%s) without money after the student confirmed it", ref, d.Reason)
 		}
 		next.State = VoucherClosedSt
 	}
