@@ -61,6 +61,8 @@ type Receipt struct {
 	Amount     int64  // minor units
 	At         time.Time
 	NewBalance *int64 // after commit, when known
+	// Vouchers added in the session, each its own payment (not in Amount).
+	Vouchers []VoucherLine
 }
 
 // QueueStatus is the booking queue as the screen and the monitor see it.
@@ -109,4 +111,8 @@ type State struct {
 
 	Devices map[string]devices.StatusChange // latest status per device name
 	Queue   QueueStatus
+
+	// Voucher is the voucher part of a session screen; nil when vouchers
+	// are off or no session is open.
+	Voucher *VoucherView
 }
