@@ -61,9 +61,11 @@ type RunnerConfig struct {
 	Cache         *CardCache // nil: no offline card cache
 	Clock         Clock      // nil: RealClock
 	Log           *slog.Logger
-	LookupTimeout time.Duration  // default 10 s
-	NewID         func() string  // session id randomness; nil: RandomID
-	Vouchers      VoucherService // nil: voucher commands are refused (offline)
+	LookupTimeout time.Duration // default 10 s
+	NewID         func() string // session id randomness; nil: RandomID
+
+	// Vouchers carries out voucher commands; nil: codes are answered offline.
+	Vouchers VoucherService
 }
 
 // maxPosted bounds Post's queue; beyond it events are dropped and logged
