@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/devices/voucher"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
@@ -327,6 +328,8 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		if ev != nil {
 			cmds = e.onEscrow(*ev)
 		}
+	case voucher.Scan:
+		cmds = e.onVoucherCode(VoucherCode{Code: ev.Code, Source: "scanner"})
 	default:
 		e.log.Warn("engine: unknown event ignored", "type", fmt.Sprintf("%T", ev))
 	}
