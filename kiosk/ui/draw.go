@@ -270,6 +270,7 @@ func (u *UI) drawKiosk(c *canvas) {
 		} else if s, ok := u.countdown(st.CloseAt); ok {
 			add(stInfo, u.t("closes_in", s))
 		}
+		u.drawVoucher(add, blank)
 	case kiosk.PhaseBooking:
 		u.greeting(add)
 		blank()
@@ -289,6 +290,7 @@ func (u *UI) drawKiosk(c *canvas) {
 			if r != nil && r.NewBalance != nil {
 				add(stBody, u.t("new_balance", u.money(*r.NewBalance)))
 			}
+			u.drawReceiptVouchers(add)
 		} else {
 			add(stWarn, u.t("saved_offline", u.money(amount)))
 			add(stBody, u.t("saved_offline_sub"))
@@ -410,6 +412,7 @@ func (u *UI) drawFooter(c *canvas) {
 		if u.st.Total == 0 {
 			hints = append(hints, u.t("key_esc_cancel"))
 		}
+		hints = u.voucherHints(hints)
 	case kiosk.PhaseCredited, kiosk.PhaseSavedOffline, kiosk.PhaseNotRegistered:
 		hints = append(hints, u.t("key_enter_ok"))
 	}

@@ -106,6 +106,7 @@ type UI struct {
 	lang   int
 	rc     receiptCache
 	tech   techState
+	vin    voucherInput
 }
 
 // New builds the UI. It does not touch the terminal until Run.
@@ -351,6 +352,9 @@ func (u *UI) sendKey(k kiosk.Key) {
 func (u *UI) handleKey(ev *tcell.EventKey) {
 	if u.tech.mode != techClosed {
 		u.techKey(ev)
+		return
+	}
+	if u.voucherKey(ev) {
 		return
 	}
 	switch ev.Key() {
