@@ -131,6 +131,13 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return fmt.Errorf("booking: %w", err)
 	}
 	d.booker = booker
+	vouchers, voucherRules, scanner, err := voucherParts(cfg, client, j, d.post, log)
+	if err != nil {
+		return err
+	}
+	if scanner != nil {
+		hw.all = append(hw.all, scanner)
+	}
 
 	events := make(chan devices.Event, 64)
 	acceptorNames := make([]string, 0, len(hw.acceptors))
@@ -143,7 +150,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
-			Log: log.With("part", "engine"),
+			Log: log.With("part", "engine"), Voucher: voucherRules,
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),
@@ -154,6 +161,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Cache:         cache,
 		Log:           log.With("part", "runner"),
 		LookupTimeout: cfg.MyQ.RequestTimeout,
+		Vouchers:      serviceOf(vouchers),
 	})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
@@ -205,6 +213,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return cancel
 	}
 	stopBooker := start("booking", booker.Run)
+	stopVouchers := start("vouchers", runVouchers(vouchers))
 	stopRunner := start("engine", runner.Run)
 	devCtx, stopDevices := context.WithCancel(context.Background())
 	var devWG sync.WaitGroup
@@ -297,6 +306,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	pcancel2()
 	stopRunner()
 	stopBooker()
+	stopVouchers()
 	stopUI()
 	stopNotify()
 	done := make(chan struct{})

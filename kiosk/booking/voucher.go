@@ -78,6 +78,7 @@ type VoucherResult struct {
 	Reference string
 	Session   string
 	Outcome   VoucherOutcome
+	PaymentID string // offered: the payment to commit or roll back
 	Amount    int64
 	Message   string // MyQ's words, cleaned (api.VoucherMessage)
 	Used      bool   // the refusal says the voucher was used
@@ -302,7 +303,7 @@ func (v *Vouchers) redeem(ctx context.Context, req VoucherRequest) VoucherResult
 		res.Outcome, res.Err = VoucherOffline, err
 		return res
 	}
-	res.Outcome, res.Amount = VoucherOffered, int64(p.Amount)
+	res.Outcome, res.Amount, res.PaymentID = VoucherOffered, int64(p.Amount), p.ID
 	return res
 }
 

@@ -194,8 +194,8 @@ func TestVoucherRedeemAndCommit(t *testing.T) {
 			r.start()
 			ref := r.seen(r.codes[0])
 			r.v.Redeem(VoucherRequest{Reference: ref, Session: "s1", User: vUser, Code: r.codes[0]})
-			if got := r.wait(ref, VoucherOffered); got.Amount != 500 {
-				t.Errorf("offered %d, want 500", got.Amount)
+			if got := r.wait(ref, VoucherOffered); got.Amount != 500 || got.PaymentID == "" {
+				t.Errorf("offered %+v, want 500 and the payment id", got)
 			}
 			if r.fake.Balance(1) != 0 {
 				t.Error("an offer moved money")
