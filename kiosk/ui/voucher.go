@@ -38,9 +38,25 @@ type voucherInput struct {
 	buf     []rune // typed so far
 	last    time.Time
 	fast    bool // every keystroke so far came within wedgeGap
+	// clock, when set, replaces the keys' own time (tests).
+	clock func() time.Time
 }
 
-func (v *voucherInput) reset() { *v = voucherInput{} }
+func (v *voucherInput) reset() { v.begin(false, nil, time.Time{}) }
+
+// begin starts a new buffer (keeping the clock).
+func (v *voucherInput) begin(visible bool, buf []rune, at time.Time) {
+	*v = voucherInput{visible: visible, vFirst: visible, buf: buf, last: at, fast: true, clock: v.clock}
+}
+
+// at is when ev was read from the terminal: keys read in one burst share
+// nearly the same time however late the event loop handles them.
+func (v *voucherInput) at(ev *tcell.EventKey) time.Time {
+	if v.clock != nil {
+		return v.clock()
+	}
+	return ev.When()
+}
 
 // voucherKey takes the keys vouchers need; true when it used ev.
 func (u *UI) voucherKey(ev *tcell.EventKey) bool {
@@ -49,7 +65,7 @@ func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 		in.reset()
 		return false
 	}
-	now := u.now()
+	now := in.at(ev)
 	gapOK := !in.last.IsZero() && now.Sub(in.last) < wedgeGap
 	switch ev.Key() {
 	case tcell.KeyRune:
@@ -59,18 +75,18 @@ func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 		r := ev.Rune()
 		if len(in.buf) == 0 && !in.visible {
 			if r == 'v' || r == 'V' {
-				*in = voucherInput{visible: true, vFirst: true, last: now, fast: true}
+				in.begin(true, nil, now)
 				return true
 			}
 			if r == langRune || r == 'L' {
 				return false
 			}
-			*in = voucherInput{buf: []rune{r}, last: now, fast: true}
+			in.begin(false, []rune{r}, now)
 			return true
 		}
 		if !in.visible && !gapOK {
 			// A person pressing keys: not a code. Start again from this one.
-			*in = voucherInput{buf: []rune{r}, last: now, fast: true}
+			in.begin(false, []rune{r}, now)
 			return true
 		}
 		in.fast = in.fast && gapOK

@@ -39,6 +39,9 @@ func startVoucherUI(t *testing.T) (*harness, *postEngine) {
 			pe = &postEngine{chanEngine: o.Engine.(*chanEngine)}
 			o.Engine = pe
 		}
+		if u != nil {
+			u.vin.clock = u.now
+		}
 	})
 	return h, pe
 }
