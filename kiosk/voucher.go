@@ -382,6 +382,7 @@ func (e *Engine) voucherCancel() []Command {
 		return nil
 	}
 	ref, pid := v.ref, v.paymentID
+	e.log.Info("engine: voucher cancelled", "reference", ref, "step", v.step)
 	e.setVoucherStep(VoucherIdle)
 	return []Command{CancelVoucher{Reference: ref, PaymentID: pid}}
 }

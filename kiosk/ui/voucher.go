@@ -11,11 +11,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/printroom/voucherkiosk/api"
 	"github.com/printroom/voucherkiosk/kiosk"
+	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
 // wedgeGap: keystrokes closer than this are a scanner, not a person (people
@@ -147,6 +149,7 @@ func (u *UI) postVoucher(c kiosk.VoucherCode) {
 		u.log.Warn("ui: engine takes no voucher codes; code dropped")
 		return
 	}
+	u.log.Info("ui: voucher code", "source", c.Source, "code", journal.MaskVoucher(c.Code), "runes", utf8.RuneCountInString(c.Code))
 	u.spawn(func(context.Context) { p.Post(c) })
 }
 
