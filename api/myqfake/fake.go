@@ -808,7 +808,7 @@ func (s *Server) list(r *http.Request) answer {
 	out := []any{}
 	for _, id := range s.order {
 		p := s.payments[id]
-		if p.userID != uid || s.vouchers.byPayment[id] != "" {
+		if p.userID != uid || (s.vouchers.byPayment[id] != "" && !s.vouchers.inCashList) {
 			continue // voucher payments are listed by their own provider
 		}
 		e := map[string]any{

@@ -56,6 +56,10 @@ type voucherState struct {
 	param     string // default "code"
 	paramsObj bool   // params listed as [{"name":…}] instead of ["…"]
 	v2Off     bool
+	// inCashList: voucher payments also appear in the cash provider's
+	// listing (whether MyQ lists every provider's payments there is
+	// UNCERTAIN).
+	inCashList bool
 }
 
 func voucherRouteName(r Route) string {
@@ -143,6 +147,14 @@ func (s *Server) SetVoucherProvider(on bool, ref, param string, paramsAsObjects 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.vouchers.v3On, s.vouchers.ref, s.vouchers.param, s.vouchers.paramsObj = on, ref, param, paramsAsObjects
+}
+
+// SetVouchersInCashList lists voucher payments in the cash provider's
+// listing too.
+func (s *Server) SetVouchersInCashList(on bool) {
+	s.mu.Lock()
+	s.vouchers.inCashList = on
+	s.mu.Unlock()
 }
 
 // SetVoucherV2 switches the v2 endpoints (off: 404, an older or newer MyQ).

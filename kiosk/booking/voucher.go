@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -517,4 +518,20 @@ func (v *Vouchers) resolve(ctx context.Context, ref string) {
 	}
 	v.resolved(ref)
 	v.report(VoucherResult{Reference: ref, Session: info.Session, Outcome: VoucherClosed})
+}
+
+// isVoucherRef reports a voucher's reference ("<kiosk>/<session>/v<n>"):
+// cash booking never touches those payments, should MyQ list them with the
+// cash provider's (whether it does is UNCERTAIN).
+func isVoucherRef(desc string) bool {
+	i := strings.LastIndexByte(desc, '/')
+	if i < 0 || i+2 >= len(desc) || desc[i+1] != 'v' || strings.IndexByte(desc, '/') == i {
+		return false
+	}
+	for _, c := range desc[i+2:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -364,3 +364,49 @@ func TestVoucherEscWhileAsking(t *testing.T) {
 	}
 	r.checkMoney(0)
 }
+
+func TestIsVoucherRef(t *testing.T) {
+	for ref, want := range map[string]bool{
+		"k/261130-022748-c5c1be/v1":  true,
+		"k/261130-022748-c5c1be/v12": true,
+		"k/261130-022748-c5c1be":     false,
+		"k/v1":                       false,
+		"k/s/vx":                     false,
+		"k/s/v":                      false,
+	} {
+		if got := isVoucherRef(ref); got != want {
+			t.Errorf("isVoucherRef(%q) = %v", ref, got)
+		}
+	}
+}
+
+// TestCashBookingLeavesVoucherPaymentsAlone: should MyQ list voucher
+// payments with the cash provider's, the cash booking's orphan sweep must
+// not roll back a voucher the student is confirming.
+func TestCashBookingLeavesVoucherPaymentsAlone(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	r.fake.SetVoucherProvider(true, "", "", false)
+	r.fake.SetVouchersInCashList(true)
+	codes := r.fake.AddVoucherBatch("CB", 1, 500, time.Now().Add(time.Hour))
+	rt, err := r.client.ResolveVoucher(context.Background(), api.VoucherAuto, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vp, err := r.client.CreateVoucherPayment(context.Background(), rt, vUser, codes[0], testKiosk+"/s999999/v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	r.fake.DropAnswer(myqfake.RouteCreate, 1) // the cash booking lists and sweeps
+	r.book(1, 200)
+	r.settle()
+	ps, err := r.client.ListVoucherPayments(context.Background(), rt, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.ID == vp.ID && p.State != api.StateOpen {
+			t.Fatalf("the cash booking rolled back voucher payment %s (%s)", p.ID, p.State)
+		}
+	}
+}
