@@ -282,5 +282,12 @@ func printCash(out io.Writer, cash control.Cash) {
 	if t.Unrecognised > 0 {
 		fmt.Fprintf(w, "unrecognised coins\t%d (in the box, credited to nobody)\n", t.Unrecognised)
 	}
+	if v := cash.Vouchers; v != nil {
+		fmt.Fprintf(w, "vouchers (not cash)\t%d redeemed, %s committed in MyQ", v.Count, money(v.Committed, cash.Currency))
+		if v.Owed > 0 {
+			fmt.Fprintf(w, ", %s confirmed, commit pending", money(v.Owed, cash.Currency))
+		}
+		fmt.Fprintln(w)
+	}
 	w.Flush()
 }

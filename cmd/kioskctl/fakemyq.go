@@ -90,6 +90,7 @@ func runFakeMyQ(ctx context.Context, e *env, args []string) error {
 	for _, u := range users {
 		fake.AddUser(u)
 	}
+	fake.AddDemoVouchers()
 	run, err := fake.Start(*useTLS)
 	if err != nil {
 		return err
@@ -119,6 +120,8 @@ func runFakeMyQ(ctx context.Context, e *env, args []string) error {
 	for _, u := range users {
 		fmt.Fprintf(w, "  %-22s %-10s %-12s %s\n", u.FullName, u.Username, strings.Join(u.Cards, ","), u.Balance)
 	}
+	fmt.Fprintf(w, "\nVouchers (%s each): %s; used: %s; expired: %s\n", api.Money(500),
+		strings.Join(myqfake.DemoVouchers.Valid, ", "), myqfake.DemoVouchers.Used, myqfake.DemoVouchers.Expired)
 	fmt.Fprintln(w, "\nCtrl-C stops the fake (and forgets everything).")
 	<-ctx.Done()
 	if err := fake.Check(); err != nil {
