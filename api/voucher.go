@@ -372,8 +372,13 @@ func IsVoucherRefused(err error) bool {
 	if !ok || !IsPermanent(err) || errors.Is(err, ErrInvalidArgument) {
 		return false
 	}
-	return e.Status != http.StatusForbidden && e.Status != http.StatusUnsupportedMediaType &&
-		!IsProviderDisabled(err) && !(e.Status == http.StatusNotFound && strings.Contains(strings.ToLower(e.Message), "provider"))
+	if e.Status == http.StatusNotFound {
+		// A missing endpoint, user or provider is the set-up; a 404 about
+		// the code (MyQ's wording is UNCERTAIN) is a refusal.
+		m := strings.ToLower(e.Message)
+		return (strings.Contains(m, "voucher") || strings.Contains(m, "code")) && !strings.Contains(m, "provider")
+	}
+	return e.Status != http.StatusForbidden && e.Status != http.StatusUnsupportedMediaType && !IsProviderDisabled(err)
 }
 
 // IsVoucherUsed reports MyQ's refusal of a voucher already used.

@@ -242,3 +242,23 @@ func TestVoucherMessageIsCleaned(t *testing.T) {
 		}
 	}
 }
+
+func TestVoucherRefusalIsNotASetUpError(t *testing.T) {
+	e := setup(t, myqfake.Options{}, nil)
+	rt := api.VoucherRoute{Form: api.VoucherV2, Provider: "voucher"}
+	e.fake.SetVoucherV2(false)
+	_, err := e.c.CreateVoucherPayment(ctx(t), rt, jdoe, "ANY-CODE", "d")
+	if api.IsVoucherRefused(err) || !api.IsNotFound(err) {
+		t.Errorf("missing endpoint read as a refused code: %v", err)
+	}
+	e.fake.SetVoucherV2(true)
+	_, err = e.c.CreateVoucherPayment(ctx(t), rt, api.User{ID: 5, Username: "nobody"}, "ANY-CODE", "d")
+	if api.IsVoucherRefused(err) {
+		t.Errorf("unknown user read as a refused code: %v", err)
+	}
+	rt3 := api.VoucherRoute{Form: api.VoucherV3, Provider: "voucher", CodeParam: "code"}
+	_, err = e.c.CreateVoucherPayment(ctx(t), rt3, jdoe, "ANY-CODE", "d")
+	if api.IsVoucherRefused(err) {
+		t.Errorf("unlisted provider read as a refused code: %v", err)
+	}
+}

@@ -33,7 +33,9 @@ often wrong when a kiosk is set up, and says how to fix each in MyQ's web UI:
   2. user lookup: the test card (--card) finds a user; with --raw the number is
      what the reader sends and goes through the config's transform chain first;
   3. the recharge provider "external" is listed (External Payment Providers is
-     enabled in Settings > Credit).
+     enabled in Settings > Credit);
+  4. with [voucher] enabled: the voucher form MyQ offers (v3 provider or v2),
+     and, with --card, that MyQ refuses a made-up voucher code for that user.
 
 It creates no payment and moves no money.
 
@@ -163,6 +165,9 @@ func runAPICheck(ctx context.Context, e *env, args []string) error {
 			ok("provider %q (%s) is active", found.Reference, found.Name)
 		}
 	}
+	checkVoucherPath(ctx, cfg, client, *cardNo, *raw, ok, func(format string, a ...any) {
+		fmt.Fprintf(e.stdout, "skip  "+format+"\n", a...)
+	}, bad)
 	if failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d check(s) failed", failed)}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,5 +69,42 @@ func TestFakeMyQPrintsRedeemableVouchers(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("exit code %d", code)
+	}
+}
+
+func TestAPICheckVoucherPath(t *testing.T) {
+	fake := myqfake.NewDemo(myqfake.Options{})
+	srv, err := fake.Start(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ca, err := srv.WriteCAFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := apiCheckConfig(t, srv.URL, ca, myqfake.DemoClientSecret)
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(b, []byte("[voucher]\nenabled = true\n")...), 0o600)
+	check := func() (int, string) {
+		var out bytes.Buffer
+		code := run(context.Background(), &env{stdout: &out, stderr: &out}, []string{"api-check", "--config", cfg, "--card", "0008844356"})
+		return code, out.String()
+	}
+	code, out := check()
+	if code != 0 || !strings.Contains(out, "vouchers go through v2") || !strings.Contains(out, "a made-up code is refused") {
+		t.Fatalf("v2: exit %d\n%s", code, out)
+	}
+	fake.SetVoucherProvider(true, "", "", false)
+	if code, out := check(); code != 0 || !strings.Contains(out, `vouchers go through v3 provider "voucher", code param "code"`) {
+		t.Fatalf("v3: exit %d\n%s", code, out)
+	}
+	fake.SetVoucherProvider(false, "", "", false)
+	fake.SetVoucherV2(false)
+	if code, out := check(); code != 1 || !strings.Contains(out, "no such voucher endpoint") {
+		t.Fatalf("no endpoint: exit %d\n%s", code, out)
+	}
+	if len(fake.Ledger()) != 0 {
+		t.Error("api-check moved money")
 	}
 }
