@@ -296,7 +296,12 @@ func (e *Engine) onVoucherResult(r VoucherResult) []Command {
 			}
 		}
 		if r.Outcome == VoucherOutcomeOffered {
-			// Offered to nobody (the session moved on): roll it back.
+			// Offered to nobody (the session moved on): close and roll back.
+			// The journal refuses the close if it was settled meanwhile.
+			closed := journal.VoucherClosed{Reference: r.Reference, Reason: "abandoned"}
+			if _, err := e.j.Append(journal.New(journal.KindVoucherClosed, "", e.now, closed)); err != nil {
+				e.log.Info("engine: late voucher offer not closed here", "reference", r.Reference, "err", err)
+			}
 			return []Command{CancelVoucher{Reference: r.Reference, PaymentID: r.PaymentID}}
 		}
 		return nil

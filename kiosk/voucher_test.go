@@ -246,3 +246,48 @@ func TestVoucherOffWhenDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestVoucherCrashWindowsAtRestart: a restart between any two voucher steps
+// leaves the session's cash to the usual restart rules and the voucher open
+// in the journal exactly as far as it got, for booking to resolve (list,
+// roll back what the student never confirmed, commit what they did).
+func TestVoucherCrashWindowsAtRestart(t *testing.T) {
+	steps := []struct {
+		name string
+		run  func(h *harness, r RedeemVoucher)
+		want journal.VoucherState
+	}{
+		{"seen", func(h *harness, r RedeemVoucher) {}, journal.VoucherAsked},
+		{"offered", func(h *harness, r RedeemVoucher) { h.offer(r, "p1", 500) }, journal.VoucherOffered},
+		{"confirmed", func(h *harness, r RedeemVoucher) {
+			h.offer(r, "p1", 500)
+			h.do(KeyPress{Key: KeyEnter})
+		}, journal.VoucherOwed},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			h := newHarness(t, voucherConfig())
+			h.open("0012345678", &alice)
+			h.coin(200)
+			r := h.scan(code)
+			s.run(h, r)
+			cmds := h.restart(voucherConfig())
+			b, ok := find[Book](cmds)
+			if !ok || b.Finish.Total != 200 || b.Finish.Reason != ReasonRestart {
+				t.Fatalf("restart: %#v", cmds)
+			}
+			l := h.tj.j.Ledger()
+			open := l.OpenVouchers()
+			if len(open) != 1 || open[0].Reference != r.Reference || open[0].State != s.want {
+				t.Errorf("open vouchers after restart %+v, want %s", open, s.want)
+			}
+			if v := l.Vouchers(); v.Committed != 0 {
+				t.Errorf("a voucher counted before MyQ committed it: %+v", v)
+			}
+			// A late answer for it reaches no screen: an offer is rolled back.
+			if c, ok := find[CancelVoucher](h.do(VoucherResult{Reference: r.Reference, Outcome: VoucherOutcomeOffered, PaymentID: "p1", Amount: 500})); !ok || c.PaymentID != "p1" {
+				t.Error("a late offer after the restart was not rolled back")
+			}
+		})
+	}
+}

@@ -327,6 +327,10 @@ func (v *Vouchers) Cancel(ref, paymentID string) {
 	if paymentID == "" {
 		return
 	}
+	if info, ok := v.cfg.Journal.Ledger().Voucher(ref); ok && (info.State == journal.VoucherOwed || info.State == journal.VoucherCommitted) {
+		v.log.Error("vouchers: refused to roll back a confirmed voucher", "reference", ref, "state", info.State)
+		return
+	}
 	v.start(ref+"#cancel", func(ctx context.Context) {
 		rt, err := v.routeFor(ctx)
 		if err == nil {
