@@ -332,6 +332,14 @@ func (e *Engine) onVoucherResult(r VoucherResult) []Command {
 		e.setVoucherStep(VoucherBroken)
 	case VoucherOutcomeCommitted, VoucherOutcomeCommitPending:
 		if v.step != VoucherAdding {
+			if r.Outcome == VoucherOutcomeCommitted { // an owed commit confirmed later
+				v.pending = false
+				for i := range v.lines {
+					if v.lines[i].Reference == r.Reference {
+						v.lines[i].Pending = false
+					}
+				}
+			}
 			return nil
 		}
 		amt := r.Amount

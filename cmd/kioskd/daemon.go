@@ -24,6 +24,7 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
+	"github.com/printroom/voucherkiosk/kiosk/voucherlink"
 )
 
 // daemonOptions is what runDaemon needs beyond the config: the demo adds
@@ -161,7 +162,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Cache:         cache,
 		Log:           log.With("part", "runner"),
 		LookupTimeout: cfg.MyQ.RequestTimeout,
-		Vouchers:      serviceOf(vouchers),
+		Vouchers:      voucherlink.Service(vouchers),
 	})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/booking"
 	"github.com/printroom/voucherkiosk/kiosk/config"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
+	"github.com/printroom/voucherkiosk/kiosk/voucherlink"
 )
 
 // VoucherScannerName is the serial voucher scanner's device name.
@@ -32,7 +33,7 @@ func voucherParts(cfg *config.Config, client *api.Client, j *journal.Journal, po
 	v, err := booking.NewVouchers(booking.VoucherConfig{
 		Client: client, Journal: j, Log: log.With("part", "vouchers"),
 		Form: form, Provider: cfg.Voucher.Provider, CodeParam: cfg.Voucher.CodeParam,
-		OnResult: func(r booking.VoucherResult) { post(voucherResult(r)) },
+		OnResult: func(r booking.VoucherResult) { post(voucherlink.Result(r)) },
 	})
 	if err != nil {
 		return nil, rules, nil, err
@@ -49,37 +50,6 @@ func voucherParts(cfg *config.Config, client *api.Client, j *journal.Journal, po
 	return v, rules, scanner, nil
 }
 
-func voucherResult(r booking.VoucherResult) kiosk.VoucherResult {
-	out := kiosk.VoucherResult{Reference: r.Reference, Amount: r.Amount, Message: r.Message, Used: r.Used, PaymentID: r.PaymentID}
-	switch r.Outcome {
-	case booking.VoucherOffered:
-		out.Outcome = kiosk.VoucherOutcomeOffered
-	case booking.VoucherRefused:
-		out.Outcome = kiosk.VoucherOutcomeRefused
-	case booking.VoucherOffline:
-		out.Outcome = kiosk.VoucherOutcomeOffline
-	case booking.VoucherFailed:
-		out.Outcome = kiosk.VoucherOutcomeFailed
-	case booking.VoucherCommitted:
-		out.Outcome = kiosk.VoucherOutcomeCommitted
-	case booking.VoucherCommitPending:
-		out.Outcome = kiosk.VoucherOutcomeCommitPending
-	default:
-		out.Outcome = kiosk.VoucherOutcomeClosed
-	}
-	return out
-}
-
-// voucherService adapts booking.Vouchers to the runner's commands.
-type voucherService struct{ v *booking.Vouchers }
-
-func (s voucherService) Redeem(c kiosk.RedeemVoucher) {
-	s.v.Redeem(booking.VoucherRequest{Reference: c.Reference, Session: c.SessionID,
-		User: api.User{ID: c.User.ID, Username: c.User.Username, FullName: c.User.FullName}, Code: c.Code})
-}
-func (s voucherService) Commit(ref string)            { s.v.Commit(ref) }
-func (s voucherService) Cancel(ref, paymentID string) { s.v.Cancel(ref, paymentID) }
-
 // runVouchers is Run for the daemon's part list (a nil Vouchers runs nothing).
 func runVouchers(v *booking.Vouchers) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
@@ -89,11 +59,4 @@ func runVouchers(v *booking.Vouchers) func(ctx context.Context) error {
 		}
 		return v.Run(ctx)
 	}
-}
-
-func serviceOf(v *booking.Vouchers) kiosk.VoucherService {
-	if v == nil {
-		return nil
-	}
-	return voucherService{v}
 }
