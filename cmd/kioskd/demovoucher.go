@@ -36,6 +36,6 @@ func demoVoucherScanner(cfg *config.Config, fake *myqfake.Server, simDir string)
 			fake.AddVoucher(myqfake.Voucher{Code: code, Value: 500})
 			sim.TapCard(code)
 		}},
-		{Key: tcell.KeyF12, Label: "used voucher", Do: func() { sim.TapCard(myqfake.DemoVouchers.Used) }},
+		{Key: tcell.KeyF12, Label: "used", Do: func() { sim.TapCard(myqfake.DemoVouchers.Used) }},
 	}}, nil
 }
