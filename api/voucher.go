@@ -1,327 +1,168 @@
 package api
 
-// Voucher redemption. Two documented-or-guessed forms:
-//
-//   - v2 (documented, docs.myq-solution.com/en/rad/v4/post-payment-voucher
-//     and commit-payment-voucher): POST /v2/payments/voucher
-//     {"user":"<username>","voucherCode":"…","description":"…"} answers
-//     {"paymentId":"…","amount":…}, an uncommitted payment; then
-//     POST /v2/payments/voucher/{paymentId}/commit answers {"amount":…}.
-//   - v3 (UNCERTAIN): the recharge provider for vouchers (reference probably
-//     "voucher", docs.myq-solution.com/en/rad/v5/credit-recharging: "REST API
-//     recharge does not support any standard built-in payment provider
-//     except for Voucher and External Payment Providers"), used like any
-//     provider: POST /v3/rechargeProviders/{ref}/payments with the code in
-//     params under a name GET /v3/rechargeProviders lists in the provider's
-//     "params" (documented only as an array of values).
-//
-// UNCERTAIN and chosen here: a v2 rollback (POST …/voucher/{id}/rollback; a
-// 404 leaves the payment uncommitted, which moves no money); listing voucher
-// payments through GET /v3/rechargeProviders/{ref}/payments?userId= in both
-// forms (the only documented listing).
-
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
-// VoucherForm is which API form redeems vouchers.
-type VoucherForm int
+// Vouchers: MyQ credit vouchers redeemed through the REST API. Two forms:
+//   - v2 (documented, en/rad/v4/post-payment-voucher): POST /v2/payments/voucher
+//     {"user":"<username>","voucherCode":…,"description":…} → {"paymentId":…,"amount":…},
+//     uncommitted; POST /v2/payments/voucher/{paymentId}/commit → {"amount":…}.
+//   - v3 (UNCERTAIN): a recharge provider (reference probably "voucher") whose
+//     code is one of the params GET /v3/rechargeProviders lists; created,
+//     committed, rolled back and listed like an external payment.
+// A voucher payment moves no money until committed, as for cash.
+
+// VoucherAPI is which form a kiosk uses.
+type VoucherAPI int
 
 const (
-	VoucherAuto VoucherForm = iota // v3 when the provider list has the voucher provider, else v2
-	VoucherV2
+	VoucherV2 VoucherAPI = iota + 1
 	VoucherV3
 )
 
-func (f VoucherForm) String() string {
-	switch f {
-	case VoucherAuto:
-		return "auto"
+func (v VoucherAPI) String() string {
+	switch v {
 	case VoucherV2:
 		return "v2"
 	case VoucherV3:
 		return "v3"
 	}
-	return "VoucherForm(" + strconv.Itoa(int(f)) + ")"
+	return "VoucherAPI(" + strconv.Itoa(int(v)) + ")"
 }
 
-// ParseVoucherForm reads the config word ("auto", "v2", "v3"; "" is auto).
-func ParseVoucherForm(s string) (VoucherForm, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "auto":
-		return VoucherAuto, nil
-	case "v2":
-		return VoucherV2, nil
-	case "v3":
-		return VoucherV3, nil
-	}
-	return VoucherAuto, fmt.Errorf("voucher api %q: want auto, v3 or v2", s)
-}
-
-// DefaultVoucherProvider is the v3 reference assumed for vouchers (UNCERTAIN).
+// DefaultVoucherProvider is the v3 reference assumed when none is configured.
 const DefaultVoucherProvider = "voucher"
 
-// DefaultVoucherCodeParam is the v3 code parameter used when neither the
-// config nor the provider list names one: the v2 field's name (UNCERTAIN).
-const DefaultVoucherCodeParam = "voucherCode"
+// maxVoucherCode bounds a code the kiosk will send.
+const maxVoucherCode = 64
 
-// VoucherRoute is a resolved way to redeem vouchers.
-type VoucherRoute struct {
-	Form      VoucherForm // VoucherV2 or VoucherV3, never auto
-	Provider  string      // v3 reference (also used to list in both forms)
-	CodeParam string      // v3 params key carrying the code
-}
-
-func (r VoucherRoute) String() string {
-	if r.Form == VoucherV3 {
-		return fmt.Sprintf("v3 provider %q, code param %q", r.Provider, r.CodeParam)
-	}
-	return fmt.Sprintf("v2 /v2/payments/voucher (listing via provider %q)", r.Provider)
-}
-
-// VoucherProvider is what GET /v3/rechargeProviders says of one provider,
-// with the names found in its params.
-type VoucherProvider struct {
-	Reference string
-	Enabled   *bool
-	Params    []string
-}
-
-// DecodeProviderParams returns every provider of the list with the parameter
-// names its params carry. params is documented only as an array of values
-// (["string",0,true]); strings are read as names, objects by their
-// "name"/"key"/"reference" field, and a params object by its keys.
-func DecodeProviderParams(b []byte) ([]VoucherProvider, error) {
-	var w struct {
-		Providers *[]struct {
-			Reference string          `json:"reference"`
-			Enabled   *bool           `json:"enabled"`
-			Params    json.RawMessage `json:"params"`
-		} `json:"providers"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, err
-	}
-	if w.Providers == nil {
-		return nil, fmt.Errorf("no providers list")
-	}
-	out := make([]VoucherProvider, 0, len(*w.Providers))
-	for _, p := range *w.Providers {
-		out = append(out, VoucherProvider{Reference: p.Reference, Enabled: p.Enabled, Params: paramNames(p.Params)})
-	}
-	return out, nil
-}
-
-func paramNames(raw json.RawMessage) []string {
-	var names []string
-	add := func(s string) {
-		s = strings.TrimSpace(s)
-		if s != "" && len(s) <= 64 && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
-			names = append(names, s)
-		}
-	}
-	var arr []json.RawMessage
-	if json.Unmarshal(raw, &arr) == nil {
-		for _, e := range arr {
-			var s string
-			if json.Unmarshal(e, &s) == nil {
-				add(s)
-				continue
+// paramNames reads a provider's params: names as strings, or objects with
+// a "name" (or "key") field. Anything else is skipped.
+func paramNames(raw []json.RawMessage) []string {
+	var out []string
+	for _, r := range raw {
+		var s string
+		if json.Unmarshal(r, &s) == nil {
+			if s = cleanText(s, maxName); s != "" {
+				out = append(out, s)
 			}
-			var o struct {
-				Name      string `json:"name"`
-				Key       string `json:"key"`
-				Reference string `json:"reference"`
-			}
-			if json.Unmarshal(e, &o) == nil {
-				add(firstNonEmpty(o.Name, o.Key, o.Reference))
-			}
-		}
-		return names
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) == nil {
-		for k := range obj {
-			add(k)
-		}
-	}
-	return names
-}
-
-// CodeParamOf picks the code parameter among a provider's params: the one
-// whose name says "code", else the only one, else DefaultVoucherCodeParam.
-func CodeParamOf(params []string) string {
-	for _, p := range params {
-		if strings.Contains(strings.ToLower(p), "code") {
-			return p
-		}
-	}
-	if len(params) == 1 {
-		return params[0]
-	}
-	return DefaultVoucherCodeParam
-}
-
-// ResolveVoucher decides how vouchers are redeemed. form auto asks MyQ for
-// the provider list: v3 when it lists provider (enabled or not saying), v2
-// otherwise. codeParam, when set, overrides what the list says.
-func (c *Client) ResolveVoucher(ctx context.Context, form VoucherForm, provider, codeParam string) (VoucherRoute, error) {
-	if provider == "" {
-		provider = DefaultVoucherProvider
-	}
-	rt := VoucherRoute{Form: form, Provider: provider, CodeParam: codeParam}
-	if form == VoucherV2 || (form == VoucherV3 && codeParam != "") {
-		return rt, nil
-	}
-	var ps []VoucherProvider
-	err := c.call(ctx, "list providers", http.MethodGet, "/api/v3/rechargeProviders", nil, nil, func(b []byte) (err error) {
-		ps, err = DecodeProviderParams(b)
-		return err
-	})
-	if err != nil {
-		return VoucherRoute{}, err
-	}
-	for _, p := range ps {
-		if !strings.EqualFold(p.Reference, provider) || (p.Enabled != nil && !*p.Enabled) {
 			continue
 		}
-		rt.Form = VoucherV3
-		if rt.CodeParam == "" {
-			rt.CodeParam = CodeParamOf(p.Params)
+		var o struct {
+			Name string `json:"name"`
+			Key  string `json:"key"`
 		}
-		return rt, nil
-	}
-	if form == VoucherV3 {
-		if rt.CodeParam == "" {
-			rt.CodeParam = DefaultVoucherCodeParam
+		if json.Unmarshal(r, &o) == nil {
+			if n := cleanText(firstNonEmpty(o.Name, o.Key), maxName); n != "" {
+				out = append(out, n)
+			}
 		}
-		return rt, nil
 	}
-	rt.Form = VoucherV2
-	return rt, nil
+	return out
 }
 
-// VoucherPayment is an uncommitted voucher payment: the voucher's value as
-// MyQ states it.
-type VoucherPayment struct {
-	ID     string
-	Amount Money
-}
-
-// ErrVoucherAmount: MyQ created a voucher payment without saying its value.
-var ErrVoucherAmount = errors.New("voucher payment without an amount")
-
-func (rt VoucherRoute) paymentsPath() string {
-	return "/api/v3/rechargeProviders/" + url.PathEscape(rt.Provider) + "/payments"
-}
-
-func (rt VoucherRoute) paymentPath(id, verb string) string {
-	if rt.Form == VoucherV2 {
-		return "/api/v2/payments/voucher/" + url.PathEscape(id) + "/" + verb
-	}
-	return rt.paymentsPath() + "/" + url.PathEscape(id) + "/" + verb
-}
-
-// CreateVoucherPayment asks MyQ to check code and create an uncommitted
-// payment of the voucher's value for u. description carries the kiosk's
-// unique reference (found again by ListVoucherPayments after a lost answer).
-// A refused code is a permanent error (IsPermanent); VoucherMessage gives
-// MyQ's words for the student.
-func (c *Client) CreateVoucherPayment(ctx context.Context, rt VoucherRoute, u User, code, description string) (VoucherPayment, error) {
-	const op = "create voucher payment"
-	code = strings.TrimSpace(code)
-	if code == "" || len(code) > 128 {
-		return VoucherPayment{}, &Error{Op: op, Err: fmt.Errorf("%w: voucher code empty or longer than 128", ErrInvalidArgument)}
-	}
-	var p VoucherPayment
-	if rt.Form == VoucherV2 {
-		if u.Username == "" {
-			return VoucherPayment{}, &Error{Op: op, Err: fmt.Errorf("%w: v2 vouchers need the username", ErrInvalidArgument)}
+// VoucherCodeParam picks the parameter of a v3 voucher provider that takes
+// the code: the one whose name says "code", else the only one. ok is false
+// when MyQ's list does not tell (configure code_param then).
+func VoucherCodeParam(p Provider) (name string, ok bool) {
+	for _, n := range p.Params {
+		if strings.Contains(strings.ToLower(n), "code") {
+			return n, true
 		}
-		body := struct {
-			User        string `json:"user"`
-			VoucherCode string `json:"voucherCode"`
-			Description string `json:"description"`
-		}{u.Username, code, description}
-		err := c.call(ctx, op, http.MethodPost, "/api/v2/payments/voucher", nil, body, func(b []byte) error {
-			var w struct {
-				PaymentID *flexID         `json:"paymentId"`
-				Amount    json.RawMessage `json:"amount"`
-			}
-			if err := json.Unmarshal(b, &w); err != nil {
-				return err
-			}
-			if w.PaymentID == nil {
-				return fmt.Errorf("no paymentId")
-			}
-			p.ID = string(*w.PaymentID)
-			return voucherAmount(&p, w.Amount)
-		})
-		return p, err
 	}
-	if u.ID <= 0 {
-		return VoucherPayment{}, &Error{Op: op, Err: fmt.Errorf("%w: user id %d", ErrInvalidArgument, u.ID)}
+	if len(p.Params) == 1 {
+		return p.Params[0], true
 	}
-	body := map[string]any{"userId": u.ID, "description": description, "params": map[string]string{rt.CodeParam: code}}
-	err := c.call(ctx, op, http.MethodPost, rt.paymentsPath(), nil, body, func(b []byte) error {
-		var w wirePayment
+	return "", false
+}
+
+// ChooseVoucherAPI reads the provider list for api = "auto": v3 when it
+// lists the voucher provider (reference ref), else v2.
+func ChooseVoucherAPI(ps []Provider, ref string) (VoucherAPI, *Provider) {
+	if ref == "" {
+		ref = DefaultVoucherProvider
+	}
+	for i := range ps {
+		if strings.EqualFold(ps[i].Reference, ref) && (ps[i].Enabled == nil || *ps[i].Enabled) {
+			return VoucherV3, &ps[i]
+		}
+	}
+	return VoucherV2, nil
+}
+
+// checkVoucherCode refuses a code MyQ must never see.
+func checkVoucherCode(op, code string) error {
+	if code == "" || len(code) > maxVoucherCode {
+		return &Error{Op: op, Err: fmt.Errorf("%w: voucher code empty or longer than %d", ErrInvalidArgument, maxVoucherCode)}
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] <= 0x20 || code[i] >= 0x7f {
+			return &Error{Op: op, Err: fmt.Errorf("%w: voucher code holds a space or a character that is not printable ASCII", ErrInvalidArgument)}
+		}
+	}
+	return nil
+}
+
+// MaskVoucher keeps the last four characters of a code (for logs, errors
+// and the journal).
+func MaskVoucher(code string) string { return maskCard(code) }
+
+// CreateVoucherV2 creates an uncommitted voucher payment for username.
+// The amount is the voucher's value, as MyQ answers it.
+func (c *Client) CreateVoucherV2(ctx context.Context, username, code, description string) (Payment, error) {
+	op := "create voucher payment " + MaskVoucher(code)
+	if err := checkVoucherCode(op, code); err != nil {
+		return Payment{}, err
+	}
+	if username == "" {
+		return Payment{}, &Error{Op: op, Err: fmt.Errorf("%w: empty username", ErrInvalidArgument)}
+	}
+	body := struct {
+		User        string `json:"user"`
+		VoucherCode string `json:"voucherCode"`
+		Description string `json:"description"`
+	}{username, code, description}
+	var p Payment
+	err := c.call(ctx, op, http.MethodPost, "/api/v2/payments/voucher", nil, body, func(b []byte) error {
+		var w struct {
+			PaymentID *flexID         `json:"paymentId"`
+			Amount    json.RawMessage `json:"amount"`
+		}
 		if err := json.Unmarshal(b, &w); err != nil {
 			return err
 		}
-		if w.UserID != nil && int64(*w.UserID) != u.ID {
-			return fmt.Errorf("payment is for user %d, asked for %d", int64(*w.UserID), u.ID)
+		if w.PaymentID == nil {
+			return fmt.Errorf("no paymentId")
 		}
-		if w.ID == nil {
-			return fmt.Errorf("payment has no id")
+		m, err := decodeMoney(w.Amount, false, false)
+		if err != nil {
+			return fmt.Errorf("amount: %w", err)
 		}
-		p.ID = string(*w.ID)
-		raw := w.Amount
-		if len(raw) == 0 && w.Params != nil {
-			var pa struct {
-				Amount json.RawMessage `json:"amount"`
-			}
-			if json.Unmarshal(*w.Params, &pa) == nil {
-				raw = pa.Amount
-			}
+		if m <= 0 || m > MaxMoney {
+			return fmt.Errorf("amount %s out of range", m)
 		}
-		return voucherAmount(&p, raw)
+		p = Payment{ID: string(*w.PaymentID), Amount: m, Description: description, State: StateOpen}
+		return nil
 	})
 	return p, err
 }
 
-func voucherAmount(p *VoucherPayment, raw json.RawMessage) error {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ErrVoucherAmount
-	}
-	m, err := decodeMoney(raw, false, false)
-	if err != nil {
-		return fmt.Errorf("amount: %w", err)
-	}
-	if m <= 0 || m > MaxMoney {
-		return fmt.Errorf("amount %s out of range", m)
-	}
-	p.Amount = m
-	return nil
-}
-
-// CommitVoucherPayment commits a voucher payment: the only call that moves
-// the voucher's money. A transient error is ambiguous: list before
-// repeating.
-func (c *Client) CommitVoucherPayment(ctx context.Context, rt VoucherRoute, id string) (Money, error) {
+// CommitVoucherV2 commits a v2 voucher payment: the call that moves the
+// money. A transient error is ambiguous, as for CommitPayment.
+func (c *Client) CommitVoucherV2(ctx context.Context, id string) (Money, error) {
 	const op = "commit voucher payment"
 	if err := checkID(op, id); err != nil {
 		return 0, err
 	}
 	var m Money
-	err := c.call(ctx, op+" "+id, http.MethodPost, rt.paymentPath(id, "commit"), nil, nil, func(b []byte) error {
+	err := c.call(ctx, op+" "+id, http.MethodPost, "/api/v2/payments/voucher/"+url.PathEscape(id)+"/commit", nil, nil, func(b []byte) error {
 		amt, _, err := DecodeCommit(b)
 		m = amt
 		return err
@@ -329,33 +170,100 @@ func (c *Client) CommitVoucherPayment(ctx context.Context, rt VoucherRoute, id s
 	return m, err
 }
 
-// RollbackVoucherPayment rolls back an uncommitted voucher payment. In the
-// v2 form a 404 (no rollback endpoint: UNCERTAIN) is not an error: the
-// payment stays uncommitted and moves no money.
-func (c *Client) RollbackVoucherPayment(ctx context.Context, rt VoucherRoute, id string) error {
+func providerPath(provider string) (string, error) {
+	if provider == "" || strings.ContainsAny(provider, "/?#% ") {
+		return "", fmt.Errorf("%w: provider %q is not a plain reference", ErrInvalidArgument, provider)
+	}
+	return "/api/v3/rechargeProviders/" + url.PathEscape(provider) + "/payments", nil
+}
+
+// CreateVoucherV3 creates an uncommitted payment through the v3 voucher
+// provider, with the code in params[param].
+func (c *Client) CreateVoucherV3(ctx context.Context, provider, param string, userID int64, code, description string) (Payment, error) {
+	op := "create voucher payment " + MaskVoucher(code)
+	if err := checkVoucherCode(op, code); err != nil {
+		return Payment{}, err
+	}
+	path, err := providerPath(provider)
+	if err != nil {
+		return Payment{}, &Error{Op: op, Err: err}
+	}
+	if userID <= 0 || param == "" {
+		return Payment{}, &Error{Op: op, Err: fmt.Errorf("%w: user id %d, code parameter %q", ErrInvalidArgument, userID, param)}
+	}
+	body := struct {
+		UserID      int64             `json:"userId"`
+		Description string            `json:"description"`
+		Params      map[string]string `json:"params"`
+	}{userID, description, map[string]string{param: code}}
+	var p Payment
+	err = c.call(ctx, op, http.MethodPost, path, nil, body, func(b []byte) (err error) {
+		p, err = DecodePayment(b)
+		if err == nil && (p.Amount <= 0 || p.Amount > MaxMoney) {
+			err = fmt.Errorf("amount %s out of range", p.Amount)
+		}
+		return err
+	})
+	if err != nil {
+		return Payment{}, err
+	}
+	if p.UserID != 0 && p.UserID != userID {
+		return Payment{}, &Error{Op: op, Status: http.StatusOK, Err: fmt.Errorf("%w: payment %s is for user %d, asked for %d", ErrMalformed, p.ID, p.UserID, userID)}
+	}
+	p.UserID = userID
+	if p.Description == "" {
+		p.Description = description
+	}
+	p.State = c.state(p.RawState)
+	return p, nil
+}
+
+// CommitVoucherV3 commits a payment of the v3 voucher provider.
+func (c *Client) CommitVoucherV3(ctx context.Context, provider, id string) (Money, error) {
+	const op = "commit voucher payment"
+	path, err := providerPath(provider)
+	if err != nil {
+		return 0, &Error{Op: op, Err: err}
+	}
+	if err := checkID(op, id); err != nil {
+		return 0, err
+	}
+	var m Money
+	err = c.call(ctx, op+" "+id, http.MethodPost, path+"/"+url.PathEscape(id)+"/commit", nil, nil, func(b []byte) error {
+		amt, _, err := DecodeCommit(b)
+		m = amt
+		return err
+	})
+	return m, err
+}
+
+// RollbackVoucherV3 rolls back an uncommitted v3 voucher payment: the code
+// can be redeemed again.
+func (c *Client) RollbackVoucherV3(ctx context.Context, provider, id string) error {
 	const op = "rollback voucher payment"
+	path, err := providerPath(provider)
+	if err != nil {
+		return &Error{Op: op, Err: err}
+	}
 	if err := checkID(op, id); err != nil {
 		return err
 	}
-	err := c.call(ctx, op+" "+id, http.MethodPost, rt.paymentPath(id, "rollback"), nil, nil, nil)
-	if rt.Form == VoucherV2 && IsNotFound(err) {
-		return nil
-	}
-	return err
+	return c.call(ctx, op+" "+id, http.MethodPost, path+"/"+url.PathEscape(id)+"/rollback", nil, nil, nil)
 }
 
-// ListVoucherPayments lists the user's payments through the voucher
-// provider (both forms: the v2 API documents no listing).
-func (c *Client) ListVoucherPayments(ctx context.Context, rt VoucherRoute, userID int64) ([]Payment, error) {
+// ListVoucherPaymentsV3 lists the user's payments of the v3 voucher
+// provider, every page (ErrIncompleteListing as for ListPayments).
+func (c *Client) ListVoucherPaymentsV3(ctx context.Context, provider string, userID int64) ([]Payment, error) {
 	const op = "list voucher payments"
+	path, err := providerPath(provider)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
+	}
 	if userID <= 0 {
 		return nil, &Error{Op: op, Err: fmt.Errorf("%w: user id %d", ErrInvalidArgument, userID)}
 	}
-	var ps []Payment
-	err := c.call(ctx, op, http.MethodGet, rt.paymentsPath(), url.Values{"userId": {strconv.FormatInt(userID, 10)}}, nil, func(b []byte) (err error) {
-		ps, err = DecodePayments(b)
-		return err
-	})
+	ps, err := readPages(ctx, c, op, path, url.Values{"userId": {strconv.FormatInt(userID, 10)}}, decodePaymentsPage,
+		func(p Payment) string { return p.ID })
 	if err != nil {
 		return nil, err
 	}
@@ -365,93 +273,58 @@ func (c *Client) ListVoucherPayments(ctx context.Context, rt VoucherRoute, userI
 	return ps, nil
 }
 
-// IsVoucherRefused reports MyQ refusing a voucher code (unknown, used,
-// expired): a 4xx that is not about the kiosk's rights or set-up.
-func IsVoucherRefused(err error) bool {
-	e, ok := asError(err)
-	if !ok || !IsPermanent(err) || errors.Is(err, ErrInvalidArgument) {
-		return false
+// VoucherProblem is why MyQ refused a voucher.
+type VoucherProblem int
+
+const (
+	VoucherNoProblem VoucherProblem = iota // not a voucher refusal
+	VoucherUnknown                         // no such code
+	VoucherUsed                            // already redeemed (or being redeemed)
+	VoucherExpired
+	VoucherRefused // another 4xx: the message says why
+)
+
+func (v VoucherProblem) String() string {
+	switch v {
+	case VoucherNoProblem:
+		return "none"
+	case VoucherUnknown:
+		return "unknown"
+	case VoucherUsed:
+		return "used"
+	case VoucherExpired:
+		return "expired"
+	case VoucherRefused:
+		return "refused"
 	}
-	if e.Status == http.StatusNotFound {
-		// A missing endpoint, user or provider is the set-up; a 404 about
-		// the code (MyQ's wording is UNCERTAIN) is a refusal.
-		m := strings.ToLower(e.Message)
-		return (strings.Contains(m, "voucher") || strings.Contains(m, "code")) && !strings.Contains(m, "provider")
-	}
-	return e.Status != http.StatusForbidden && e.Status != http.StatusUnsupportedMediaType && !IsProviderDisabled(err)
+	return "VoucherProblem(" + strconv.Itoa(int(v)) + ")"
 }
 
-// IsVoucherUsed reports MyQ's refusal of a voucher already used.
-func IsVoucherUsed(err error) bool {
+// VoucherRefusal reads MyQ's refusal of a voucher create. MyQ's exact words
+// are UNCERTAIN: "used"/"already"/"redeemed" is used, "expir" expired,
+// "not found"/"invalid"/"unknown"/"does not exist" or a 404 unknown; other
+// 4xx (401/403/408/429 excepted) are VoucherRefused. The message itself is
+// cleaned (Error.Message) and may be shown.
+func VoucherRefusal(err error) VoucherProblem {
 	e, ok := asError(err)
-	if !ok {
-		return false
+	if !ok || e.Status < 400 || e.Status >= 500 || e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden ||
+		e.Status == http.StatusRequestTimeout || e.Status == http.StatusTooManyRequests {
+		return VoucherNoProblem
+	}
+	if IsProviderDisabled(err) || IsInvalidState(err) {
+		return VoucherRefused
 	}
 	m := strings.ToLower(e.Message)
-	return strings.Contains(m, "used") || strings.Contains(m, "redeemed") || strings.Contains(m, "already")
-}
-
-// MaxVoucherMessage bounds MyQ's text shown to a student (bytes).
-const MaxVoucherMessage = 120
-
-// VoucherMessage is MyQ's own text of a refusal, safe for the kiosk screen:
-// valid UTF-8, no control characters, no terminal escape sequences, no
-// markup brackets, spaces collapsed, at most MaxVoucherMessage bytes. Empty
-// when the error carries no text from MyQ.
-func VoucherMessage(err error) string {
-	e, ok := asError(err)
-	if !ok {
-		return ""
+	switch {
+	case strings.Contains(m, "expir"):
+		return VoucherExpired
+	case strings.Contains(m, "used") || strings.Contains(m, "already") || strings.Contains(m, "redeemed"):
+		return VoucherUsed
+	case strings.Contains(m, "user not found"):
+		return VoucherRefused
+	case e.Status == http.StatusNotFound || strings.Contains(m, "not found") || strings.Contains(m, "invalid") ||
+		strings.Contains(m, "unknown") || strings.Contains(m, "does not exist"):
+		return VoucherUnknown
 	}
-	return CleanVoucherText(e.Message)
-}
-
-// CleanVoucherText is VoucherMessage's cleaning of any text.
-func CleanVoucherText(m string) string {
-	m = strings.ToValidUTF8(m, "")
-	var b strings.Builder
-	for i := 0; i < len(m); {
-		r, n := utf8.DecodeRuneInString(m[i:])
-		switch {
-		case r == 0x1b && i+1 < len(m) && m[i+1] == ']': // OSC: up to BEL or ST
-			i += 2
-			for i < len(m) && m[i] != 0x07 && !(m[i] == 0x1b && i+1 < len(m) && m[i+1] == '\\') {
-				i++
-			}
-			if i < len(m) && m[i] == 0x1b {
-				i++
-			}
-			i++
-			continue
-		case r == 0x1b || r == 0x9b: // ESC / CSI: drop the whole sequence
-			i += n
-			if r == 0x1b && i < len(m) && m[i] == '[' {
-				i++
-			}
-			for i < len(m) && (m[i] < 0x40 || m[i] > 0x7e) {
-				i++
-			}
-			if i < len(m) {
-				i++
-			}
-			continue
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029:
-			b.WriteByte(' ')
-		case r == '[' || r == ']': // tview colour tags
-			b.WriteByte(' ')
-		case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // invisible and bidi controls
-		default:
-			b.WriteRune(r)
-		}
-		i += n
-	}
-	out := strings.Join(strings.Fields(b.String()), " ")
-	if len(out) > MaxVoucherMessage {
-		cut := MaxVoucherMessage
-		for cut > 0 && !utf8.RuneStart(out[cut]) {
-			cut--
-		}
-		out = strings.TrimSpace(out[:cut]) + "…"
-	}
-	return out
+	return VoucherRefused
 }

@@ -24,7 +24,7 @@ func checkVoucherPath(ctx context.Context, cfg *config.Config, client *api.Clien
 		skip("vouchers ([voucher] enabled = false)")
 		return
 	}
-	form, err := api.ParseVoucherForm(cfg.Voucher.API)
+	form, err := api.ParseVoucherAPI(cfg.Voucher.API)
 	if err != nil {
 		bad(`write [voucher] api = "auto", "v3" or "v2"`, "%v", err)
 		return

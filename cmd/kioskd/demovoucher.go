@@ -33,9 +33,9 @@ func demoVoucherScanner(cfg *config.Config, fake *myqfake.Server, simDir string)
 	return &demoScanner{LineReader: sim, keys: []ui.FooterKey{
 		{Key: tcell.KeyF11, Label: "voucher", Do: func() {
 			code := fmt.Sprintf("DEMO-5EUR-%04d", n.Add(1))
-			fake.AddVoucher(myqfake.Voucher{Code: code, Value: 500})
+			fake.AddVouchers(myqfake.Voucher{Code: code, Value: 500})
 			sim.TapCard(code)
 		}},
-		{Key: tcell.KeyF12, Label: "used", Do: func() { sim.TapCard(myqfake.DemoVouchers.Used) }},
+		{Key: tcell.KeyF12, Label: "used", Do: func() { sim.TapCard(myqfake.DemoUsedVoucherCode) }},
 	}}, nil
 }

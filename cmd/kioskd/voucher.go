@@ -26,7 +26,7 @@ func voucherParts(cfg *config.Config, client *api.Client, j *journal.Journal, po
 	if !cfg.Voucher.Enabled {
 		return nil, rules, nil, nil
 	}
-	form, err := api.ParseVoucherForm(cfg.Voucher.API)
+	form, err := api.ParseVoucherAPI(cfg.Voucher.API)
 	if err != nil {
 		return nil, rules, nil, fmt.Errorf("[voucher] %w", err)
 	}

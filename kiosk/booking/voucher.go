@@ -33,7 +33,7 @@ type VoucherConfig struct {
 	Client    *api.Client
 	Journal   *journal.Journal
 	Log       *slog.Logger // nil: discard
-	Form      api.VoucherForm
+	Form      api.VoucherAPI
 	Provider  string // v3 reference; "" api.DefaultVoucherProvider
 	CodeParam string // "" learned from the provider list
 	// Retry is the period of the retries of unresolved vouchers; default 30 s.

@@ -83,7 +83,7 @@ func TestEngineAndBookingRedeemAVoucher(t *testing.T) {
 		}
 	}
 	handle(devices.CardRead{Device: "card", Number: "0008844356"})
-	handle(kiosk.VoucherCode{Code: myqfake.DemoVouchers.Valid[0], Source: "scanner"})
+	handle(kiosk.VoucherCode{Code: myqfake.DemoVoucherCode, Source: "scanner"})
 	if st := e.State(); st.Voucher == nil || st.Voucher.Step != kiosk.VoucherOffer || st.Voucher.Amount != 500 {
 		t.Fatalf("offer: %+v", st.Voucher)
 	}
@@ -96,11 +96,11 @@ func TestEngineAndBookingRedeemAVoucher(t *testing.T) {
 		t.Errorf("balance moved %s", got)
 	}
 	handle(kiosk.KeyPress{Key: kiosk.KeyEnter}) // dismiss
-	handle(kiosk.VoucherCode{Code: myqfake.DemoVouchers.Used, Source: "keyboard"})
+	handle(kiosk.VoucherCode{Code: myqfake.DemoUsedVoucherCode, Source: "keyboard"})
 	if st := e.State(); st.Voucher.Step != kiosk.VoucherRejected || st.Voucher.Reason != kiosk.VoucherUsed {
 		t.Errorf("used: %+v", st.Voucher)
 	}
-	if err := fake.CheckVouchers(); err != nil {
+	if err := fake.Check(); err != nil {
 		t.Error(err)
 	}
 	if l := j.Ledger(); l.Vouchers().Committed != 500 || len(l.OpenVouchers()) != 0 {
