@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 )
 
 // VoucherAuto is api = "auto": v3 when MyQ lists the voucher provider, else
@@ -175,55 +174,16 @@ func VoucherMessage(err error) string {
 	return CleanVoucherText(e.Message)
 }
 
-// CleanVoucherText makes any text safe for the kiosk screen: valid UTF-8,
-// no control characters, no terminal escape sequences (removed whole), no
-// markup brackets, no invisible or bidi controls, spaces collapsed, at most
+// CleanVoucherText makes any text safe for the kiosk screen: cleanText's
+// rules (escape sequences removed whole, no control or invisible
+// characters), and no markup brackets, spaces collapsed, at most
 // MaxVoucherMessage bytes.
 func CleanVoucherText(m string) string {
-	m = strings.ToValidUTF8(m, "")
-	var b strings.Builder
-	for i := 0; i < len(m); {
-		r, n := utf8.DecodeRuneInString(m[i:])
-		switch {
-		case r == 0x1b && i+1 < len(m) && m[i+1] == ']': // OSC: up to BEL or ST
-			i += 2
-			for i < len(m) && m[i] != 0x07 && !(m[i] == 0x1b && i+1 < len(m) && m[i+1] == '\\') {
-				i++
-			}
-			if i < len(m) && m[i] == 0x1b {
-				i++
-			}
-			i++
-			continue
-		case r == 0x1b || r == 0x9b: // ESC / CSI: drop the whole sequence
-			i += n
-			if r == 0x1b && i < len(m) && m[i] == '[' {
-				i++
-			}
-			for i < len(m) && (m[i] < 0x40 || m[i] > 0x7e) {
-				i++
-			}
-			if i < len(m) {
-				i++
-			}
-			continue
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029:
-			b.WriteByte(' ')
-		case r == '[' || r == ']': // tview colour tags
-			b.WriteByte(' ')
-		case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		default:
-			b.WriteRune(r)
+	m = strings.Map(func(r rune) rune {
+		if r == '[' || r == ']' { // tview colour tags
+			return ' '
 		}
-		i += n
-	}
-	out := strings.Join(strings.Fields(b.String()), " ")
-	if len(out) > MaxVoucherMessage {
-		cut := MaxVoucherMessage
-		for cut > 0 && !utf8.RuneStart(out[cut]) {
-			cut--
-		}
-		out = strings.TrimSpace(out[:cut]) + "…"
-	}
-	return out
+		return r
+	}, cleanText(m, len(m)))
+	return cleanText(strings.Join(strings.Fields(m), " "), MaxVoucherMessage)
 }

@@ -197,7 +197,7 @@ func TestCleanVoucherText(t *testing.T) {
 		"Voucher \x1b[31mused\x1b[0m.":      "Voucher used.",
 		"bad\r\n\tcode [red]x[-]":           "bad code red x -",
 		"a\u202eb\u200bc":                   "abc",
-		"ok\xff":                            "ok",
+		"ok\xff":                            "ok?",
 		strings.Repeat("é", 200):            strings.Repeat("é", 60) + "…",
 		"\x1b]0;title\x07Voucher expired":   "Voucher expired",
 		"\x1b]0;title\x1b\\Voucher expired": "Voucher expired",
