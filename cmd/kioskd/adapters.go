@@ -216,7 +216,11 @@ func (t *technician) report(totals journal.CashTotals) ui.CashReport {
 }
 
 func (t *technician) Cash() (ui.CashReport, error) {
-	return t.report(t.d.journal.Ledger().Cash()), nil
+	l := t.d.journal.Ledger()
+	r := t.report(l.Cash())
+	v := l.Vouchers()
+	r.VoucherCount, r.Vouchers = int(v.Count), v.Committed
+	return r, nil
 }
 
 func (t *technician) Queue() ([]ui.QueueItem, error) {
@@ -236,7 +240,11 @@ func (t *technician) Cashup() (ui.CashReport, error) {
 	if err != nil {
 		return ui.CashReport{}, err
 	}
-	return t.report(c.Totals), nil
+	r := t.report(c.Totals)
+	if c.Vouchers != nil {
+		r.VoucherCount, r.Vouchers = int(c.Vouchers.Count), c.Vouchers.Committed
+	}
+	return r, nil
 }
 
 var _ = devices.MaskCard

@@ -161,3 +161,17 @@ func TestVoucherCatalogsHaveSameKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestTechnicianMenuShowsVouchersApartFromCash(t *testing.T) {
+	h, stub := startTech(t, time.Hour)
+	stub.mu.Lock()
+	stub.cash.VoucherCount, stub.cash.Vouchers = 2, 1000
+	stub.mu.Unlock()
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("vouchers (not cash, not in the box): 2, €10.00")
+	if txt := h.text(); !strings.Contains(txt, "Cash since the last cash-up") || !strings.Contains(txt, ": €39.50") {
+		t.Errorf("vouchers counted as cash:\n%s", txt)
+	}
+}
