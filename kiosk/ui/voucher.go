@@ -63,9 +63,15 @@ func (v *voucherInput) at(ev *tcell.EventKey) time.Time {
 // voucherKey takes the keys vouchers need; true when it used ev.
 func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 	in := &u.vin
-	if u.st.Phase != kiosk.PhaseSession || u.st.Voucher == nil || !voucherReady(u.st.Voucher.Step) {
+	if u.st.Phase != kiosk.PhaseSession || u.st.Voucher == nil {
 		in.reset()
 		return false
+	}
+	// While a voucher is with MyQ or offered, a second scan is still
+	// collected, so the scanner's Enter cannot confirm the offer on screen.
+	ready := voucherReady(u.st.Voucher.Step)
+	if !ready && in.visible {
+		in.reset()
 	}
 	now := in.at(ev)
 	gapOK := !in.last.IsZero() && now.Sub(in.last) < wedgeGap
@@ -76,7 +82,7 @@ func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 		}
 		r := ev.Rune()
 		if len(in.buf) == 0 && !in.visible {
-			if r == 'v' || r == 'V' {
+			if (r == 'v' || r == 'V') && ready {
 				in.begin(true, nil, now)
 				return true
 			}
@@ -116,6 +122,13 @@ func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 		if !in.visible && !burst {
 			in.reset()
 			return false // Enter to book
+		}
+		if !ready {
+			// A scan during an offer: dropped (one voucher at a time), and
+			// its Enter is not the student's.
+			u.log.Info("ui: voucher scan ignored while another voucher is on screen")
+			in.reset()
+			return true
 		}
 		code := string(in.buf)
 		source := "keypad"

@@ -175,3 +175,21 @@ func TestTechnicianMenuShowsVouchersApartFromCash(t *testing.T) {
 		t.Errorf("vouchers counted as cash:\n%s", txt)
 	}
 }
+
+// A scanner burst while an offer is on screen must not confirm the offer
+// with its Enter; the student's own Enter does.
+func TestWedgeBurstDuringOfferDoesNotConfirm(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherOffer, Amount: 500}))
+	h.typeRunes("MYQ5-H2VX-9034", time.Millisecond)
+	h.press(tcell.KeyEnter, 0)
+	if k := h.eng.gotKeys(); len(k) != 0 {
+		t.Fatalf("the scanner's Enter reached the engine: %v", k)
+	}
+	if len(pe.got()) != 0 {
+		t.Errorf("a second code was posted during an offer: %v", pe.got())
+	}
+	h.clock.add(time.Second)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("the student's Enter", func() bool { return len(h.eng.gotKeys()) == 1 })
+}
