@@ -102,7 +102,8 @@ func TestVoucherSerialScanner(t *testing.T) {
 	k.SendKeys("Escape")
 	k.WaitScreen("Scan a voucher or type its code (V)")
 	k.SendKeys("Enter")
-	k.WaitScreen(Money(50)+" credited", "Voucher "+Money(500))
+	k.WaitCredited(50)
+	k.WaitScreen("Voucher " + Money(500))
 	k.WaitBooked(map[int64]int64{u.ID: 550})
 	recs, err := k.JournalRecords()
 	if err != nil {
@@ -157,7 +158,7 @@ func TestVoucherKeyboardWedge(t *testing.T) {
 	k.SendKeys("Enter")
 	k.WaitScreen("Scan a voucher or type its code (V)")
 	k.SendKeys("Enter")
-	k.WaitScreen(Money(100) + " credited")
+	k.WaitCredited(100)
 	k.WaitBooked(map[int64]int64{u.ID: 600})
 	checkVouchers(t, k, u.ID, codes...)
 }

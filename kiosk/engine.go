@@ -278,6 +278,7 @@ type Engine struct {
 	seq        uint64
 	lastState  State
 	stateValid bool
+	nt         notices
 	v          voucherState
 }
 
@@ -326,6 +327,9 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		e.onBooking(ev)
 	case QueueUpdate:
 		e.queue = ev.QueueStatus
+		if ev.Online {
+			e.lookupReached(true)
+		}
 	case VoucherCode:
 		cmds = e.onVoucherCode(ev)
 	case VoucherResult:
@@ -407,6 +411,9 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 		return nil // the previous student is still waiting for their receipt
 	case PhaseSession:
 		if e.sess.total > 0 || len(e.sessionNotes()) > 0 {
+			if c.Number != e.sess.card {
+				e.notify(NoticeSecondCard)
+			}
 			return nil // a session with money is never replaced
 		}
 		if c.Number == e.sess.card {
@@ -434,6 +441,7 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	e.lookupID, e.lookupCard = "", ""
 	var cmds []Command
 	s := &session{id: r.SessionID, card: card, opened: e.now, activity: e.now}
+	e.lookupReached(r.Err == nil)
 	switch {
 	case r.NotFound:
 		e.phase = PhaseNotRegistered
@@ -594,6 +602,7 @@ func (e *Engine) onNoteReturned(r devices.NoteReturned) {
 }
 
 func (e *Engine) onUnrecognised(u devices.UnrecognisedCash) {
+	e.nt.unrecognised++
 	e.appendMoney(journal.New(journal.KindUnrecognised, "", e.now, journal.Unrecognised{Device: u.Device, What: u.What, Counter: u.Counter}))
 }
 
@@ -621,10 +630,20 @@ func (e *Engine) onKey(k Key) []Command {
 				if e.cancel(s) == nil {
 					e.toIdle()
 				}
+			} else {
+				e.notify(NoticeEscRefused)
 			}
+		case KeyMore:
+			e.extendSession()
 		}
-	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
-		e.toIdle() // any key dismisses a message
+	case PhaseNotRegistered:
+		if k != KeyMore {
+			e.toIdle() // Enter or Esc dismisses the message
+		}
+	case PhaseCredited, PhaseSavedOffline:
+		if k == KeyEnter {
+			e.toIdle() // Enter only: a stray key must not hide the receipt before its photo
+		}
 	}
 	return nil
 }
@@ -789,6 +808,7 @@ func (e *Engine) toIdle() {
 	e.bookingID = ""
 	e.rejected, e.finished = "", nil
 	e.msgUntil = time.Time{}
+	e.resetNotices()
 }
 
 func (e *Engine) reference(id string) string { return e.cfg.KioskID + "/" + id }
@@ -1033,6 +1053,7 @@ func (e *Engine) snapshot() {
 			st.Offline = f.offline
 		}
 	}
+	e.fillNotices(&st)
 	st.Voucher = e.voucherView()
 	prev := e.lastState
 	prev.Now = time.Time{}

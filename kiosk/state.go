@@ -35,6 +35,7 @@ type Key int
 const (
 	KeyEnter Key = iota + 1 // finish and book
 	KeyEsc                  // cancel a session with no money
+	KeyMore                 // any other key in a session: "I need more time"
 )
 
 func (k Key) String() string {
@@ -43,6 +44,8 @@ func (k Key) String() string {
 		return "enter"
 	case KeyEsc:
 		return "esc"
+	case KeyMore:
+		return "more"
 	}
 	return "Key(?)"
 }
@@ -118,6 +121,17 @@ type State struct {
 	Devices map[string]devices.StatusChange // latest status per device name
 	Queue   QueueStatus
 
+	// Unrecognised counts cash taken but not valued (two coins merged, a
+	// pulse train cut short) since the kiosk was last idle; the student is
+	// told at once and on the receipt screen.
+	Unrecognised int
+	// Notice answers a key or card the engine refused or ignored, until
+	// NoticeUntil (PhaseSession only).
+	Notice      Notice
+	NoticeUntil time.Time
+	// MessageUntil is when the not-registered or receipt screen gives way
+	// to the idle screen, zero on other screens.
+	MessageUntil time.Time
 	// Voucher is the voucher part of a session screen; nil when vouchers
 	// are off or no session is open.
 	Voucher *VoucherView

@@ -121,12 +121,17 @@ func runAPICheck(ctx context.Context, e *env, o apiCheckOptions) error {
 			bad("check the card is registered to a user in MyQ (Users > the user > Cards) and that transform "+
 				"turns what the reader sends into the form MyQ stores (hex or decimal, leading zeros)",
 				"card %s: no MyQ user has it", devices.MaskCard(number))
+		case errors.Is(err, api.ErrUserInactive):
+			bad("the card belongs to a MyQ user whose account is not active: activate it in MyQ (Users), or register the card to an active user",
+				"card %s: its MyQ account is not active", devices.MaskCard(number))
 		case api.IsForbidden(err):
 			bad("give the REST API application's acting user the right Manage users", "card lookup refused: %v", err)
 		case err != nil:
 			bad("see the error; check the MyQ server log", "card lookup failed: %v", err)
+		case u.Balance != nil:
+			ok("card %s belongs to %s (user id %d), balance %s sent with the lookup", devices.MaskCard(number), u.FullName, u.ID, *u.Balance)
 		default:
-			ok("card %s belongs to %s (user id %d)", devices.MaskCard(number), u.FullName, u.ID)
+			ok("card %s belongs to %s (user id %d); MyQ sent no balance with the lookup", devices.MaskCard(number), u.FullName, u.ID)
 		}
 	} else {
 		fmt.Fprintln(e.stdout, "skip     card lookup (give --card NUMBER to test one)")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -218,6 +219,8 @@ func (t *technician) report(totals journal.CashTotals) ui.CashReport {
 func (t *technician) Cash() (ui.CashReport, error) {
 	l := t.d.journal.Ledger()
 	r := t.report(l.Cash())
+	p := l.CashPeriod()
+	r.Since, r.By = p.Since, p.By
 	v := l.Vouchers()
 	r.VoucherCount, r.Vouchers = int(v.Count), v.Committed
 	return r, nil
@@ -228,19 +231,22 @@ func (t *technician) Queue() ([]ui.QueueItem, error) {
 	out := make([]ui.QueueItem, 0, len(items))
 	for _, it := range items {
 		out = append(out, ui.QueueItem{Reference: it.Reference, Amount: it.Amount, Card: it.Card,
-			FinishedAt: it.Finished, NeedsAttention: it.Attention != "", LastError: it.Attention})
+			FinishedAt: it.Finished, NeedsAttention: it.Attention != "", LastError: cmp.Or(it.Attention, it.LastError),
+			Attempts: it.Attempts})
 	}
 	return out, nil
 }
 
 func (t *technician) FlushNow() { t.d.booker.FlushNow() }
 
-func (t *technician) Cashup() (ui.CashReport, error) {
-	c, err := t.d.Cashup(context.Background(), "technician menu")
+func (t *technician) Cashup(by string) (ui.CashReport, error) {
+	closed := t.d.journal.Ledger().CashPeriod() // the period this cash-up ends
+	c, err := t.d.Cashup(context.Background(), by)
 	if err != nil {
 		return ui.CashReport{}, err
 	}
 	r := t.report(c.Totals)
+	r.Since = closed.Since
 	if c.Vouchers != nil {
 		r.VoucherCount, r.Vouchers = int(c.Vouchers.Count), c.Vouchers.Committed
 	}

@@ -37,6 +37,9 @@ type daemonOptions struct {
 	footer []ui.FooterKey
 	// banner is logged once at start (the demo says what it runs).
 	banner string
+	// quietLogFile: do not print where the log file is (the demo says it
+	// itself, and that the file goes when the demo ends).
+	quietLogFile bool
 }
 
 // shutdownBudget is how long SIGTERM may take in all: systemd's default stop
@@ -46,7 +49,7 @@ const shutdownBudget = 4500 * time.Millisecond
 // newLogger logs to stderr, unless stderr is the terminal the kiosk screen
 // draws on: then to kioskd.log in the state directory, so log lines never
 // scribble over what the student reads. Under systemd stderr is the journal.
-func newLogger(stderr io.Writer, level slog.Level, stateDir string) (*slog.Logger, func(), error) {
+func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) (*slog.Logger, func(), error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		path := filepath.Join(stateDir, "kioskd.log")
@@ -54,7 +57,9 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string) (*slog.Logge
 		if err != nil {
 			return nil, nil, fmt.Errorf("open log file: %w", err)
 		}
-		fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
+		if !quiet {
+			fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
+		}
 		return slog.New(slog.NewTextHandler(lf, opts)), func() { lf.Close() }, nil
 	}
 	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
@@ -67,7 +72,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
-	log, closeLog, err := newLogger(o.stderr, o.level, stateDir)
+	log, closeLog, err := newLogger(o.stderr, o.level, stateDir, o.quietLogFile)
 	if err != nil {
 		return err
 	}
@@ -150,7 +155,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Engine: kiosk.Config{
 			KioskID: cfg.Kiosk.ID, Currency: cfg.Kiosk.Currency,
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
-			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
+			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
 			Log: log.With("part", "engine"), Voucher: voucherRules,
 		},
@@ -174,6 +179,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Screen: o.screen, Engine: runner, Languages: cfg.Kiosk.Languages, Currency: cfg.Kiosk.Currency,
 		KioskID: cfg.Kiosk.ID, ReceiptKey: receiptKey, Technician: &technician{d: d},
 		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
+		HighContrast: cfg.Kiosk.HighContrast,
 	})
 	if err != nil {
 		return fmt.Errorf("screen: %w", err)

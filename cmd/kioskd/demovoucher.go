@@ -19,7 +19,7 @@ type demoScanner struct {
 }
 
 // demoVoucherScanner starts a simulated scanner when the demo config has
-// [voucher_reader]: F11 scans a fresh €5.00 voucher, F12 a used one.
+// [voucher_reader]: F11 scans a fresh €5.00 voucher, F1 a used one (F12 quits the demo).
 func demoVoucherScanner(cfg *config.Config, fake *myqfake.Server, simDir string) (*demoScanner, error) {
 	if !cfg.Voucher.Enabled || cfg.VoucherReader.Port == "" {
 		return nil, nil
@@ -36,6 +36,6 @@ func demoVoucherScanner(cfg *config.Config, fake *myqfake.Server, simDir string)
 			fake.AddVouchers(myqfake.Voucher{Code: code, Value: 500})
 			sim.TapCard(code)
 		}},
-		{Key: tcell.KeyF12, Label: "used", Do: func() { sim.TapCard(myqfake.DemoUsedVoucherCode) }},
+		{Key: tcell.KeyF1, Label: "used voucher", Do: func() { sim.TapCard(myqfake.DemoUsedVoucherCode) }},
 	}}, nil
 }

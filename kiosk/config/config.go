@@ -69,6 +69,12 @@ type Kiosk struct {
 	// the technician menu stays locked. Load resolves it to the systemd
 	// credential of the same base name when there is one.
 	TechnicianPINFile string
+	// ReceiptHold is how long the receipt (and "not registered") screen
+	// stays before the next student; Enter ends it sooner.
+	ReceiptHold time.Duration
+	// HighContrast draws the student's screens in bold light on black with
+	// solid warning bars.
+	HighContrast bool
 }
 
 // MyQ is the [myq] table.
@@ -154,6 +160,7 @@ type Monitor struct {
 var (
 	idleFinishRange     = [2]time.Duration{3 * time.Second, 10 * time.Minute}
 	cardTimeoutRange    = [2]time.Duration{5 * time.Second, 30 * time.Minute}
+	receiptHoldRange    = [2]time.Duration{5 * time.Second, 5 * time.Minute}
 	requestTimeoutRange = [2]time.Duration{time.Second, 5 * time.Minute}
 	pulseGapRange       = [2]time.Duration{20 * time.Millisecond, 2 * time.Second}
 	pollIntervalRange   = [2]time.Duration{20 * time.Millisecond, 5 * time.Second}
@@ -188,7 +195,7 @@ type rawAcceptor map[string]any
 
 // The keys each table knows: anything else is a Problem.
 var (
-	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file"}
+	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast"}
 	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
 	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"}
@@ -456,6 +463,8 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	}
 	k.IdleFinish = p.duration(m, t, "idle_finish", `"20s"`, idleFinishRange, 20*time.Second)
 	k.CardTimeout = p.duration(m, t, "card_timeout", `"30s"`, cardTimeoutRange, 30*time.Second)
+	k.ReceiptHold = p.duration(m, t, "receipt_hold", `"30s"`, receiptHoldRange, 30*time.Second)
+	k.HighContrast, _ = p.boolean(m, t, "high_contrast")
 	k.StateDir = p.path(m, t, "state_dir", `"/var/lib/kioskd"`, false)
 	if k.StateDir != "" && !filepath.IsAbs(k.StateDir) {
 		p.add(t+".state_dir", "%q must be an absolute path; write e.g. state_dir = \"/var/lib/kioskd\"", k.StateDir)

@@ -174,47 +174,47 @@ func (u *UI) drawVoucher(add func(tcell.Style, string), blank func()) {
 	}
 	blank()
 	if v.Credited > 0 {
-		add(stGood, u.vt("v_credited", v.Count, u.money(v.Credited)))
+		add(u.p.good, u.vt("v_credited", v.Count, u.money(v.Credited)))
 	}
 	switch v.Step {
 	case kiosk.VoucherIdle:
 		if u.vin.visible {
-			add(stTitle, u.vt("v_type")+" "+string(u.vin.buf)+"_")
-			add(stInfo, u.vt("v_type_help"))
+			add(u.p.title, u.vt("v_type")+" "+string(u.vin.buf)+"_")
+			add(u.p.info, u.vt("v_type_help"))
 		} else {
-			add(stInfo, u.vt("v_offer_scan"))
+			add(u.p.info, u.vt("v_offer_scan"))
 		}
 	case kiosk.VoucherAsking:
-		add(stInfo, u.vt("v_checking"))
+		add(u.p.info, u.vt("v_checking"))
 	case kiosk.VoucherOffer:
-		add(stTitle, u.vt("v_worth", u.money(v.Amount)))
+		add(u.p.title, u.vt("v_worth", u.money(v.Amount)))
 	case kiosk.VoucherAdding:
-		add(stInfo, u.vt("v_adding", u.money(v.Amount)))
+		add(u.p.info, u.vt("v_adding", u.money(v.Amount)))
 	case kiosk.VoucherAdded:
 		if v.Pending {
-			add(stWarn, u.vt("v_pending", u.money(v.Amount)))
+			add(u.p.warn, u.vt("v_pending", u.money(v.Amount)))
 		} else {
-			add(stGood, u.vt("v_added", u.money(v.Amount)))
+			add(u.p.good, u.vt("v_added", u.money(v.Amount)))
 		}
 	case kiosk.VoucherRejected:
 		switch v.Reason {
 		case kiosk.VoucherUsed:
-			add(stBad, u.vt("v_used"))
+			add(u.p.bad, u.vt("v_used"))
 		case kiosk.VoucherNotACode:
-			add(stBad, u.vt("v_not_code"))
+			add(u.p.bad, u.vt("v_not_code"))
 		default:
-			add(stBad, u.vt("v_invalid"))
+			add(u.p.bad, u.vt("v_invalid"))
 		}
 		if t := api.CleanVoucherText(v.MyQText); t != "" {
-			add(stInfo, u.vt("v_myq_says", t))
+			add(u.p.info, u.vt("v_myq_says", t))
 		}
 	case kiosk.VoucherNoServer:
-		add(stWarn, u.vt("v_offline"))
+		add(u.p.warn, u.vt("v_offline"))
 	case kiosk.VoucherLocked:
 		mins := int(v.LockedUntil.Sub(u.st.Now).Round(time.Minute) / time.Minute)
-		add(stBad, u.vt("v_locked", max(mins, 1)))
+		add(u.p.bad, u.vt("v_locked", max(mins, 1)))
 	case kiosk.VoucherBroken:
-		add(stBad, u.vt("v_broken"))
+		add(u.p.bad, u.vt("v_broken"))
 	}
 }
 
@@ -246,7 +246,7 @@ func (u *UI) drawReceiptVouchers(add func(tcell.Style, string)) {
 		if l.Pending {
 			key = "v_receipt_pending"
 		}
-		add(stBody, u.vt(key, u.money(l.Amount), l.Masked))
+		add(u.p.body, u.vt(key, u.money(l.Amount), l.Masked))
 	}
 }
 

@@ -171,7 +171,7 @@ func TestTechnicianMenuShowsVouchersApartFromCash(t *testing.T) {
 	h.waitText("Technician PIN:")
 	h.typePIN(testPIN)
 	h.waitText("vouchers (not cash, not in the box): 2, €10.00")
-	if txt := h.text(); !strings.Contains(txt, "Cash since the last cash-up") || !strings.Contains(txt, ": €39.50") {
+	if txt := h.text(); !strings.Contains(txt, "Cash in the box") || !strings.Contains(txt, "): €39.50") {
 		t.Errorf("vouchers counted as cash:\n%s", txt)
 	}
 }
