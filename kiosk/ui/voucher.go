@@ -224,11 +224,17 @@ func (u *UI) voucherHints(hints []string) []string {
 	if v == nil {
 		return hints
 	}
+	esc := func(h []string) []string {
+		if u.footerShows(tcell.KeyEscape) {
+			return h
+		}
+		return append(h, u.t("key_esc_cancel"))
+	}
 	switch {
 	case v.Step == kiosk.VoucherOffer:
-		return []string{u.vt("v_key_add"), u.t("key_esc_cancel")}
+		return esc([]string{u.vt("v_key_add")})
 	case u.vin.visible:
-		return []string{u.vt("v_key_submit"), u.t("key_esc_cancel")}
+		return esc([]string{u.vt("v_key_submit")})
 	case voucherReady(v.Step):
 		return append(hints, u.vt("v_key_v"))
 	}
