@@ -101,6 +101,7 @@ func (e *Engine) snapshot() {
 		}
 	}
 	e.fillNotices(&st)
+	st.Voucher = e.voucherView()
 	prev := e.lastState
 	prev.Now = time.Time{}
 	st.Seq = prev.Seq
@@ -117,6 +118,7 @@ func (s State) clone() State {
 	c := s
 	c.User = cloneUser(s.User)
 	c.Receipt = cloneReceipt(s.Receipt)
+	c.Voucher = cloneVoucherView(s.Voucher)
 	c.Accepted = slices.Clone(s.Accepted)
 	if s.Devices != nil {
 		c.Devices = make(map[string]devices.StatusChange, len(s.Devices))
@@ -142,6 +144,7 @@ func cloneReceipt(r *Receipt) *Receipt {
 	}
 	c := *r
 	c.NewBalance = cloneInt(r.NewBalance)
+	c.Vouchers = slices.Clone(r.Vouchers)
 	return &c
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
+	"github.com/printroom/voucherkiosk/kiosk/voucherlink"
 )
 
 // daemonOptions is what runDaemon needs beyond the config: the demo adds
@@ -140,6 +141,13 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return fmt.Errorf("booking: %w", err)
 	}
 	d.booker = booker
+	vouchers, voucherRules, scanner, err := voucherParts(cfg, client, j, d.post, log)
+	if err != nil {
+		return err
+	}
+	if scanner != nil {
+		hw.all = append(hw.all, scanner)
+	}
 
 	events := make(chan devices.Event, 64)
 	acceptorNames := make([]string, 0, len(hw.acceptors))
@@ -157,7 +165,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
 			ClaimWindow: cfg.Kiosk.ClaimWindow, Escrowing: escrowing,
-			Log: log.With("part", "engine"),
+			Log: log.With("part", "engine"), Voucher: voucherRules,
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),
@@ -168,6 +176,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Cache:         cache,
 		Log:           log.With("part", "runner"),
 		LookupTimeout: cfg.MyQ.RequestTimeout,
+		Vouchers:      voucherlink.Service(vouchers),
 	})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
@@ -220,6 +229,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return cancel
 	}
 	stopBooker := start("booking", booker.Run)
+	stopVouchers := start("vouchers", runVouchers(vouchers))
 	stopRunner := start("engine", runner.Run)
 	devCtx, stopDevices := context.WithCancel(context.Background())
 	var devWG sync.WaitGroup
@@ -317,6 +327,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	pcancel2()
 	stopRunner()
 	stopBooker()
+	stopVouchers()
 	stopUI()
 	stopNotify()
 	done := make(chan struct{})

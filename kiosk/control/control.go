@@ -74,6 +74,8 @@ type Cash struct {
 	Currency string             `json:"currency"`
 	Since    time.Time          `json:"since,omitempty"`
 	Totals   journal.CashTotals `json:"totals"`
+	// Vouchers redeemed since the cash-up: not in the box, on their own line.
+	Vouchers *journal.VoucherTotals `json:"vouchers,omitempty"`
 	// JournalDamage: as in Status; the cash-up must know the journal lost
 	// bytes (kept in the named files) since they may have held money.
 	JournalDamage []journal.Damage `json:"journal_damage,omitempty"`

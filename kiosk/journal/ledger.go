@@ -201,6 +201,7 @@ type Ledger struct {
 	unacked map[string]UnackedCredit
 	// discrepancies: KindDiscrepancy records of this and earlier epochs.
 	discrepancies []discrepancy
+	vouchers      map[string]*vch
 }
 
 // UnackedCredit is a note credit whose acknowledgement to the device may
@@ -254,6 +255,7 @@ func (l *Ledger) Clone() *Ledger {
 	c.unacked = maps.Clone(l.unacked)
 	c.discrepancies = slices.Clip(l.discrepancies)
 	c.carry.Pieces = maps.Clone(l.carry.Pieces)
+	c.vouchers = l.cloneVouchers()
 	return &c
 }
 
@@ -313,6 +315,9 @@ func (l *Ledger) Apply(r Record) error {
 }
 
 func (l *Ledger) apply(r Record) error {
+	if r.Kind.voucher() {
+		return l.applyVoucher(r)
+	}
 	switch r.Kind {
 	case KindSessionOpen:
 		return l.applySessionOpen(r)

@@ -52,6 +52,7 @@ func (l *Ledger) Live() []Record {
 			out = append(out, d.rec)
 		}
 	}
+	out = append(out, l.liveVoucherRecords()...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out
 }

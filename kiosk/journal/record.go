@@ -82,7 +82,7 @@ func (k Kind) Known() bool {
 		KindCounter, KindCashup, KindCarry, KindDiscrepancy:
 		return true
 	}
-	return false
+	return k.voucher()
 }
 
 // Record is one line of the journal. Seq is assigned by Append: strictly
