@@ -27,7 +27,7 @@ func TestCashupByRefused(t *testing.T) {
 	}
 	defer srv.Close()
 	bad := map[string]string{
-		"escape codes": "J. Novak\x1b[2J\x1b[31mPWNED",
+		"escape codes":  "J. Novak\x1b[2J\x1b[31mPWNED",
 		"65 characters": strings.Repeat("é", 65),
 		"716 KB":        strings.Repeat("A", 716<<10),
 		"newline":       "anna\nbob",
