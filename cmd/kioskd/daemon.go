@@ -179,7 +179,8 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 	defer ctl.Close()
 	if cfg.Monitor.Listen != "" {
-		mon, err := monitor.Listen(cfg.Monitor.Listen, d.metrics, d, log.With("part", "monitor"))
+		mon, err := monitor.Listen(monitor.Options{Addr: cfg.Monitor.Listen, AllowRemote: cfg.Monitor.AllowRemote,
+			Metrics: d.metrics, Backend: d, Log: log.With("part", "monitor")})
 		if err != nil {
 			// Monitoring is optional: a busy port must not stop a kiosk
 			// from taking money.
