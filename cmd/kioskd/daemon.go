@@ -164,6 +164,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Screen: o.screen, Engine: runner, Languages: cfg.Kiosk.Languages, Currency: cfg.Kiosk.Currency,
 		KioskID: cfg.Kiosk.ID, ReceiptKey: receiptKey, Technician: &technician{d: d},
 		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
+		Greeting: cfg.Kiosk.Greeting, HideBalance: !cfg.Kiosk.ShowBalance,
 	})
 	if err != nil {
 		return fmt.Errorf("screen: %w", err)

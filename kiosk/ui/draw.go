@@ -284,9 +284,9 @@ func (u *UI) drawKiosk(c *canvas) {
 		if st.Phase == kiosk.PhaseCredited {
 			add(stGood, u.t("credited", u.money(amount)))
 			if st.User != nil && st.User.FullName != "" {
-				add(stBody, u.t("credited_to", st.User.FullName))
+				add(stBody, u.t("credited_to", u.name(st.User.FullName)))
 			}
-			if r != nil && r.NewBalance != nil {
+			if r != nil && r.NewBalance != nil && u.showBalance() {
 				add(stBody, u.t("new_balance", u.money(*r.NewBalance)))
 			}
 		} else {
@@ -346,13 +346,13 @@ func (u *UI) greeting(add func(tcell.Style, string)) {
 	st := &u.st
 	switch {
 	case st.User != nil && st.User.FullName != "":
-		add(stTitle, u.t("hello", st.User.FullName))
+		add(stTitle, u.t("hello", u.name(st.User.FullName)))
 	case st.User != nil && st.User.Username != "":
-		add(stTitle, u.t("hello", st.User.Username))
+		add(stTitle, u.t("hello", u.name(st.User.Username)))
 	case st.Card != "":
 		add(stTitle, u.t("hello_card", devices.MaskCard(st.Card)))
 	}
-	if st.User != nil && st.User.Balance != nil {
+	if st.User != nil && st.User.Balance != nil && u.showBalance() {
 		add(stBody, u.t("balance", u.money(*st.User.Balance)))
 	}
 }

@@ -61,6 +61,10 @@ type Options struct {
 	PINFile    string
 	Footer     []FooterKey
 	Log        *slog.Logger
+	// Greeting is how much of a name to show: GreetingFull (also ""),
+	// GreetingFirst or GreetingInitials. HideBalance keeps balances off.
+	Greeting    string
+	HideBalance bool
 }
 
 // Keys of the UI itself.
