@@ -333,6 +333,9 @@ func (k *Kiosk) command() string {
 		args = append(args, "NOTIFY_SOCKET="+k.opts.NotifySocket)
 	}
 	args = append(args, k.opts.Kioskd, "--config", k.ConfigPath, "--log-level", k.opts.LogLevel)
+	if os.Geteuid() == 0 {
+		args = append(args, "--allow-root") // CI runs as root; kioskd refuses it otherwise
+	}
 	q := make([]string, len(args))
 	for i, a := range args {
 		q[i] = shellQuote(a)

@@ -23,6 +23,7 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
 )
 
@@ -49,7 +50,7 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string) (*slog.Logge
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		path := filepath.Join(stateDir, "kioskd.log")
-		lf, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		lf, err := statedir.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open log file: %w", err)
 		}
@@ -65,6 +66,9 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	stateDir := cfg.Kiosk.StateDir
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
+	}
+	if err := statedir.Check(stateDir); err != nil {
+		return err
 	}
 	log, closeLog, err := newLogger(o.stderr, o.level, stateDir)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/printroom/voucherkiosk/kiosk/config"
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=1.2.3".
@@ -70,6 +71,7 @@ type options struct {
 	demo        bool
 	version     bool
 	logLevel    string
+	allowRoot   bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -81,8 +83,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.demo, "demo", false, "run on the embedded demo: fake MyQ, simulated card reader, coins and notes")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.allowRoot, "allow-root", false, "run as root (refused otherwise, except with --demo)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: kioskd [--config FILE] [--check-config] [--demo] [--version] [--log-level LEVEL]\n\n")
+		fmt.Fprintf(stderr, "Usage: kioskd [--config FILE] [--check-config] [--demo] [--version] [--log-level LEVEL] [--allow-root]\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -126,6 +129,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg, err := config.Load(o.configPath)
 	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	if err := statedir.CheckUser(os.Geteuid(), o.demo, o.allowRoot); err != nil {
 		return &exitError{code: 1, err: err}
 	}
 	return runDaemon(ctx, daemonOptions{cfg: cfg, level: level, stderr: stderr})
