@@ -22,18 +22,20 @@ func init() {
 		summary: "set the PIN that opens the technician menu (F10) on the kiosk screen",
 		usage: `Usage: kioskctl set-pin [--config FILE] [--file PATH]
 
-Asks for a new technician PIN (4 to 12 digits) twice and stores its salted
+Asks for a new technician PIN (6 to 12 digits) twice and stores its salted
 hash in the file the config names as [kiosk] technician_pin_file (or --file).
 The PIN itself is never stored. With no terminal, the PIN is read from the
-first line of standard input. kioskd reads the file when the menu is opened:
-no restart needed.
+first line of standard input. Under systemd the file reaches kioskd as the
+credential technician-pin (LoadCredential=), copied when the service starts:
+restart it (systemctl restart kioskd) to use the new PIN. Run by hand, kioskd
+reads the file when the menu is opened.
 
   --config FILE   the kiosk config (default /etc/kioskd/kioskd.toml)
   --file PATH     write this file instead of the config's technician_pin_file
 
 Example:
   sudo kioskctl set-pin
-  echo 482913 | sudo kioskctl set-pin --file /etc/kioskd/technician.pin
+  echo 482913 | sudo kioskctl set-pin --file /etc/kioskd/technician-pin
 
 Exit codes: 0 stored, 1 not stored (PINs differ, unusable PIN, file error), 2 wrong usage.`,
 		run: runSetPIN,
@@ -69,6 +71,7 @@ func runSetPIN(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "technician PIN stored in %s\n", path)
+	fmt.Fprintln(e.stdout, "under systemd kioskd takes it at its next start: systemctl restart kioskd")
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/control"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
+	"github.com/printroom/voucherkiosk/kiosk/pinlock"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 	"github.com/printroom/voucherkiosk/kiosk/statedir"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
@@ -164,11 +165,19 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 	d.runner.Store(runner)
 
+	pinLock, err := pinlock.Open(filepath.Join(stateDir, "technician-pin.lock"), pinlock.DefaultRule, time.Now)
+	if pinLock == nil {
+		return err
+	}
+	if err != nil {
+		log.Warn("technician pin lockout", "err", err)
+	}
 	screen, err := ui.New(ui.Options{
 		Screen: o.screen, Engine: runner, Languages: cfg.Kiosk.Languages, Currency: cfg.Kiosk.Currency,
 		KioskID: cfg.Kiosk.ID, ReceiptKey: receiptKey, Technician: &technician{d: d},
 		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
 		Greeting: cfg.Kiosk.Greeting, HideBalance: !cfg.Kiosk.ShowBalance,
+		PINLock: pinLock, OnPINFailure: d.metrics.PINFailure,
 	})
 	if err != nil {
 		return fmt.Errorf("screen: %w", err)

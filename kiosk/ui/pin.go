@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 )
 
 // PIN hashes are "pbkdf2-sha256:<iterations>:<salt hex>:<hash hex>": a slow
@@ -23,7 +25,7 @@ const (
 	pinIterations = 100_000
 	pinSaltLen    = 16
 	pinHashLen    = 32
-	minPINDigits  = 4
+	minPINDigits  = 6 // 10^6 PINs: with the lockout, years of guessing
 	maxPINDigits  = 12
 )
 
@@ -69,7 +71,7 @@ func CheckPIN(stored, pin string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// ValidPIN checks a new PIN: 4 to 12 digits.
+// ValidPIN checks a new PIN: 6 to 12 digits.
 func ValidPIN(pin string) error {
 	if len(pin) < minPINDigits || len(pin) > maxPINDigits {
 		return fmt.Errorf("ui: pin: want %d to %d digits", minPINDigits, maxPINDigits)
@@ -119,7 +121,7 @@ func WritePINFile(path, pin string) error {
 
 // ReadPINFile reads a stored hash, refusing a file group or others may access.
 func ReadPINFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := statedir.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return "", fmt.Errorf("ui: pin file: %w", err)
 	}
@@ -134,6 +136,11 @@ func ReadPINFile(path string) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(f, 4096))
 	if err != nil {
 		return "", fmt.Errorf("ui: pin file %s: %w", path, err)
+	}
+	if strings.TrimSpace(string(b)) == "" {
+		// The package installs it empty so the unit's LoadCredential= has
+		// a file to load: the menu stays locked until a PIN is set.
+		return "", fmt.Errorf("ui: pin file %s is empty: set a PIN with kioskctl set-pin, then restart kioskd", path)
 	}
 	return strings.TrimSpace(string(b)), nil
 }

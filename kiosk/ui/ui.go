@@ -61,6 +61,11 @@ type Options struct {
 	PINFile    string
 	Footer     []FooterKey
 	Log        *slog.Logger
+	// PINLock, when set, refuses PINs during a lockout and counts wrong
+	// ones (pinlock.Lock); OnPINFailure is told of each wrong PIN (the
+	// metric).
+	PINLock      PINLock
+	OnPINFailure func()
 	// Greeting is how much of a name to show: GreetingFull (also ""),
 	// GreetingFirst or GreetingInitials. HideBalance keeps balances off.
 	Greeting    string
