@@ -33,7 +33,7 @@ var DefaultRule = Rule{Free: 5, First: time.Minute, Max: time.Hour}
 
 // Record is what is kept between runs.
 type Record struct {
-	Failures int       `json:"failures"`        // wrong PINs in a row
+	Failures int       `json:"failures"`       // wrong PINs in a row
 	Until    time.Time `json:"until,omitzero"` // no PIN is checked before this
 }
 
