@@ -68,6 +68,10 @@ type Config struct {
 	// Log receives what the engine must tell the technician, above all money
 	// held in memory while the journal cannot be written. Nil: discarded.
 	Log *slog.Logger
+	// OnCardPause and OnCardIgnored, when set, count the card reader's
+	// pauses after unregistered cards (cardguard.go); called on the loop.
+	OnCardPause   func(time.Duration)
+	OnCardIgnored func()
 }
 
 func (c Config) withDefaults() Config {
@@ -268,6 +272,7 @@ type Engine struct {
 	seq        uint64
 	lastState  State
 	stateValid bool
+	guard      cardGuard
 }
 
 // NewEngine makes an idle engine. newID returns a short random string for
@@ -377,7 +382,7 @@ func (e *Engine) NextDeadline() time.Time {
 // ---- devices events ----
 
 func (e *Engine) onCard(c devices.CardRead) []Command {
-	if e.shutdown || c.Number == "" {
+	if e.shutdown || c.Number == "" || e.cardPaused(c) {
 		return nil
 	}
 	if e.displayPhase() == PhaseOutOfService {
@@ -421,6 +426,7 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 		e.phase = PhaseNotRegistered
 		e.rejected = card
 		e.msgUntil = e.now.Add(e.cfg.MessageFor)
+		e.cardUnregistered()
 		return nil
 	case r.Err != nil:
 		s.offline = true
@@ -975,6 +981,9 @@ func (e *Engine) snapshot() {
 	}
 	if st.Phase == PhaseOutOfService {
 		st.OutOfService = e.outOfService()
+	}
+	if e.guard.paused(e.now) {
+		st.CardPausedUntil = e.guard.until
 	}
 	switch e.phase {
 	case PhaseLookingUp:

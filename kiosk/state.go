@@ -109,4 +109,7 @@ type State struct {
 
 	Devices map[string]devices.StatusChange // latest status per device name
 	Queue   QueueStatus
+	// CardPausedUntil is when the card reader, paused after a run of
+	// unregistered cards, takes cards again; zero when not paused.
+	CardPausedUntil time.Time
 }

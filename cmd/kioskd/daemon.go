@@ -148,6 +148,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
+			OnCardPause: func(time.Duration) { d.metrics.CardPause() }, OnCardIgnored: d.metrics.CardIgnored,
 			Log: log.With("part", "engine"),
 		},
 		Journal:       j,

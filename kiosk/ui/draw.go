@@ -202,6 +202,7 @@ func (u *UI) drawKiosk(c *canvas) {
 		add(stTitle, u.t("tap_card"))
 		add(stBody, u.t("tap_card_sub"))
 		blank()
+		u.cardPaused(add, blank)
 		if st.Unclaimed > 0 {
 			add(stWarn, u.t("unclaimed", u.money(st.Unclaimed)))
 			blank()
@@ -242,6 +243,7 @@ func (u *UI) drawKiosk(c *canvas) {
 		}
 		blank()
 		add(stBody, u.t("not_registered_help"))
+		u.cardPaused(add, blank)
 		if st.Unclaimed > 0 {
 			blank()
 			add(stWarn, u.t("unclaimed", u.money(st.Unclaimed)))

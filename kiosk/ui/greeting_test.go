@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/printroom/voucherkiosk/kiosk"
 )
@@ -46,4 +47,14 @@ func TestScreenObeysGreeting(t *testing.T) {
 			t.Errorf("%s lacks the first name:\n%s", st.Phase, got)
 		}
 	}
+}
+
+// TestCardPauseShown: while the engine ignores the card reader, the idle and
+// not-registered screens count the pause down.
+func TestCardPauseShown(t *testing.T) {
+	h := startUI(t, 80, 24, nil)
+	h.show(kiosk.State{Phase: kiosk.PhaseNotRegistered, Card: "******0004", Now: testNow, CardPausedUntil: testNow.Add(30 * time.Second), Queue: online})
+	h.waitText("the card reader is paused. Please wait 30 s.")
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Now: testNow.Add(10 * time.Second), CardPausedUntil: testNow.Add(30 * time.Second), Accepted: accepted, Queue: online})
+	h.waitText("Please wait 20 s.")
 }
