@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/printroom/voucherkiosk/kiosk/config"
+	"github.com/printroom/voucherkiosk/kiosk/console"
 	"github.com/printroom/voucherkiosk/kiosk/statedir"
 )
 
@@ -72,6 +73,9 @@ type options struct {
 	version     bool
 	logLevel    string
 	allowRoot   bool
+	// lockVT and unlockVT name a console to lock or unlock, then exit:
+	// the unit's privileged ExecStartPre=+ and ExecStopPost=+ helpers.
+	lockVT, unlockVT string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -84,6 +88,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.allowRoot, "allow-root", false, "run as root (refused otherwise, except with --demo)")
+	fs.StringVar(&o.lockVT, "lock-vt", "", "lock console switching on this console, turn blanking off, and exit (root; the unit's ExecStartPre=+)")
+	fs.StringVar(&o.unlockVT, "unlock-vt", "", "unlock console switching and exit (root; the unit's ExecStopPost=+)")
+	fs.MarkHidden("lock-vt")
+	fs.MarkHidden("unlock-vt")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: kioskd [--config FILE] [--check-config] [--demo] [--version] [--log-level LEVEL] [--allow-root]\n\n")
 		fs.PrintDefaults()
@@ -115,6 +123,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.version {
 		fmt.Fprintln(stdout, "kioskd", version)
+		return nil
+	}
+	switch {
+	case o.lockVT != "":
+		if err := console.Lock(o.lockVT); err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		fmt.Fprintf(stdout, "console switching locked, blanking off on %s\n", o.lockVT)
+		return nil
+	case o.unlockVT != "":
+		if err := console.Unlock(o.unlockVT); err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		fmt.Fprintf(stdout, "console switching unlocked on %s\n", o.unlockVT)
 		return nil
 	}
 	level, err := parseLevel(o.logLevel)
