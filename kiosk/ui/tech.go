@@ -308,8 +308,11 @@ func (u *UI) drawTech(c *canvas) {
 		y := c.h/2 - 2
 		label := "Technician PIN: " + strings.Repeat("*", len(t.pin)) + "_"
 		wait := u.pinWait()
-		if wait > 0 {
+		switch {
+		case wait > 0:
 			label = "Technician PIN: locked"
+		case t.busy:
+			label = "Technician PIN: please wait"
 		}
 		c.text((c.w-width(label))/2, y, label, stTitle)
 		if wait > 0 {
