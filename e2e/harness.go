@@ -250,6 +250,8 @@ max_topup = 50.00
 idle_finish = %q
 card_timeout = %q
 state_dir = %q
+# The scenarios look for whole names ("Hello, Jana Novakova").
+greeting = "full"
 %s
 [myq]
 url = %q
