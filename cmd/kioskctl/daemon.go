@@ -233,7 +233,8 @@ Records a cash-up in the journal: prints what the box should hold, then the
 totals restart from zero. Run it when you empty the cash box. Pending and
 unclaimed money stays tracked; it is not forgotten by a cash-up.
 
-  --by NAME          who emptied the box (kept in the journal)
+  --by NAME          who emptied the box (kept in the journal; at most 64
+                     printable characters)
 ` + socketHelp + `
 
 Example:
