@@ -95,3 +95,20 @@ func demoConfigForTest(t *testing.T, stateDir string) *config.Config {
 	cfg.Kiosk.StateDir = stateDir
 	return cfg
 }
+
+// TestLockVTHelper: the unit's ExecStartPre=+ helper mode exits 1 with a
+// clear message on a console that is not a VT, and is not in --help.
+func TestLockVTHelper(t *testing.T) {
+	var out bytes.Buffer
+	for _, flag := range []string{"--lock-vt", "--unlock-vt"} {
+		err := run(context.Background(), []string{flag, "/dev/null"}, &out, &out)
+		if exitCode(err) != 1 || !strings.Contains(err.Error(), "not a Linux virtual console") {
+			t.Errorf("%s /dev/null: exit %d, %v", flag, exitCode(err), err)
+		}
+	}
+	out.Reset()
+	run(context.Background(), []string{"--help"}, &out, &out)
+	if strings.Contains(out.String(), "lock-vt") {
+		t.Errorf("--help shows the unit's helper flags:\n%s", out.String())
+	}
+}
