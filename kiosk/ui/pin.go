@@ -90,31 +90,13 @@ func WritePINFile(path, pin string) error {
 	if err := ValidPIN(pin); err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("ui: write pin file: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".pin-*")
-	if err != nil {
-		return fmt.Errorf("ui: write pin file: %w", err)
-	}
-	tmp := f.Name()
-	_, err = io.WriteString(f, HashPIN(pin)+"\n")
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("ui: write pin file %s: %w", path, err)
+	// A new file (mode 0600) renamed over the old one: never written
+	// through a link planted at path.
+	if err := statedir.WriteFile(path, []byte(HashPIN(pin)+"\n")); err != nil {
+		return fmt.Errorf("ui: pin file: %w", err)
 	}
 	return nil
 }
