@@ -2,6 +2,7 @@
 // flow" as a pure engine (events and a clock in, screen state and commands
 // out, the journal its only I/O) and the runner that gives the engine its one
 // goroutine, its timers, the card lookups and the card cache.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // The engine writes the journal synchronously inside its handlers, so
 // "journaled before counted" is a property of each handler: a Total never
@@ -126,7 +127,10 @@ type (
 		Card      string
 		User      *User
 		NotFound  bool
-		Err       error
+		// Inactive (with NotFound): the card belongs to a MyQ user whose
+		// account is not active.
+		Inactive bool
+		Err      error
 	}
 	// BookingResult answers Book. Committed=false: saved in the queue.
 	BookingResult struct {
@@ -250,6 +254,8 @@ type Engine struct {
 	// rejected is the card of the NotRegistered screen: the student and the
 	// staff need to see which card to register.
 	rejected string
+	// rejectedInactive: that card's MyQ account exists but is not active.
+	rejectedInactive bool
 	// finished is the session on the Booking, Credited and SavedOffline
 	// screens, so they still say whose account the money goes to.
 	finished     *session
@@ -424,7 +430,7 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	switch {
 	case r.NotFound:
 		e.phase = PhaseNotRegistered
-		e.rejected = card
+		e.rejected, e.rejectedInactive = card, r.Inactive
 		e.msgUntil = e.now.Add(e.cfg.MessageFor)
 		e.cardUnregistered()
 		return nil
@@ -629,7 +635,7 @@ func (e *Engine) onBalance(b BalanceUpdate) {
 		return
 	}
 	if b.After && b.SessionID == e.bookingID && e.receipt != nil && e.phase == PhaseCredited {
-		e.receipt.NewBalance = &bal
+		e.receipt.NewBalance, e.receipt.BalanceAbout = &bal, false
 	}
 }
 
@@ -643,9 +649,15 @@ func (e *Engine) onBooking(r BookingResult) {
 		return
 	}
 	if r.Committed {
+		late := e.phase == PhaseSavedOffline
 		e.phase = PhaseCredited
 		if r.Balance != nil {
 			e.receipt.NewBalance = cloneInt(r.Balance)
+		} else if s := e.finished; s != nil && s.user != nil && s.user.Balance != nil {
+			// No request for it: the balance MyQ gave at the lookup plus
+			// the amount just committed.
+			nb := *s.user.Balance + e.receipt.Amount
+			e.receipt.NewBalance, e.receipt.BalanceAbout = &nb, late
 		}
 	} else {
 		e.phase = PhaseSavedOffline
@@ -991,6 +1003,7 @@ func (e *Engine) snapshot() {
 		st.Card = devices.MaskCard(e.lookupCard)
 	case PhaseNotRegistered:
 		st.Card = devices.MaskCard(e.rejected)
+		st.Inactive = e.rejectedInactive
 	case PhaseSession:
 		s := e.sess
 		st.SessionID = s.id

@@ -61,6 +61,9 @@ type Receipt struct {
 	Amount     int64  // minor units
 	At         time.Time
 	NewBalance *int64 // after commit, when known
+	// BalanceAbout: NewBalance is the balance before plus the amount, and
+	// the commit came late (booked from the queue), so it may be off.
+	BalanceAbout bool
 }
 
 // QueueStatus is the booking queue as the screen and the monitor see it.
@@ -82,6 +85,9 @@ type State struct {
 	SessionID string
 	User      *User  // nil while unknown (offline session on the card alone)
 	Card      string // masked card number (devices.MaskCard)
+	// Inactive (PhaseNotRegistered only): the card is known to MyQ, its
+	// user's account is not active.
+	Inactive bool
 	// Offline: MyQ could not be asked at card read; the money is taken and
 	// the credit will follow when MyQ answers.
 	Offline bool

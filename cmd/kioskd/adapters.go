@@ -49,10 +49,6 @@ func (d *daemon) bookingResult(r booking.Result) {
 	d.post(kiosk.BookingResult{SessionID: r.SessionID, Committed: r.Committed, Attention: r.Attention, Err: r.Err})
 }
 
-func (d *daemon) balanceAfterCommit(sessionID string, balance int64) {
-	d.post(kiosk.BalanceUpdate{SessionID: sessionID, Balance: balance, After: true})
-}
-
 func (d *daemon) queueStatus(s booking.Status) {
 	d.post(kiosk.QueueUpdate{QueueStatus: kiosk.QueueStatus{Pending: s.Pending, OldestPending: s.OldestPending,
 		NeedsAttention: s.NeedsAttention, LastError: s.LastError, Online: s.Online}})
@@ -166,16 +162,25 @@ var _ kiosk.Directory = (*directory)(nil)
 
 func (dir *directory) FindUserByCard(ctx context.Context, card string) (kiosk.User, error) {
 	u, err := dir.client.FindUserByCard(ctx, card)
-	if errors.Is(err, api.ErrUserNotFound) {
+	switch {
+	case errors.Is(err, api.ErrUserNotFound):
 		return kiosk.User{}, kiosk.ErrNotRegistered
-	}
-	if err != nil {
+	case errors.Is(err, api.ErrUserInactive):
+		return kiosk.User{}, kiosk.ErrInactive
+	case err != nil:
 		return kiosk.User{}, err
 	}
-	return kiosk.User{ID: u.ID, Username: u.Username, FullName: u.FullName}, nil
+	ku := kiosk.User{ID: u.ID, Username: u.Username, FullName: u.FullName}
+	if u.Balance != nil {
+		// Asked with the lookup (include=accounts): no Balance request.
+		b := int64(*u.Balance)
+		ku.Balance = &b
+	}
+	return ku, nil
 }
 
-// Balance implements kiosk.Balancer: asked after the greeting is on screen.
+// Balance implements kiosk.Balancer: asked after the greeting is on screen,
+// only when the lookup brought no balance.
 func (dir *directory) Balance(ctx context.Context, userID int64) (int64, bool, error) {
 	bal, known, err := dir.client.Balance(ctx, userID)
 	if err != nil {

@@ -121,13 +121,14 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 
 	d.journal, d.hw = j, hw
+	// No OnBalance: the receipt's balance is the lookup's plus the amount
+	// (kiosk engine), which saves a request per top-up.
 	booker, err := booking.New(booking.Config{
 		Client:      client,
 		Journal:     j,
 		KioskID:     cfg.Kiosk.ID,
 		Log:         log.With("part", "booking"),
 		OnResult:    d.bookingResult,
-		OnBalance:   d.balanceAfterCommit,
 		OnStatus:    d.queueStatus,
 		OnAPIError:  d.metrics.APIError,
 		OnCommitted: d.metrics.Topup,

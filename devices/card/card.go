@@ -2,6 +2,7 @@
 // frame format and generic one-line-per-card readers, de-duplication of a card
 // held in the field, and the MyQ-style transform chain that turns a raw card
 // id into the number MyQ knows.
+// See docs/ARCHITECTURE.md for its place among the packages.
 package card
 
 import (

@@ -1,6 +1,7 @@
 // Package coin owns the kiosk's coin acceptors: pulse acceptors behind a
 // pulse-to-serial bridge (one byte per pulse) and ccTalk acceptors, turning
 // what they report into credits, unrecognised cash and status changes.
+// See docs/ARCHITECTURE.md for its place among the packages.
 package coin
 
 import (

@@ -34,7 +34,11 @@ func (c *Config) problem(key, msg string) Problem {
 	if c.lines != nil {
 		line = c.lines.line(key)
 	}
-	return Problem{File: c.File, Line: line, Key: key, Msg: msg}
+	pr := Problem{File: c.File, Line: line, Key: key, Msg: msg}
+	if n := acceptorIndex(key); n >= 1 && n <= len(c.Acceptors) {
+		pr.Name = c.Acceptors[n-1].Name
+	}
+	return pr
 }
 
 // Check checks what Load checks (the secrets) plus the machine around the
@@ -74,7 +78,7 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		if s, err := ReadSecretFile(path, cred); err != nil {
 			bad("myq.client_secret_file", "%v", err)
 		} else {
-			ok("MyQ client secret %s is readable, private, %d characters", path, len(s))
+			ok("MyQ client secret file %s: readable, private, %d characters", path, len(s))
 		}
 	}
 	for i, a := range c.Acceptors {
@@ -102,6 +106,12 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		}
 	} else if c.MyQ.URL != "" && strings.HasPrefix(c.MyQ.URL, "https:") {
 		ok("MyQ server certificate will be checked against the system's CA roots (no ca_file)")
+	}
+
+	// mid(X,Y) changed meaning to MyQ's: a chain written for the old one
+	// now yields another card number.
+	if ch, err := card.ParseChain(c.CardReader.Transform); err == nil && ch.Uses("mid") {
+		ok("%s", TransformWarning)
 	}
 
 	// A receipt key in a broken state directory is the same problem: say it once.
@@ -266,6 +276,11 @@ func checkPort(path string) (string, error) {
 	}
 	return desc, nil
 }
+
+// TransformWarning is what Check says of a card transform that uses mid.
+const TransformWarning = "warning: [card_reader] transform uses mid(X,Y), which now means what it means in MyQ: " +
+	"remove X characters from the left and Y from the right (mid(2,2) turns 123456 into 34); it used to mean start and length. " +
+	"Try the chain on a card with: kioskctl transform CHAIN CARDNUMBER"
 
 // validateTransform checks a card transform chain with the parser the
 // reader runs (devices/card), so check-config and the daemon agree on what

@@ -3,6 +3,7 @@
 // value with a message a technician can act on, applying defaults, finding
 // the secrets (a file or a systemd credential), and checking the machine
 // around it (ports, files, state directory) for `check-config`.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // Amounts are exact int64 minor units; no float ever carries money.
 package config
@@ -241,6 +242,19 @@ func parse(data []byte, name string) (*Config, Problems) {
 	p.acceptors(raw.Acceptor, c)
 	p.monitor(raw.Monitor, &c.Monitor)
 	return c, p.ps
+}
+
+// nameAcceptors gives every problem inside an [[acceptor]] that acceptor's
+// name, when it has a good one: "coins" says more than "#2". A problem with
+// the name itself keeps the number.
+func nameAcceptors(ps Problems, as []Acceptor) {
+	for i := range ps {
+		n := acceptorIndex(ps[i].Key)
+		if n < 1 || n > len(as) || strings.HasSuffix(ps[i].Key, ".name") {
+			continue
+		}
+		ps[i].Name = as[n-1].Name
+	}
 }
 
 // unknownKeys reports every key the kiosk does not know, with its line.
@@ -620,7 +634,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 			if other, dup := ports[a.Port]; dup {
 				p.add(t+".port", "%q is already used by %s; each device needs its own serial port", a.Port, other)
 			} else {
-				ports[a.Port] = RenderKey(t)
+				ports[a.Port] = renderNamedKey(t, a.Name)
 			}
 		}
 		if s, ok := p.str(m, t, "protocol", `"pulse"`, true); ok {
@@ -647,6 +661,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 	if c.Kiosk.MaxTopup > 0 && smallest > c.Kiosk.MaxTopup {
 		p.add("kiosk.max_topup", "%s is less than the smallest coin or note (%s): the kiosk could never take money", FormatAmount(c.Kiosk.MaxTopup), FormatAmount(smallest))
 	}
+	nameAcceptors(p.ps, c.Acceptors)
 }
 
 func (p *parser) values(m rawAcceptor, t string, a *Acceptor) {

@@ -1,6 +1,7 @@
 // Package receipt owns the kiosk's receipt codes: the signed text a student
 // gets (on screen, as text and QR code) when a top-up is credited or saved
 // offline, and the HMAC key that signs them.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // A code is one line a technician can type or scan and check offline:
 //

@@ -237,12 +237,16 @@ func (u *UI) drawKiosk(c *canvas) {
 		blank()
 		add(stInfo, u.t("please_wait"))
 	case kiosk.PhaseNotRegistered:
-		add(stBad, u.t("not_registered"))
+		title, help := "not_registered", "not_registered_help"
+		if st.Inactive {
+			title, help = "not_active", "not_active_help"
+		}
+		add(stBad, u.t(title))
 		if st.Card != "" {
 			add(stBody, u.t("card", devices.MaskCard(st.Card)))
 		}
 		blank()
-		add(stBody, u.t("not_registered_help"))
+		add(stBody, u.t(help))
 		u.cardPaused(add, blank)
 		if st.Unclaimed > 0 {
 			blank()
@@ -289,7 +293,11 @@ func (u *UI) drawKiosk(c *canvas) {
 				add(stBody, u.t("credited_to", u.name(st.User.FullName)))
 			}
 			if r != nil && r.NewBalance != nil && u.showBalance() {
-				add(stBody, u.t("new_balance", u.money(*r.NewBalance)))
+				key := "new_balance"
+				if r.BalanceAbout {
+					key = "new_balance_about"
+				}
+				add(stBody, u.t(key, u.money(*r.NewBalance)))
 			}
 		} else {
 			add(stWarn, u.t("saved_offline", u.money(amount)))

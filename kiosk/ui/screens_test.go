@@ -45,6 +45,7 @@ var screenCases = []struct {
 	{"idle_offline_unclaimed", 0, kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Unclaimed: 150}},
 	{"looking_up", 0, kiosk.State{Phase: kiosk.PhaseLookingUp, Card: "0004417823", Queue: online}},
 	{"not_registered", 0, kiosk.State{Phase: kiosk.PhaseNotRegistered, Card: "0004417823", Queue: online}},
+	{"not_active_cs", 1, kiosk.State{Phase: kiosk.PhaseNotRegistered, Inactive: true, Card: "0004417823", Queue: online}},
 	{"session_empty", 0, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", MinTopup: 50, MaxTopup: 5000,
 		CloseAt: testNow.Add(25 * time.Second), Accepted: accepted, Queue: online}},
 	{"session", 0, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", Total: 1250, MinTopup: 50, MaxTopup: 5000,

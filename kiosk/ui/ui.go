@@ -3,6 +3,7 @@
 // the countdown, receipts with a QR code, out of service) in English, Czech
 // or German, forwards the student's Enter and Esc to the engine, and hides a
 // PIN-protected technician menu (device status, queue, cash-up).
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // It is a view: every rule lives in the engine. The only decisions made here
 // are which language to show and whether the technician typed the right PIN.

@@ -2,6 +2,7 @@
 // pseudo-terminal, so the bill driver and kioskctl can be exercised without
 // hardware. It keeps the notes it really stacked (Stacked) so tests can
 // compare them with what the host credited.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // The simulated device: answers a repeated sequence flag with its cached
 // reply (acting once), repeats POLL_WITH_ACK events until EVENT_ACK, holds a

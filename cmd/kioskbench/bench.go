@@ -15,45 +15,15 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/printroom/voucherkiosk/api/myqfake"
 	"github.com/printroom/voucherkiosk/e2e"
 	"github.com/printroom/voucherkiosk/kiosk/control"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
-// `kioskctl bench` measures the real daemon from outside, with the e2e
+// kioskbench measures the real daemon from outside, with the e2e
 // harness: kioskd on an 80x24 tmux pane, simulated devices on ptys and the
 // fake MyQ over HTTPS in this process.
-
-func init() {
-	register(&command{
-		name:    "bench",
-		summary: "measure the kiosk end to end (needs the source tree, go and tmux)",
-		usage: `Usage: kioskctl bench [--runs N] [--quick] [--kioskd PATH] [--topups N] [--flush N] [--idle DUR]
-
-Builds kioskd (unless --kioskd names a binary), runs it on a tmux terminal with
-simulated devices and a fake MyQ, and prints a table: each latency is the
-median of --runs runs with p95 (nearest rank), min and max, next to its goal.
-Screen latencies are read with back-to-back 'tmux capture-pane' calls, so they
-are upper bounds with a resolution of one capture (a few ms).
-
-  --runs N      runs per latency figure (default 20; --quick: 5)
-  --quick       fewer runs and smaller loads: 100 top-ups, 1000 queued payments, 10 s idle
-  --kioskd PATH use this kioskd binary instead of building one
-  --topups N    top-ups before the RSS figure (default 1000)
-  --flush N     queued payments for the flush figure (default 10000)
-  --idle DUR    idle CPU sampling window (default 30s)
-  -v            log progress to stderr
-
-Example:
-  go run ./cmd/kioskctl bench --quick
-
-Exit codes: 0 measured, 1 a measurement failed, 2 wrong usage.`,
-		run: runBench,
-	})
-}
 
 type benchOptions struct {
 	runs    int
@@ -65,20 +35,7 @@ type benchOptions struct {
 	verbose bool
 }
 
-func runBench(ctx context.Context, e *env, args []string) error {
-	var o benchOptions
-	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.IntVar(&o.runs, "runs", 0, "")
-	fs.BoolVar(&o.quick, "quick", false, "")
-	fs.StringVar(&o.kioskd, "kioskd", "", "")
-	fs.IntVar(&o.topups, "topups", 0, "")
-	fs.IntVar(&o.flush, "flush", 0, "")
-	fs.DurationVar(&o.idle, "idle", 0, "")
-	fs.BoolVarP(&o.verbose, "verbose", "v", false, "")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
+func runBench(ctx context.Context, e *env, o benchOptions) error {
 	def := func(p *int, full, quick int) {
 		if *p == 0 {
 			*p = full
@@ -134,7 +91,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		b.logf("measuring: %s", s.name)
 		if err := s.f(); err != nil {
 			b.rows = append(b.rows, row{name: s.name, note: "FAILED: " + firstLine(err.Error())})
-			fmt.Fprintf(e.stderr, "kioskctl bench: %s: %v\n", s.name, err)
+			fmt.Fprintf(e.stderr, "kioskbench: %s: %v\n", s.name, err)
 		}
 	}
 	b.print(e.stdout)
