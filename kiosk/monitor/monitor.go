@@ -190,12 +190,12 @@ func listen(o Options, to timeouts) (*Server, error) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
 	}
+	if remote {
+		o.Log.Warn("monitor: serving /metrics and /status to the network (allow_remote = true)", "addr", o.Addr)
+	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: listen %s: %w", o.Addr, err)
-	}
-	if remote {
-		o.Log.Warn("monitor: serving /metrics and /status to the network (allow_remote = true)", "addr", ln.Addr().String())
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.reg, promhttp.HandlerOpts{}))
