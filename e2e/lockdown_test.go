@@ -66,7 +66,7 @@ func TestCardFloodPausesReader(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		card := fmt.Sprintf("00009900%02d", i)
 		k.Tap(card)
-		k.WaitScreen("This card is not registered", "******"+card[6:])
+		k.WaitScreen("this card is not registered", "******"+card[6:])
 	}
 	k.WaitScreen("the card reader is paused")
 	k.WaitScreenFunc("a countdown of the pause", func(s string) bool {

@@ -22,7 +22,7 @@ func TestTopUpCostsThreeRequests(t *testing.T) {
 		k.Coin(amount)
 		k.WaitTotal(amount)
 		k.SendKeys("Enter")
-		k.WaitScreen(Money(amount)+" credited", "New balance: "+Money(before+amount))
+		k.WaitCredited(amount, "New balance: "+Money(before+amount))
 		k.SendKeys("Enter")
 		k.WaitScreen("Tap your card")
 	}
@@ -53,7 +53,7 @@ func TestInactiveAccountCard(t *testing.T) {
 	k.Fake.AddUser(myqfake.User{ID: 199, Username: "left", FullName: "Former Student", Cards: []string{"0011223344"}, Inactive: true})
 	k.StartAndWaitIdle()
 	k.Tap("0011223344")
-	k.WaitScreen("This account is not active", "Ask the print room staff.")
+	k.WaitScreen("this account is not active", "Ask the staff.")
 	k.SendKeys("Enter")
 	k.WaitScreen("Tap your card")
 	if n := k.Fake.Requests(myqfake.RouteCreate); n != 0 {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/devices/voucher"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
@@ -69,6 +70,8 @@ type Config struct {
 	// Log receives what the engine must tell the technician, above all money
 	// held in memory while the journal cannot be written. Nil: discarded.
 	Log *slog.Logger
+	// Voucher: MyQ vouchers in a session (voucher.go).
+	Voucher VoucherRules
 	// OnCardPause and OnCardIgnored, when set, count the card reader's
 	// pauses after unregistered cards (cardguard.go); called on the loop.
 	OnCardPause   func(time.Duration)
@@ -89,6 +92,7 @@ func (c Config) withDefaults() Config {
 	def(&c.JournalRetry, DefaultJournalRetry)
 	c.Accepted = slices.Clone(c.Accepted)
 	slices.Sort(c.Accepted)
+	c.Voucher = c.Voucher.withDefaults()
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -278,6 +282,8 @@ type Engine struct {
 	seq        uint64
 	lastState  State
 	stateValid bool
+	nt         notices
+	v          voucherState
 	guard      cardGuard
 }
 
@@ -326,10 +332,19 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		e.onBooking(ev)
 	case QueueUpdate:
 		e.queue = ev.QueueStatus
+		if ev.Online {
+			e.lookupReached(true)
+		}
+	case VoucherCode:
+		cmds = e.onVoucherCode(ev)
+	case VoucherResult:
+		cmds = e.onVoucherResult(ev)
 	case *devices.Escrow:
 		if ev != nil {
 			cmds = e.onEscrow(*ev)
 		}
+	case voucher.Scan:
+		cmds = e.onVoucherCode(VoucherCode{Code: ev.Code, Source: "scanner"})
 	default:
 		e.log.Warn("engine: unknown event ignored", "type", fmt.Sprintf("%T", ev))
 	}
@@ -369,6 +384,7 @@ func (e *Engine) NextDeadline() time.Time {
 	if e.jErr != nil {
 		add(e.jRetryAt)
 	}
+	add(e.voucherDeadline())
 	switch e.phase {
 	case PhaseSession:
 		at, _ := e.finishAt()
@@ -400,6 +416,9 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 		return nil // the previous student is still waiting for their receipt
 	case PhaseSession:
 		if e.sess.total > 0 || len(e.sessionNotes()) > 0 {
+			if c.Number != e.sess.card {
+				e.notify(NoticeSecondCard)
+			}
 			return nil // a session with money is never replaced
 		}
 		if c.Number == e.sess.card {
@@ -427,6 +446,7 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	e.lookupID, e.lookupCard = "", ""
 	var cmds []Command
 	s := &session{id: r.SessionID, card: card, opened: e.now, activity: e.now}
+	e.lookupReached(r.Err == nil)
 	switch {
 	case r.NotFound:
 		e.phase = PhaseNotRegistered
@@ -588,12 +608,16 @@ func (e *Engine) onNoteReturned(r devices.NoteReturned) {
 }
 
 func (e *Engine) onUnrecognised(u devices.UnrecognisedCash) {
+	e.nt.unrecognised++
 	e.appendMoney(journal.New(journal.KindUnrecognised, "", e.now, journal.Unrecognised{Device: u.Device, What: u.What, Counter: u.Counter}))
 }
 
 // ---- keys, lookups, bookings ----
 
 func (e *Engine) onKey(k Key) []Command {
+	if cmds, ok := e.voucherKey(k); ok {
+		return cmds
+	}
 	switch e.phase {
 	case PhaseSession:
 		s := e.sess
@@ -612,10 +636,20 @@ func (e *Engine) onKey(k Key) []Command {
 				if e.cancel(s) == nil {
 					e.toIdle()
 				}
+			} else {
+				e.notify(NoticeEscRefused)
 			}
+		case KeyMore:
+			e.extendSession()
 		}
-	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
-		e.toIdle() // any key dismisses a message
+	case PhaseNotRegistered:
+		if k != KeyMore {
+			e.toIdle() // Enter or Esc dismisses the message
+		}
+	case PhaseCredited, PhaseSavedOffline:
+		if k == KeyEnter {
+			e.toIdle() // Enter only: a stray key must not hide the receipt before its photo
+		}
 	}
 	return nil
 }
@@ -677,6 +711,7 @@ func (e *Engine) due() []Command {
 	if len(e.closing) > 0 && e.jErr == nil {
 		cmds = append(cmds, e.closeParked()...)
 	}
+	cmds = append(cmds, e.voucherDue()...)
 	switch e.phase {
 	case PhaseSession:
 		s := e.sess
@@ -721,7 +756,7 @@ func (e *Engine) due() []Command {
 // finishAt is when the open session books itself, and why.
 func (e *Engine) finishAt() (time.Time, string) {
 	s := e.sess
-	if s == nil || e.phase != PhaseSession {
+	if s == nil || e.phase != PhaseSession || e.voucherBusy() {
 		return time.Time{}, ""
 	}
 	return finishDeadline(s.total, s.lastMoney, len(e.sessionNotes()) > 0 || s.finishReq,
@@ -730,7 +765,7 @@ func (e *Engine) finishAt() (time.Time, string) {
 
 func (e *Engine) closeAt() time.Time {
 	s := e.sess
-	if s == nil || e.phase != PhaseSession || s.total != 0 || len(e.sessionNotes()) > 0 {
+	if s == nil || e.phase != PhaseSession || s.total != 0 || len(e.sessionNotes()) > 0 || e.voucherBusy() {
 		return time.Time{}
 	}
 	return s.activity.Add(e.cfg.CardTimeout)
@@ -762,7 +797,7 @@ func (e *Engine) finish(s *session, reason string) []Command {
 		e.bookingID = s.id
 		e.finished = s
 		e.bookingSince = e.now
-		e.receipt = &Receipt{Reference: f.Reference, Amount: f.Total, At: e.now}
+		e.receipt = &Receipt{Reference: f.Reference, Amount: f.Total, At: e.now, Vouchers: e.voucherLines(s)}
 	}
 	return []Command{Book{SessionID: s.id, Finish: f}}
 }
@@ -779,6 +814,7 @@ func (e *Engine) toIdle() {
 	e.bookingID = ""
 	e.rejected, e.finished = "", nil
 	e.msgUntil = time.Time{}
+	e.resetNotices()
 }
 
 func (e *Engine) reference(id string) string { return e.cfg.KioskID + "/" + id }
@@ -1026,6 +1062,8 @@ func (e *Engine) snapshot() {
 			st.Offline = f.offline
 		}
 	}
+	e.fillNotices(&st)
+	st.Voucher = e.voucherView()
 	prev := e.lastState
 	prev.Now = time.Time{}
 	st.Seq = prev.Seq
@@ -1042,6 +1080,7 @@ func (s State) clone() State {
 	c := s
 	c.User = cloneUser(s.User)
 	c.Receipt = cloneReceipt(s.Receipt)
+	c.Voucher = cloneVoucherView(s.Voucher)
 	c.Accepted = slices.Clone(s.Accepted)
 	if s.Devices != nil {
 		c.Devices = make(map[string]devices.StatusChange, len(s.Devices))
@@ -1067,6 +1106,7 @@ func cloneReceipt(r *Receipt) *Receipt {
 	}
 	c := *r
 	c.NewBalance = cloneInt(r.NewBalance)
+	c.Vouchers = slices.Clone(r.Vouchers)
 	return &c
 }
 

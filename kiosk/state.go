@@ -35,6 +35,7 @@ type Key int
 const (
 	KeyEnter Key = iota + 1 // finish and book
 	KeyEsc                  // cancel a session with no money
+	KeyMore                 // any other key in a session: "I need more time"
 )
 
 func (k Key) String() string {
@@ -43,6 +44,8 @@ func (k Key) String() string {
 		return "enter"
 	case KeyEsc:
 		return "esc"
+	case KeyMore:
+		return "more"
 	}
 	return "Key(?)"
 }
@@ -64,6 +67,8 @@ type Receipt struct {
 	// BalanceAbout: NewBalance is the balance before plus the amount, and
 	// the commit came late (booked from the queue), so it may be off.
 	BalanceAbout bool
+	// Vouchers added in the session, each its own payment (not in Amount).
+	Vouchers []VoucherLine
 }
 
 // QueueStatus is the booking queue as the screen and the monitor see it.
@@ -115,6 +120,21 @@ type State struct {
 
 	Devices map[string]devices.StatusChange // latest status per device name
 	Queue   QueueStatus
+
+	// Unrecognised counts cash taken but not valued (two coins merged, a
+	// pulse train cut short) since the kiosk was last idle; the student is
+	// told at once and on the receipt screen.
+	Unrecognised int
+	// Notice answers a key or card the engine refused or ignored, until
+	// NoticeUntil (PhaseSession only).
+	Notice      Notice
+	NoticeUntil time.Time
+	// MessageUntil is when the not-registered or receipt screen gives way
+	// to the idle screen, zero on other screens.
+	MessageUntil time.Time
+	// Voucher is the voucher part of a session screen; nil when vouchers
+	// are off or no session is open.
+	Voucher *VoucherView
 	// CardPausedUntil is when the card reader, paused after a run of
 	// unregistered cards, takes cards again; zero when not paused.
 	CardPausedUntil time.Time

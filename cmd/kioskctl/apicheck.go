@@ -33,7 +33,9 @@ often wrong when a kiosk is set up, and says how to fix each in MyQ's web UI:
   2. user lookup: the test card (--card) finds a user; with --raw the number is
      what the reader sends and goes through the config's transform chain first;
   3. the recharge provider "external" is listed (External Payment Providers is
-     enabled in Settings > Credit).
+     enabled in Settings > Credit);
+  4. with [voucher] enabled: the voucher form MyQ offers (v3 provider or v2),
+     and, with --card, that MyQ refuses a made-up voucher code for that user.
 
 It creates no payment and moves no money.`,
 		Example: `  sudo kioskctl api-check --card 0008844356
@@ -119,12 +121,17 @@ func runAPICheck(ctx context.Context, e *env, o apiCheckOptions) error {
 			bad("check the card is registered to a user in MyQ (Users > the user > Cards) and that transform "+
 				"turns what the reader sends into the form MyQ stores (hex or decimal, leading zeros)",
 				"card %s: no MyQ user has it", devices.MaskCard(number))
+		case errors.Is(err, api.ErrUserInactive):
+			bad("the card belongs to a MyQ user whose account is not active: activate it in MyQ (Users), or register the card to an active user",
+				"card %s: its MyQ account is not active", devices.MaskCard(number))
 		case api.IsForbidden(err):
 			bad("give the REST API application's acting user the right Manage users", "card lookup refused: %v", err)
 		case err != nil:
 			bad("see the error; check the MyQ server log", "card lookup failed: %v", err)
+		case u.Balance != nil:
+			ok("card %s belongs to %s (user id %d), balance %s sent with the lookup", devices.MaskCard(number), u.FullName, u.ID, *u.Balance)
 		default:
-			ok("card %s belongs to %s (user id %d)", devices.MaskCard(number), u.FullName, u.ID)
+			ok("card %s belongs to %s (user id %d); MyQ sent no balance with the lookup", devices.MaskCard(number), u.FullName, u.ID)
 		}
 	} else {
 		fmt.Fprintln(e.stdout, "skip     card lookup (give --card NUMBER to test one)")
@@ -168,6 +175,9 @@ func runAPICheck(ctx context.Context, e *env, o apiCheckOptions) error {
 			fmt.Fprintln(e.stdout, "note  vouchers: no v3 voucher provider listed; vouchers would use v2 /v2/payments/voucher")
 		}
 	}
+	checkVoucherPath(ctx, cfg, client, o.card, o.raw, ok, func(format string, a ...any) {
+		fmt.Fprintf(e.stdout, "skip     "+format+"\n", a...)
+	}, bad)
 	if failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d check(s) failed", failed)}
 	}

@@ -84,6 +84,13 @@ func TestAPICheck(t *testing.T) {
 	if code, out := runCheck("--config", good, "--card", "0000999999"); code != 1 || !strings.Contains(out, "no MyQ user has it") {
 		t.Fatalf("unknown card: exit %d\n%s", code, out)
 	}
+	if !strings.Contains(out, "balance 12.50 sent with the lookup") {
+		t.Errorf("balance with the lookup not reported:\n%s", out)
+	}
+	fake.AddUser(myqfake.User{ID: 4300, Username: "left", Cards: []string{"0000004300"}, Inactive: true})
+	if code, out := runCheck("--config", good, "--card", "0000004300"); code != 1 || !strings.Contains(out, "its MyQ account is not active") {
+		t.Fatalf("inactive account: exit %d\n%s", code, out)
+	}
 
 	// A full name from MyQ is cleaned before it reaches the terminal.
 	fake.AddUser(myqfake.User{ID: 4242, Username: "evil", FullName: "Eve\x1b]0;owned\x07 \x1b[2JSmith\u202e\r\n", Cards: []string{"0000004242"}})

@@ -212,5 +212,6 @@ func printCashIn(out io.Writer, cash control.Cash, b box) {
 	if t.Unrecognised > 0 {
 		fmt.Fprintf(w, "unrecognised coins\t%d (in the box, credited to nobody)\n", t.Unrecognised)
 	}
+	printVouchers(w, cash)
 	w.Flush()
 }

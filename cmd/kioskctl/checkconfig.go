@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/printroom/voucherkiosk/cmd/internal/clidoc"
 	"github.com/printroom/voucherkiosk/kiosk/config"
 )
 
@@ -55,25 +55,10 @@ func configFlag(c *cobra.Command, path *string) {
 
 func runCheckConfig(_ context.Context, e *env, path string) error {
 	checked, problems := config.CheckFile(path, config.CheckOptions{})
-	printChecks(e, checked, problems)
+	clidoc.PrintChecks(e.stdout, checked, problems)
 	if len(problems) > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d problem(s) in %s; fix them and run check-config again", len(problems), path)}
 	}
 	fmt.Fprintf(e.stdout, "%s is good (%d checks)\n", path, len(checked))
 	return nil
-}
-
-// printChecks prints one line per check: "ok" or "problem", the same words
-// kioskd --check-config uses.
-func printChecks(e *env, checked []string, problems config.Problems) {
-	for _, c := range checked {
-		if w, isWarning := strings.CutPrefix(c, "warning: "); isWarning {
-			fmt.Fprintf(e.stdout, "warning  %s\n", w)
-			continue
-		}
-		fmt.Fprintf(e.stdout, "ok       %s\n", c)
-	}
-	for _, p := range problems {
-		fmt.Fprintf(e.stdout, "problem  %s\n", p.Error())
-	}
 }

@@ -30,7 +30,7 @@ func probeESSP(ctx context.Context, e *env, o probeOptions) error {
 	// With --values the device's own channel table is checked against them,
 	// as kioskd does with the config; without, it is learnt and printed.
 	v, err := bill.New(bill.Config{Name: "probe", Port: o.Port, Values: o.Values, Learn: len(o.Values) == 0,
-		Encryption: o.Encrypt, KeyHex: o.KeyHex,
+		Encryption: o.Encrypt, KeyHex: o.KeyHex, Open: o.Open,
 		Log: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err

@@ -11,7 +11,7 @@ func init() { addCommand(newProbeCmd) }
 
 func newProbeCmd(e *env) *cobra.Command {
 	var o probeOptions
-	var proto, values string
+	var proto, values, traceFile string
 	c := &cobra.Command{
 		Use:   "probe --port PORT --protocol PROTOCOL [flags]",
 		Short: "open a card reader or acceptor and print what it sends",
@@ -33,6 +33,17 @@ kiosk. Card numbers are masked unless --reveal is given.`,
 				return fmt.Errorf("%w: %v", errUsage, err)
 			}
 			o.Values = vals
+			if traceFile != "" {
+				closeTrace, err := startTrace(traceFile, proto, &o)
+				if err != nil {
+					return err
+				}
+				err = t.probe(cmd.Context(), e, o)
+				if cerr := closeTrace(); err == nil {
+					err = cerr
+				}
+				return err
+			}
 			return t.probe(cmd.Context(), e, o)
 		},
 	}
@@ -45,6 +56,7 @@ kiosk. Card numbers are masked unless --reveal is given.`,
 	f.BoolVar(&o.Reveal, "reveal", false, "print whole card numbers")
 	f.BoolVar(&o.Encrypt, "encrypt", false, "essp only: negotiate eSSP encryption")
 	f.StringVar(&o.KeyHex, "key", "", "essp only: the fixed 64-bit eSSP key as 16 hex digits")
+	f.StringVar(&traceFile, "trace", "", "also write every byte in and out, timed and decoded, to a new `FILE` (mode 600) for a support request; read it with kioskctl trace decode FILE")
 	_ = c.MarkFlagRequired("port")
 	_ = c.RegisterFlagCompletionFunc("port", completePorts)
 	return withExitCodes(c, "0 stopped with Ctrl-C, 1 the device could not be used, 2 wrong usage.")

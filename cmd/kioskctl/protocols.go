@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"sort"
+
+	"github.com/printroom/voucherkiosk/devices"
 )
 
 // probeOptions is what `kioskctl probe` and `simulate` parsed from their
@@ -16,6 +18,9 @@ type probeOptions struct {
 	Transform string        // card transform chain
 	Reveal    bool          // print whole card numbers (the technician asked)
 	Dir       string        // simulate: where the stable port symlink goes
+	// Open opens the port; nil means the real serial port. probe --trace
+	// sets one that records every byte.
+	Open devices.OpenFunc
 }
 
 // protocolTool is one device protocol's probe and simulator. Each protocol

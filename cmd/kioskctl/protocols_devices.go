@@ -130,7 +130,7 @@ func probeCard(format string) func(ctx context.Context, e *env, o probeOptions) 
 			return fmt.Errorf("%w: --transform: %v", errUsage, err)
 		}
 		r, err := card.NewReader(card.Config{Name: "probe", Port: o.Port, Baud: o.Baud, Format: format,
-			Transform: chain, Log: probeLog(e)})
+			Transform: chain, Log: probeLog(e), Open: o.Open})
 		if err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func probeValues(o probeOptions, n int) map[int]int64 {
 
 func probePulse(ctx context.Context, e *env, o probeOptions) error {
 	p, err := coin.NewPulse(coin.PulseConfig{Name: "probe", Port: o.Port, Baud: o.Baud,
-		Values: probeValues(o, 50), Log: probeLog(e)})
+		Values: probeValues(o, 50), Log: probeLog(e), Open: o.Open})
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func probePulse(ctx context.Context, e *env, o probeOptions) error {
 
 func probeCCTalk(ctx context.Context, e *env, o probeOptions) error {
 	a, err := coin.NewCCTalk(coin.CCTalkConfig{Name: "probe", Port: o.Port, Baud: o.Baud,
-		Values: probeValues(o, 16), Log: probeLog(e)})
+		Values: probeValues(o, 16), Log: probeLog(e), Open: o.Open})
 	if err != nil {
 		return err
 	}

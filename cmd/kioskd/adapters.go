@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -130,7 +131,9 @@ func (d *daemon) Flush(ctx context.Context) error {
 
 // Cash implements control.Backend.
 func (d *daemon) Cash(ctx context.Context) (control.Cash, error) {
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: d.journal.Ledger().Cash()}, nil
+	l := d.journal.Ledger()
+	v := l.Vouchers()
+	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: l.Cash(), Vouchers: &v}, nil
 }
 
 // Cashup implements control.Backend: it journals what the box should hold;
@@ -143,13 +146,14 @@ func (d *daemon) Cashup(ctx context.Context, by string) (control.Cash, error) {
 	d.cashup.Lock()
 	defer d.cashup.Unlock()
 	totals := d.journal.Ledger().Cash()
+	vouchers := d.journal.Ledger().Vouchers()
 	rec := journal.New(journal.KindCashup, "", time.Now(), journal.Cashup{By: by, Totals: totals})
 	if _, err := d.journal.Append(rec); err != nil {
 		return control.Cash{}, fmt.Errorf("journal the cash-up: %w", err)
 	}
 	d.log.Info("cash-up", "by", by, "accepted", totals.Accepted, "committed", totals.Committed,
 		"pending", totals.Pending, "unclaimed", totals.Unclaimed)
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals}, nil
+	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals, Vouchers: &vouchers}, nil
 }
 
 // directory adapts the MyQ client to the engine's card lookup.
@@ -213,7 +217,13 @@ func (t *technician) report(totals journal.CashTotals) ui.CashReport {
 }
 
 func (t *technician) Cash() (ui.CashReport, error) {
-	return t.report(t.d.journal.Ledger().Cash()), nil
+	l := t.d.journal.Ledger()
+	r := t.report(l.Cash())
+	p := l.CashPeriod()
+	r.Since, r.By = p.Since, p.By
+	v := l.Vouchers()
+	r.VoucherCount, r.Vouchers = int(v.Count), v.Committed
+	return r, nil
 }
 
 func (t *technician) Queue() ([]ui.QueueItem, error) {
@@ -221,19 +231,26 @@ func (t *technician) Queue() ([]ui.QueueItem, error) {
 	out := make([]ui.QueueItem, 0, len(items))
 	for _, it := range items {
 		out = append(out, ui.QueueItem{Reference: it.Reference, Amount: it.Amount, Card: it.Card,
-			FinishedAt: it.Finished, NeedsAttention: it.Attention != "", LastError: it.Attention})
+			FinishedAt: it.Finished, NeedsAttention: it.Attention != "", LastError: cmp.Or(it.Attention, it.LastError),
+			Attempts: it.Attempts})
 	}
 	return out, nil
 }
 
 func (t *technician) FlushNow() { t.d.booker.FlushNow() }
 
-func (t *technician) Cashup() (ui.CashReport, error) {
-	c, err := t.d.Cashup(context.Background(), "technician menu")
+func (t *technician) Cashup(by string) (ui.CashReport, error) {
+	closed := t.d.journal.Ledger().CashPeriod() // the period this cash-up ends
+	c, err := t.d.Cashup(context.Background(), by)
 	if err != nil {
 		return ui.CashReport{}, err
 	}
-	return t.report(c.Totals), nil
+	r := t.report(c.Totals)
+	r.Since = closed.Since
+	if c.Vouchers != nil {
+		r.VoucherCount, r.Vouchers = int(c.Vouchers.Count), c.Vouchers.Committed
+	}
+	return r, nil
 }
 
 var _ = devices.MaskCard

@@ -26,6 +26,7 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 	"github.com/printroom/voucherkiosk/kiosk/statedir"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
+	"github.com/printroom/voucherkiosk/kiosk/voucherlink"
 )
 
 // daemonOptions is what runDaemon needs beyond the config: the demo adds
@@ -38,6 +39,9 @@ type daemonOptions struct {
 	footer []ui.FooterKey
 	// banner is logged once at start (the demo says what it runs).
 	banner string
+	// quietLogFile: do not print where the log file is (the demo says it
+	// itself, and that the file goes when the demo ends).
+	quietLogFile bool
 }
 
 // shutdownBudget is how long SIGTERM may take in all: systemd's default stop
@@ -47,7 +51,7 @@ const shutdownBudget = 4500 * time.Millisecond
 // newLogger logs to stderr, unless stderr is the terminal the kiosk screen
 // draws on: then to kioskd.log in the state directory, so log lines never
 // scribble over what the student reads. Under systemd stderr is the journal.
-func newLogger(stderr io.Writer, level slog.Level, stateDir string) (*slog.Logger, func(), error) {
+func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) (*slog.Logger, func(), error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		path := filepath.Join(stateDir, "kioskd.log")
@@ -55,7 +59,9 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string) (*slog.Logge
 		if err != nil {
 			return nil, nil, fmt.Errorf("open log file: %w", err)
 		}
-		fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
+		if !quiet {
+			fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
+		}
 		return slog.New(slog.NewTextHandler(lf, opts)), func() { lf.Close() }, nil
 	}
 	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
@@ -71,7 +77,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	if err := statedir.Check(stateDir); err != nil {
 		return err
 	}
-	log, closeLog, err := newLogger(o.stderr, o.level, stateDir)
+	log, closeLog, err := newLogger(o.stderr, o.level, stateDir, o.quietLogFile)
 	if err != nil {
 		return err
 	}
@@ -137,6 +143,13 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return fmt.Errorf("booking: %w", err)
 	}
 	d.booker = booker
+	vouchers, voucherRules, scanner, err := voucherParts(cfg, client, j, d.post, log)
+	if err != nil {
+		return err
+	}
+	if scanner != nil {
+		hw.all = append(hw.all, scanner)
+	}
 
 	events := make(chan devices.Event, 64)
 	acceptorNames := make([]string, 0, len(hw.acceptors))
@@ -147,10 +160,10 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Engine: kiosk.Config{
 			KioskID: cfg.Kiosk.ID, Currency: cfg.Kiosk.Currency,
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
-			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
+			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
 			OnCardPause: func(time.Duration) { d.metrics.CardPause() }, OnCardIgnored: d.metrics.CardIgnored,
-			Log: log.With("part", "engine"),
+			Log: log.With("part", "engine"), Voucher: voucherRules,
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),
@@ -161,6 +174,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Cache:         cache,
 		Log:           log.With("part", "runner"),
 		LookupTimeout: cfg.MyQ.RequestTimeout,
+		Vouchers:      voucherlink.Service(vouchers),
 	})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
@@ -180,6 +194,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
 		Greeting: cfg.Kiosk.Greeting, HideBalance: !cfg.Kiosk.ShowBalance,
 		PINLock: pinLock, OnPINFailure: d.metrics.PINFailure,
+		HighContrast: cfg.Kiosk.HighContrast,
 	})
 	if err != nil {
 		return fmt.Errorf("screen: %w", err)
@@ -222,6 +237,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return cancel
 	}
 	stopBooker := start("booking", booker.Run)
+	stopVouchers := start("vouchers", runVouchers(vouchers))
 	stopRunner := start("engine", runner.Run)
 	devCtx, stopDevices := context.WithCancel(context.Background())
 	var devWG sync.WaitGroup
@@ -305,6 +321,11 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	// events channel: the engine journals it (or it is unclaimed cash)
 	// before it stops, so no coin in the box goes unrecorded.
 	drainBy := deadline.Add(-500 * time.Millisecond)
+	// A pulse train in flight is finished (one pulse_gap of silence) and
+	// journaled before exit: give the drivers that long, even past the budget.
+	if by := time.Now().Add(longestPulseGap(cfg) + 250*time.Millisecond); by.After(drainBy) {
+		drainBy, deadline = by, by.Add(500*time.Millisecond)
+	}
 	waitGroupUntil(&devWG, drainBy)
 	for len(events) > 0 && time.Now().Before(drainBy) {
 		time.Sleep(5 * time.Millisecond)
@@ -314,6 +335,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	pcancel2()
 	stopRunner()
 	stopBooker()
+	stopVouchers()
 	stopUI()
 	stopNotify()
 	done := make(chan struct{})
@@ -326,6 +348,18 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	st := booker.Status()
 	log.Info("kioskd stopped", "pending", st.Pending, "needs_attention", st.NeedsAttention)
 	return runErr
+}
+
+// longestPulseGap is the longest silence that ends a coin on any pulse
+// acceptor: how long a stop may wait for a train to finish.
+func longestPulseGap(cfg *config.Config) time.Duration {
+	var d time.Duration
+	for _, a := range cfg.Acceptors {
+		if a.Protocol == config.ProtocolPulse && a.PulseGap > d {
+			d = a.PulseGap
+		}
+	}
+	return d
 }
 
 // waitGroupUntil waits for wg, or until the deadline.

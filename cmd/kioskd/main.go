@@ -207,12 +207,7 @@ func runOptions(ctx context.Context, o options, stdout, stderr io.Writer) error 
 
 func checkConfig(path string, stdout io.Writer) error {
 	checked, problems := config.CheckFile(path, config.CheckOptions{})
-	for _, c := range checked {
-		fmt.Fprintf(stdout, "ok       %s\n", c)
-	}
-	for _, p := range problems {
-		fmt.Fprintf(stdout, "problem  %s\n", p.Error())
-	}
+	clidoc.PrintChecks(stdout, checked, problems)
 	if len(problems) > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d problem(s) in %s; fix them and run the check again", len(problems), path)}
 	}

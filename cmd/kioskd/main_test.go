@@ -65,6 +65,14 @@ protocol = "pulse"
 	if exitCode(err) != 1 || !strings.Contains(out.String(), "/dev/does-not-exist-kiosk does not exist") {
 		t.Fatalf("missing port: exit %d\n%s", exitCode(err), out.String())
 	}
+	// A warning reads as one, as in kioskctl check-config.
+	os.WriteFile(cfg, []byte(strings.Replace(src, `format = "line"`, "format = \"line\"\ntransform = \"mid(1,1)\"", 1)), 0o600)
+	out.Reset()
+	run(context.Background(), []string{"--check-config", "--config", cfg}, &out, &out)
+	if !strings.Contains(out.String(), "\nwarning  [card_reader] transform uses mid") || strings.Contains(out.String(), "ok       warning") {
+		t.Errorf("transform warning:\n%s", out.String())
+	}
+	os.WriteFile(cfg, []byte(src), 0o600)
 	// The file as a technician types it: kioskd --check-config FILE.
 	out.Reset()
 	err = run(context.Background(), []string{"--check-config", cfg}, &out, &out)

@@ -63,7 +63,7 @@ func TestLogFileNotThroughLink(t *testing.T) {
 	}
 	defer ptmx.Close()
 	defer tty.Close()
-	log, closeLog, err := newLogger(tty, slog.LevelInfo, dir)
+	log, closeLog, err := newLogger(tty, slog.LevelInfo, dir, true)
 	if err == nil {
 		log.Info("hello")
 		closeLog()

@@ -98,6 +98,11 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		}
 	}
 
+	// Allowed but risky: said as a warning, the config still passes.
+	for _, w := range esspWarnings(&c, getenv) {
+		checked = append(checked, "warning: "+w)
+	}
+
 	if c.MyQ.CAFile != "" {
 		if desc, err := checkCAFile(c.MyQ.CAFile, now()); err != nil {
 			bad("myq.ca_file", "%v", err)
@@ -152,6 +157,36 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		}
 	}
 	return checked, problems
+}
+
+// factoryKey is ITL's published default eSSP fixed key.
+const factoryKey = "0123456701234567"
+
+// esspWarnings says why an eSSP validator's settings leave the money open:
+// the serial line runs inside the cabinet, and anyone who opens it can
+// inject CREDIT events the kiosk books.
+func esspWarnings(c *Config, getenv func(string) string) []string {
+	var out []string
+	for _, a := range c.Acceptors {
+		if a.Protocol != ProtocolESSP {
+			continue
+		}
+		if !a.Encryption {
+			out = append(out, fmt.Sprintf("eSSP acceptor %q: encryption is off: anyone who opens the cabinet can wire into the validator's serial line and inject note credits that the kiosk books as money; set encryption = true", a.Name))
+			continue
+		}
+		key := strings.TrimSpace(a.FixedKey.Reveal())
+		if a.KeyFile != "" {
+			path, cred := ResolveSecretFile(a.KeyFile, getenv)
+			if s, err := ReadSecretFile(path, cred); err == nil {
+				key = strings.TrimSpace(string(s))
+			}
+		}
+		if key == "" || strings.EqualFold(key, factoryKey) {
+			out = append(out, fmt.Sprintf("eSSP acceptor %q: uses ITL's factory fixed key, which is published: encryption then stops only a casual eavesdropper, and someone inside the cabinet who knows the key can still inject note credits; set your own key on the validator (ITL's Set Fixed Encryption Key) and in key_file", a.Name))
+		}
+	}
+	return out
 }
 
 // CheckFile reads, parses and checks the config at path: what

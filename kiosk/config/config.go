@@ -43,6 +43,9 @@ type Config struct {
 	Acceptors  []Acceptor
 	Monitor    Monitor
 
+	Voucher       Voucher
+	VoucherReader VoucherReader
+
 	lines *lineIndex // where each key is, for problems found after Parse
 }
 
@@ -66,6 +69,12 @@ type Kiosk struct {
 	// the technician menu stays locked. Load resolves it to the systemd
 	// credential of the same base name when there is one.
 	TechnicianPINFile string
+	// ReceiptHold is how long the receipt (and "not registered") screen
+	// stays before the next student; Enter ends it sooner.
+	ReceiptHold time.Duration
+	// HighContrast draws the student's screens in bold light on black with
+	// solid warning bars.
+	HighContrast bool
 	// Greeting is how much of the student's name the screen shows:
 	// GreetingFull, GreetingFirst (default) or GreetingInitials.
 	Greeting string
@@ -134,6 +143,10 @@ type Acceptor struct {
 	Values map[string]int64
 
 	PulseGap time.Duration // pulse: silence that ends a coin
+	// Encoding (pulse) is how the bridge reports a coin: "pulse" (a byte
+	// per pulse), "count_byte" (a byte holding the count) or "count_line"
+	// (an ASCII line holding the count). Default "pulse".
+	Encoding string
 
 	Address      int           // cctalk: device address, default 2
 	CRC16        bool          // cctalk: CRC16 checksums instead of simple
@@ -158,6 +171,7 @@ type Monitor struct {
 var (
 	idleFinishRange     = [2]time.Duration{3 * time.Second, 10 * time.Minute}
 	cardTimeoutRange    = [2]time.Duration{5 * time.Second, 30 * time.Minute}
+	receiptHoldRange    = [2]time.Duration{5 * time.Second, 5 * time.Minute}
 	requestTimeoutRange = [2]time.Duration{time.Second, 5 * time.Minute}
 	pulseGapRange       = [2]time.Duration{20 * time.Millisecond, 2 * time.Second}
 	pollIntervalRange   = [2]time.Duration{20 * time.Millisecond, 5 * time.Second}
@@ -183,16 +197,19 @@ type rawConfig struct {
 	CardReader map[string]any `toml:"card_reader"`
 	Acceptor   []rawAcceptor  `toml:"acceptor"`
 	Monitor    map[string]any `toml:"monitor"`
+
+	Voucher       map[string]any `toml:"voucher"`
+	VoucherReader map[string]any `toml:"voucher_reader"`
 }
 
 type rawAcceptor map[string]any
 
 // The keys each table knows: anything else is a Problem.
 var (
-	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "greeting", "show_balance"}
+	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "greeting", "show_balance"}
 	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
-	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"}
+	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"}
 	monitorKeys    = []string{"listen", "allow_remote"}
 )
 
@@ -241,6 +258,8 @@ func parse(data []byte, name string) (*Config, Problems) {
 	p.cardReader(raw.CardReader, &c.CardReader)
 	p.acceptors(raw.Acceptor, c)
 	p.monitor(raw.Monitor, &c.Monitor)
+	p.voucher(raw.Voucher, &c.Voucher)
+	p.voucherReader(raw.VoucherReader, &c.VoucherReader)
 	return c, p.ps
 }
 
@@ -266,6 +285,7 @@ func (p *parser) unknownKeys(md toml.MetaData) {
 	known := map[string][]string{
 		"kiosk": kioskKeys, "myq": myqKeys, "card_reader": cardReaderKeys,
 		"acceptor": acceptorKeys, "monitor": monitorKeys,
+		"voucher": voucherKeys, "voucher_reader": voucherReaderKeys,
 	}
 	seen := map[string]int{}
 	for _, k := range md.Keys() {
@@ -454,6 +474,8 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	}
 	k.IdleFinish = p.duration(m, t, "idle_finish", `"20s"`, idleFinishRange, 20*time.Second)
 	k.CardTimeout = p.duration(m, t, "card_timeout", `"30s"`, cardTimeoutRange, 30*time.Second)
+	k.ReceiptHold = p.duration(m, t, "receipt_hold", `"30s"`, receiptHoldRange, 30*time.Second)
+	k.HighContrast, _ = p.boolean(m, t, "high_contrast")
 	k.StateDir = p.path(m, t, "state_dir", `"/var/lib/kioskd"`, false)
 	if k.StateDir != "" && !filepath.IsAbs(k.StateDir) {
 		p.add(t+".state_dir", "%q must be an absolute path; write e.g. state_dir = \"/var/lib/kioskd\"", k.StateDir)
@@ -709,11 +731,11 @@ func keyWhat(pr Protocol) string {
 // protocolKeys checks each protocol's own keys and refuses the others'.
 func (p *parser) protocolKeys(m rawAcceptor, t string, a *Acceptor) {
 	owner := map[string]Protocol{
-		"pulse_gap": ProtocolPulse,
-		"address":   ProtocolCCTalk, "crc16": ProtocolCCTalk, "poll_interval": ProtocolCCTalk,
+		"pulse_gap": ProtocolPulse, "encoding": ProtocolPulse,
+		"address": ProtocolCCTalk, "crc16": ProtocolCCTalk, "poll_interval": ProtocolCCTalk,
 		"encryption": ProtocolESSP, "key_file": ProtocolESSP, "fixed_key": ProtocolESSP,
 	}
-	for _, k := range []string{"pulse_gap", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"} {
+	for _, k := range []string{"pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"} {
 		if _, ok := m[k]; ok && a.Protocol != "" && owner[k] != a.Protocol {
 			p.add(t+"."+k, "applies only to protocol = %q, this acceptor is %q; remove it", owner[k], a.Protocol)
 		}
@@ -721,6 +743,7 @@ func (p *parser) protocolKeys(m rawAcceptor, t string, a *Acceptor) {
 	switch a.Protocol {
 	case ProtocolPulse:
 		a.PulseGap = p.duration(m, t, "pulse_gap", `"150ms"`, pulseGapRange, 150*time.Millisecond)
+		p.encoding(m, t, a)
 	case ProtocolCCTalk:
 		a.Address = 2
 		if n, ok := p.integer(m, t, "address", "2"); ok {
@@ -752,6 +775,36 @@ func (p *parser) protocolKeys(m rawAcceptor, t string, a *Acceptor) {
 		if !a.Encryption && (a.KeyFile != "" || a.FixedKey != "") {
 			p.add(t+".encryption", "is off but a key is configured; write encryption = true or remove the key")
 		}
+	}
+}
+
+// Pulse bridge encodings, and the largest count a count_byte bridge can
+// send (bytes from 0x20 up are a banner's text).
+const (
+	EncodingPulse     = "pulse"
+	EncodingCountByte = "count_byte"
+	EncodingCountLine = "count_line"
+	maxCountByte      = 31
+)
+
+func (p *parser) encoding(m rawAcceptor, t string, a *Acceptor) {
+	a.Encoding = EncodingPulse
+	s, ok := p.str(m, t, "encoding", `"pulse"`, false)
+	if !ok || s == "" {
+		return
+	}
+	switch s {
+	case EncodingPulse, EncodingCountLine:
+		a.Encoding = s
+	case EncodingCountByte:
+		a.Encoding = s
+		for k := range a.Values {
+			if n, err := strconv.Atoi(k); err == nil && n > maxCountByte {
+				p.add(t+".values."+k, "a count_byte bridge reports 1..%d pulses in one byte (larger bytes are text); program the acceptor with fewer pulses or use encoding = \"count_line\"", maxCountByte)
+			}
+		}
+	default:
+		p.add(t+".encoding", "%q is not a bridge encoding; write encoding = \"pulse\" (a byte per pulse), \"count_byte\" (a byte holding the pulse count) or \"count_line\" (a text line holding the count)", s)
 	}
 }
 

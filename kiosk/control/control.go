@@ -72,6 +72,8 @@ type Cash struct {
 	Currency string             `json:"currency"`
 	Since    time.Time          `json:"since,omitempty"`
 	Totals   journal.CashTotals `json:"totals"`
+	// Vouchers redeemed since the cash-up: not in the box, on their own line.
+	Vouchers *journal.VoucherTotals `json:"vouchers,omitempty"`
 }
 
 // Backend is what the daemon answers with. Calls may block briefly (they go

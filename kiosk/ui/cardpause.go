@@ -6,7 +6,7 @@ import "github.com/gdamore/tcell/v2"
 // unregistered cards, how long until it reads cards again.
 func (u *UI) cardPaused(add func(tcell.Style, string), blank func()) {
 	if s, ok := u.countdown(u.st.CardPausedUntil); ok && s > 0 {
-		add(stWarn, u.t("card_paused", s))
+		add(u.p.warn, u.t("card_paused", s))
 		blank()
 	}
 }

@@ -1,5 +1,5 @@
 // Package clidoc owns the conventions both binaries share on the command
-// line: the man pages and the bash completion script generated from their
+// line: how a config check is printed, the man pages and the bash completion script generated from their
 // cobra commands (so they cannot drift from --help), and the exit-code
 // annotation help and man pages print. See docs/ARCHITECTURE.md.
 package clidoc
@@ -7,6 +7,7 @@ package clidoc
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/printroom/voucherkiosk/kiosk/config"
 )
 
 // ExitCodes is the annotation key holding what each exit code means.
@@ -150,5 +153,21 @@ func GenerateCommand(root *cobra.Command, version string, completion bool) *cobr
 		RunE: func(_ *cobra.Command, args []string) error {
 			return Generate(root, args[0], version, completion)
 		},
+	}
+}
+
+// PrintChecks prints what a config check found, one line each, the same in
+// kioskd --check-config and kioskctl check-config: "ok", "warning" (a check
+// config.Check reports with the prefix "warning: ") or "problem".
+func PrintChecks(w io.Writer, checked []string, problems config.Problems) {
+	for _, c := range checked {
+		if rest, isWarning := strings.CutPrefix(c, "warning: "); isWarning {
+			fmt.Fprintf(w, "warning  %s\n", rest)
+			continue
+		}
+		fmt.Fprintf(w, "ok       %s\n", c)
+	}
+	for _, p := range problems {
+		fmt.Fprintf(w, "problem  %s\n", p.Error())
 	}
 }
