@@ -65,6 +65,9 @@ type Config struct {
 	NoteWait time.Duration
 	// JournalRetry: while the journal fails, how often a Tick retries it.
 	JournalRetry time.Duration
+	// Cashboxes are the acceptors' cash boxes, one per acceptor, for the
+	// capacity rule (capacity.go). Empty: no box is ever near full.
+	Cashboxes []Cashbox
 	// Log receives what the engine must tell the technician, above all money
 	// held in memory while the journal cannot be written. Nil: discarded.
 	Log *slog.Logger
@@ -154,8 +157,12 @@ type (
 		SessionID string
 		Card      string // whole card number: never log it (devices.MaskCard)
 	}
-	// SetAccepting enables or inhibits every acceptor.
-	SetAccepting struct{ On bool }
+	// SetAccepting enables or inhibits every acceptor; Refuse lists the
+	// acceptors that stay inhibited while On (cash box near full).
+	SetAccepting struct {
+		On     bool
+		Refuse []string
+	}
 	// Decide answers a note in escrow (send on Escrow.Decide).
 	Decide struct {
 		Escrow   devices.Escrow
@@ -262,6 +269,8 @@ type Engine struct {
 	jRetryAt   time.Time
 	shutdown   bool
 	accepting  bool
+	boxes      cashboxes
+	refusing   []string // the Refuse of the last SetAccepting
 	devices    map[string]devices.StatusChange
 	queue      QueueStatus
 	lastIDs    []string
@@ -277,7 +286,8 @@ func NewEngine(cfg Config, j Journal, now time.Time, newID func() string) *Engin
 	if newID == nil {
 		newID = RandomID
 	}
-	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{}}
+	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{},
+		boxes: newCashboxes(cfg.Cashboxes)}
 	e.snapshot()
 	return e
 }
@@ -292,6 +302,7 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 	case devices.CardRead:
 		cmds = e.onCard(ev)
 	case devices.Credit:
+		e.boxes.add(ev.Device)
 		e.onCredit(ev)
 	case devices.Escrow:
 		cmds = e.onEscrow(ev)
@@ -315,6 +326,8 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		e.onBooking(ev)
 	case QueueUpdate:
 		e.queue = ev.QueueStatus
+	case CashboxPieces:
+		e.boxes.set(ev)
 	case *devices.Escrow:
 		if ev != nil {
 			cmds = e.onEscrow(*ev)
@@ -923,9 +936,9 @@ func (e *Engine) wantAccepting() bool {
 }
 
 func (e *Engine) acceptingCmd() []Command {
-	if w := e.wantAccepting(); w != e.accepting {
-		e.accepting = w
-		return []Command{SetAccepting{On: w}}
+	if w, ref := e.wantAccepting(), e.boxes.refusing(); w != e.accepting || !slices.Equal(ref, e.refusing) {
+		e.accepting, e.refusing = w, ref
+		return []Command{SetAccepting{On: w, Refuse: ref}}
 	}
 	return nil
 }
@@ -973,6 +986,8 @@ func (e *Engine) snapshot() {
 	for _, u := range e.unclaimed {
 		st.Unclaimed += u.amount
 	}
+	st.Cashboxes = e.boxes.fill()
+	st.NotesRefused, st.CoinsRefused = e.boxes.refused()
 	if st.Phase == PhaseOutOfService {
 		st.OutOfService = e.outOfService()
 	}
@@ -1021,6 +1036,7 @@ func (s State) clone() State {
 	c.User = cloneUser(s.User)
 	c.Receipt = cloneReceipt(s.Receipt)
 	c.Accepted = slices.Clone(s.Accepted)
+	c.Cashboxes = slices.Clone(s.Cashboxes)
 	if s.Devices != nil {
 		c.Devices = make(map[string]devices.StatusChange, len(s.Devices))
 		for k, v := range s.Devices {

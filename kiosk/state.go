@@ -109,4 +109,12 @@ type State struct {
 
 	Devices map[string]devices.StatusChange // latest status per device name
 	Queue   QueueStatus
+
+	// Cashboxes is each acceptor's cash-box fill since the last cash-up.
+	Cashboxes []CashboxFill
+	// NotesRefused / CoinsRefused: every note validator (coin acceptor) is
+	// refusing money because its cash box is near full; the screen says
+	// which kind of cash is still taken.
+	NotesRefused bool
+	CoinsRefused bool
 }

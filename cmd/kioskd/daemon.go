@@ -148,7 +148,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
-			Log: log.With("part", "engine"),
+			Log: log.With("part", "engine"), Cashboxes: cashboxes(cfg, hw.acceptors),
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),

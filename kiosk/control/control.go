@@ -82,6 +82,8 @@ type Cash struct {
 	Currency string             `json:"currency"`
 	Since    time.Time          `json:"since,omitempty"`
 	Totals   journal.CashTotals `json:"totals"`
+	// Fill is each acceptor's cash-box fill level (cashbox_capacity).
+	Fill []CashboxFill `json:"fill,omitempty"`
 }
 
 // Backend is what the daemon answers with. Calls may block briefly (they go
