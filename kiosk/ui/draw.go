@@ -257,11 +257,17 @@ func (u *UI) drawKiosk(c *canvas) {
 		bigAt = len(lines)
 		big = u.money(st.Total)
 		blank()
+		refused := refusedKey(*st)
 		switch {
 		case st.MaxReached:
 			add(stWarn, u.t("max_reached"))
 		case st.BelowMin:
 			add(stWarn, u.t("below_min", u.money(st.MinTopup)))
+			if refused != "" {
+				add(stWarn, u.t(refused))
+			}
+		case refused != "":
+			add(stWarn, u.t(refused))
 		default:
 			add(stBody, u.t("insert_money"))
 		}
@@ -478,4 +484,18 @@ func capitalise(s string) string {
 		r[0] = unicode.ToUpper(r[0])
 	}
 	return string(r)
+}
+
+// refusedKey names the text for cash an acceptor refuses because its cash
+// box is near full ("" when every kind of cash is taken).
+func refusedKey(st kiosk.State) string {
+	switch {
+	case st.NotesRefused && st.CoinsRefused:
+		return "cash_refused"
+	case st.NotesRefused:
+		return "notes_refused"
+	case st.CoinsRefused:
+		return "coins_refused"
+	}
+	return ""
 }
