@@ -204,6 +204,9 @@ Shows the cash the kiosk accepted since the last cash-up by denomination, and
 where it went: committed in MyQ, pending in the queue, in a session still open,
 or unclaimed (coins inserted with no card). The pieces in the box should match
 the denomination counts; 'unrecognised' counts coins that matched no value.
+With cashbox_capacity set for an acceptor it shows how full its box is; near
+full (cashbox_near_full, 95 % by default) an acceptor that can refuse money
+stops taking it until the cash-up.
 
 ` + socketHelp + `
 
@@ -281,6 +284,15 @@ func printCash(out io.Writer, cash control.Cash) {
 	fmt.Fprintf(w, "  unclaimed\t%s\n", money(t.Unclaimed, cash.Currency))
 	if t.Unrecognised > 0 {
 		fmt.Fprintf(w, "unrecognised coins\t%d (in the box, credited to nobody)\n", t.Unrecognised)
+	}
+	for _, f := range cash.Fill {
+		if f.Capacity > 0 {
+			warn := ""
+			if f.NearFull {
+				warn = ", NEAR FULL: empty it, then kioskctl cashup"
+			}
+			fmt.Fprintf(w, "cash box %s\t%d of %d pieces (%d%%)%s\n", f.Acceptor, f.Pieces, f.Capacity, f.Percent, warn)
+		}
 	}
 	w.Flush()
 }
