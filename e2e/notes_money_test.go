@@ -137,6 +137,7 @@ type notesRig struct {
 	expect    map[int64]int64 // per user: the values of the notes stacked in their sessions
 	accounted int             // sim.Stacked()[:accounted] is in expect
 	myqDown   int             // sessions left before MyQ comes back; 0: up
+	cashboxes []kiosk.Cashbox // the engine's Config.Cashboxes
 }
 
 func newNotesRig(t *testing.T, seed uint64) *notesRig {
@@ -258,7 +259,8 @@ func (r *notesRig) boot() {
 	}
 	b.runner, err = kiosk.NewRunner(kiosk.RunnerConfig{
 		Engine: kiosk.Config{KioskID: notesKioskID, Currency: "EUR", MinTopup: 0, MaxTopup: notesMax,
-			Accepted: []int64{500, 1000, 2000}, AcceptorNames: []string{notesDevice}, Log: r.log.With("part", "engine")},
+			Accepted: []int64{500, 1000, 2000}, AcceptorNames: []string{notesDevice}, Log: r.log.With("part", "engine"),
+			Cashboxes: r.cashboxes},
 		Journal:   b.j,
 		Restore:   kiosk.RestoredFrom(snap),
 		Directory: &notesDirectory{client: b.client},

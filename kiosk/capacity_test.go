@@ -143,3 +143,35 @@ func (f *namedAcceptor) Name() string                                    { retur
 func (f *namedAcceptor) Run(context.Context, chan<- devices.Event) error { return nil }
 func (f *namedAcceptor) CanInhibit() bool                                { return true }
 func (f *namedAcceptor) SetAccepting(on bool)                            { f.on = on }
+
+// A coin acceptor that can be inhibited (ccTalk) stops at its threshold the
+// same way, and the screen then says coins are not taken, notes are.
+func TestCashboxNearFullInhibitsCoinAcceptor(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxTopup = 0
+	cfg.Cashboxes = []Cashbox{
+		{Device: "coins", Capacity: 20, CanInhibit: true}, // default threshold: 95 % = 19 pieces
+		{Device: "notes", Capacity: 300, Notes: true, CanInhibit: true},
+	}
+	h := newHarness(t, cfg)
+	h.open("0001", &alice)
+	for range 18 {
+		h.coin(100)
+	}
+	if st := h.st(); st.CoinsRefused || fillOf(st, "coins").Refusing {
+		t.Fatalf("at 18 of 20 coins: refused already (%+v)", fillOf(st, "coins"))
+	}
+	h.coin(100)
+	a, ok := find[SetAccepting](h.last)
+	if !ok || !a.On || !slices.Equal(a.Refuse, []string{"coins"}) {
+		t.Fatalf("at 19 of 20: SetAccepting %+v (sent %v), want on with coins refused", a, ok)
+	}
+	if st := h.st(); !st.CoinsRefused || st.NotesRefused {
+		t.Fatalf("screen: coins refused %v, notes refused %v", st.CoinsRefused, st.NotesRefused)
+	}
+	// A coin already in the chute still lands and counts.
+	h.coin(100)
+	if st := h.st(); st.Total != 2000 || fillOf(st, "coins").Pieces != 20 {
+		t.Fatalf("total %d, coins %+v", st.Total, fillOf(st, "coins"))
+	}
+}
