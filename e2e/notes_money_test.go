@@ -243,7 +243,7 @@ func (r *notesRig) boot() {
 	b.booker, err = booking.New(booking.Config{
 		Client: b.client, Journal: b.j, KioskID: notesKioskID, Log: r.log.With("part", "booking"),
 		// Short backoff: MyQ outages here last a few sessions, not hours.
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second,
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, DrainSpacing: 50 * time.Millisecond,
 		OnResult: func(res booking.Result) {
 			r.post(kiosk.BookingResult{SessionID: res.SessionID, Committed: res.Committed, Attention: res.Attention, Err: res.Err})
 		},

@@ -231,15 +231,16 @@ func (s *Server) Overloaded() int {
 	return s.overloaded
 }
 
-// overCapacity counts a request in its second and reports whether it is one
-// too many. Called with mu held.
-func (s *Server) overCapacity() bool {
+// overCapacity counts a request in its second (a down server sees it too)
+// and reports whether it is one too many for a server that is up. Called
+// with mu held.
+func (s *Server) overCapacity(down bool) bool {
 	if s.opt.Capacity <= 0 {
 		return false
 	}
 	sec := s.opt.Clock().Unix()
 	s.load[sec]++
-	if s.load[sec] > s.opt.Capacity {
+	if !down && s.load[sec] > s.opt.Capacity {
 		s.overloaded++
 		return true
 	}
@@ -446,7 +447,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests[rt]++
 	refuse, down, latency := s.refuse, s.down, s.latency
-	over := !refuse && !down && s.overCapacity()
+	over := !refuse && s.overCapacity(down)
 	f := &s.faults[rt]
 	failStatus := 0
 	if !refuse && !down && f.fail > 0 {
