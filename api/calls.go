@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,6 +20,11 @@ type User struct {
 	FullName string
 	Email    string
 	Lang     string
+	// Balance is the credit balance MyQ sent with the lookup
+	// (include=accounts); nil when it sent none.
+	Balance *Money
+	// Inactive: MyQ says the account is not active.
+	Inactive bool
 }
 
 // Provider is one recharge provider. Enabled is nil when MyQ does not say.
@@ -27,6 +33,9 @@ type Provider struct {
 	Reference   string
 	Description string
 	Enabled     *bool
+	// Params names the provider's parameters as MyQ lists them (strings, or
+	// objects with a name); the v3 voucher provider's code is one of them.
+	Params []string
 }
 
 // PaymentState is the kiosk's reading of MyQ's undocumented state word.
@@ -159,41 +168,126 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 }
 
 type wireUser struct {
-	ID       *flexInt `json:"id"`
-	Username string   `json:"username"`
-	FullName string   `json:"fullname"`
-	Email    string   `json:"email"`
-	Lang     string   `json:"lang"`
+	ID       *flexInt         `json:"id"`
+	Username string           `json:"username"`
+	FullName string           `json:"fullname"`
+	Email    string           `json:"email"`
+	Lang     string           `json:"lang"`
+	IsActive *flexBool        `json:"isActive"`
+	Accounts *json.RawMessage `json:"accounts"`
+}
+
+// flexBool reads true/false or 1/0.
+type flexBool bool
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	switch strings.TrimSpace(string(b)) {
+	case "true", "1", `"1"`, `"true"`:
+		*f = true
+	case "false", "0", `"0"`, `"false"`:
+		*f = false
+	default:
+		return fmt.Errorf("isActive %.10s is not a boolean", b)
+	}
+	return nil
 }
 
 // DecodeUsers parses the body of GET /users/find.
 func DecodeUsers(b []byte) ([]User, error) {
+	p, err := decodeUsersPage(b)
+	return p.items, err
+}
+
+func decodeUsersPage(b []byte) (listPage[User], error) {
 	var w struct {
-		Users *[]wireUser `json:"users"`
+		Users *[]wireUser     `json:"users"`
+		Count json.RawMessage `json:"count"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, err
+		return listPage[User]{}, err
 	}
 	if w.Users == nil {
-		return nil, fmt.Errorf("no users list")
+		return listPage[User]{}, fmt.Errorf("no users list")
+	}
+	count, err := decodeCount(w.Count)
+	if err != nil {
+		return listPage[User]{}, err
 	}
 	out := make([]User, 0, len(*w.Users))
 	for i, u := range *w.Users {
 		if u.ID == nil {
-			return nil, fmt.Errorf("user %d has no id", i)
+			return listPage[User]{}, fmt.Errorf("user %d has no id", i)
 		}
-		out = append(out, User{ID: int64(*u.ID), Username: u.Username, FullName: u.FullName, Email: u.Email, Lang: u.Lang})
+		user := User{ID: int64(*u.ID), Username: cleanText(u.Username, maxName), FullName: cleanText(u.FullName, maxName),
+			Email: cleanText(u.Email, maxName), Lang: cleanText(u.Lang, 16), Inactive: u.IsActive != nil && !bool(*u.IsActive)}
+		if u.Accounts != nil {
+			if m, ok := balanceOf(*u.Accounts); ok {
+				user.Balance = &m
+			}
+		}
+		out = append(out, user)
 	}
-	return out, nil
+	return listPage[User]{items: out, count: count}, nil
 }
 
 // FindUserByCard looks a user up by card number (already transformed to the
-// form MyQ stores). ErrUserNotFound when no user has it.
+// form MyQ stores), asking for the balance with it (include=accounts).
+// ErrUserNotFound when no user has it; ErrUserInactive when it belongs to a
+// user whose account is not active (one extra lookup, for cards not found).
 func (c *Client) FindUserByCard(ctx context.Context, card string) (User, error) {
 	if card == "" {
 		return User{}, &Error{Op: "find user by card", Err: fmt.Errorf("%w: empty card number", ErrInvalidArgument)}
 	}
-	return c.findUser(ctx, "find user by card "+maskCard(card), "card", card, false)
+	op := "find user by card " + maskCard(card)
+	q := url.Values{"card": {card}}
+	include := !c.includeBroken.Load()
+	if include {
+		q.Set("include", "accounts")
+	}
+	u, err := c.findUser(ctx, op, q, "", false)
+	if err == nil {
+		if include {
+			c.includeWorks.Store(true)
+		}
+		return activeUser(op, u)
+	}
+	if !errors.Is(err, ErrUserNotFound) {
+		return User{}, err
+	}
+	notFound := err
+	// MyQ answers an unsupported filter with an empty result: until include
+	// has been seen to work, ask once more without it.
+	if include && !c.includeWorks.Load() {
+		u, err := c.findUser(ctx, op, url.Values{"card": {card}}, "", false)
+		switch {
+		case err == nil:
+			c.includeBroken.Store(true)
+			c.log.Warn("myq: this MyQ finds nobody with include=accounts; the balance is asked separately")
+			return activeUser(op, u)
+		case !errors.Is(err, ErrUserNotFound):
+			return User{}, err
+		}
+	}
+	// isActive defaults to 1: an inactive user's card is found only when
+	// asked for.
+	_, err = c.findUser(ctx, op, url.Values{"card": {card}, "isActive": {"0"}}, "", false)
+	switch {
+	case err == nil || errors.Is(err, ErrAmbiguousUser):
+		return User{}, &Error{Op: op, Status: http.StatusOK, Err: ErrUserInactive}
+	case !errors.Is(err, ErrUserNotFound):
+		// The card was not found among active users; that stands.
+		c.log.Info("myq: could not ask whether the card belongs to an inactive user", "err", err)
+	}
+	return User{}, notFound
+}
+
+// activeUser refuses a user MyQ marks inactive (a MyQ that ignores the
+// isActive filter still says so per user).
+func activeUser(op string, u User) (User, error) {
+	if u.Inactive {
+		return User{}, &Error{Op: op, Status: http.StatusOK, Err: ErrUserInactive}
+	}
+	return u, nil
 }
 
 // FindUserByUsername looks a user up by username. ErrUserNotFound when none.
@@ -201,15 +295,14 @@ func (c *Client) FindUserByUsername(ctx context.Context, name string) (User, err
 	if name == "" {
 		return User{}, &Error{Op: "find user by username", Err: fmt.Errorf("%w: empty username", ErrInvalidArgument)}
 	}
-	return c.findUser(ctx, "find user by username", "username", name, true)
+	return c.findUser(ctx, "find user by username", url.Values{"username": {name}}, name, true)
 }
 
-func (c *Client) findUser(ctx context.Context, op, key, value string, byName bool) (User, error) {
-	var users []User
-	err := c.call(ctx, op, http.MethodGet, "/api/v3/users/find", url.Values{key: {value}}, nil, func(b []byte) (err error) {
-		users, err = DecodeUsers(b)
-		return err
-	})
+// findUser finds the one user q matches. byName: keep only users whose
+// username is exactly name.
+func (c *Client) findUser(ctx context.Context, op string, q url.Values, name string, byName bool) (User, error) {
+	users, err := readPages(ctx, c, op, "/api/v3/users/find", q, decodeUsersPage,
+		func(u User) string { return strconv.FormatInt(u.ID, 10) })
 	if err != nil {
 		return User{}, err
 	}
@@ -217,7 +310,7 @@ func (c *Client) findUser(ctx context.Context, op, key, value string, byName boo
 		// A search may match loosely; only an exact username is this user.
 		var exact []User
 		for _, u := range users {
-			if strings.EqualFold(u.Username, value) {
+			if strings.EqualFold(u.Username, name) {
 				exact = append(exact, u)
 			}
 		}
@@ -249,12 +342,7 @@ func DecodeBalance(b []byte) (Money, bool) {
 		Credit *struct {
 			Enabled *bool `json:"enabled"`
 		} `json:"credit"`
-		Accounts []struct {
-			Reference string `json:"reference"`
-			Limits    *struct {
-				Price json.RawMessage `json:"price"`
-			} `json:"limits"`
-		} `json:"accounts"`
+		Accounts json.RawMessage `json:"accounts"`
 	}
 	if json.Unmarshal(b, &w) != nil {
 		return 0, false
@@ -262,7 +350,22 @@ func DecodeBalance(b []byte) (Money, bool) {
 	if w.Credit != nil && w.Credit.Enabled != nil && !*w.Credit.Enabled {
 		return 0, false
 	}
-	for _, a := range w.Accounts {
+	return balanceOf(w.Accounts)
+}
+
+// balanceOf reads limits.price of the internalaccount entry of an accounts
+// list (as /users/{id}/accounts and /users/find?include=accounts give it).
+func balanceOf(raw json.RawMessage) (Money, bool) {
+	var accounts []struct {
+		Reference string `json:"reference"`
+		Limits    *struct {
+			Price json.RawMessage `json:"price"`
+		} `json:"limits"`
+	}
+	if json.Unmarshal(raw, &accounts) != nil {
+		return 0, false
+	}
+	for _, a := range accounts {
 		if !strings.EqualFold(a.Reference, "internalaccount") || a.Limits == nil {
 			continue
 		}
@@ -276,23 +379,57 @@ func DecodeBalance(b []byte) (Money, bool) {
 	return 0, false
 }
 
-// Balance asks for the user's credit balance. The endpoint is uncertain:
-// when it is missing (404) or answers in another shape, known is false and
-// err nil. Transport errors and 5xx are returned; callers show no balance and
-// carry on: a balance never blocks a top-up.
+// Balance asks for the user's credit balance: the documented
+// /users/{id}/accounts/internalaccount/balance ({"amount":…}) and, where that
+// is missing, /users/{id}/accounts. When neither answers in a known shape,
+// known is false and err nil. Transport errors and 5xx are returned; callers
+// show no balance and carry on: a balance never blocks a top-up. MyQ blocks
+// part of the credit while a job prints, so this may be below the account.
 func (c *Client) Balance(ctx context.Context, userID int64) (bal Money, known bool, err error) {
 	if userID <= 0 {
 		return 0, false, &Error{Op: "balance", Err: fmt.Errorf("%w: user id %d", ErrInvalidArgument, userID)}
 	}
-	err = c.call(ctx, "balance", http.MethodGet, "/api/v3/users/"+strconv.FormatInt(userID, 10)+"/accounts", nil, nil, func(b []byte) error {
+	user := "/api/v3/users/" + strconv.FormatInt(userID, 10)
+	missing := func(err error) bool {
+		e, ok := asError(err)
+		return ok && (e.Status == http.StatusNotFound || e.Status == http.StatusMethodNotAllowed || e.Status == http.StatusNotImplemented)
+	}
+	balanceMissing := false
+	if !c.noBalanceEP.Load() {
+		err = c.call(ctx, "balance", http.MethodGet, user+"/accounts/internalaccount/balance", nil, nil, func(b []byte) error {
+			var w struct {
+				Amount json.RawMessage `json:"amount"`
+			}
+			if json.Unmarshal(b, &w) != nil || len(w.Amount) == 0 {
+				return nil
+			}
+			m, err := decodeMoney(w.Amount, true, true)
+			if err == nil {
+				bal, known = m, true
+			}
+			return nil
+		})
+		if err == nil && known {
+			return bal, true, nil
+		}
+		if err != nil && !missing(err) {
+			return 0, false, err
+		}
+		balanceMissing = err != nil
+	}
+	err = c.call(ctx, "balance", http.MethodGet, user+"/accounts", nil, nil, func(b []byte) error {
 		bal, known = DecodeBalance(b)
 		return nil
 	})
 	if err != nil {
-		if e, ok := asError(err); ok && (e.Status == http.StatusNotFound || e.Status == http.StatusMethodNotAllowed || e.Status == http.StatusNotImplemented) {
+		if missing(err) {
 			return 0, false, nil
 		}
 		return 0, false, err
+	}
+	if balanceMissing {
+		// The user exists, so the 404 was the endpoint's: skip it from now on.
+		c.noBalanceEP.Store(true)
 	}
 	return bal, known, nil
 }
@@ -301,10 +438,11 @@ func (c *Client) Balance(ctx context.Context, userID int64) (bal Money, known bo
 func DecodeProviders(b []byte) ([]Provider, error) {
 	var w struct {
 		Providers *[]struct {
-			Name        string `json:"name"`
-			Reference   string `json:"reference"`
-			Description string `json:"description"`
-			Enabled     *bool  `json:"enabled"`
+			Name        string            `json:"name"`
+			Reference   string            `json:"reference"`
+			Description string            `json:"description"`
+			Enabled     *bool             `json:"enabled"`
+			Params      []json.RawMessage `json:"params"`
 		} `json:"providers"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -315,7 +453,8 @@ func DecodeProviders(b []byte) ([]Provider, error) {
 	}
 	out := make([]Provider, 0, len(*w.Providers))
 	for _, p := range *w.Providers {
-		out = append(out, Provider{Name: p.Name, Reference: p.Reference, Description: p.Description, Enabled: p.Enabled})
+		out = append(out, Provider{Name: cleanText(p.Name, maxName), Reference: cleanText(p.Reference, maxName),
+			Description: cleanText(p.Description, maxText), Enabled: p.Enabled, Params: paramNames(p.Params)})
 	}
 	return out, nil
 }
@@ -381,10 +520,10 @@ func (w *wirePayment) payment() (Payment, error) {
 		p.Amount = m
 	}
 	if w.State != nil {
-		p.RawState = *w.State
+		p.RawState = cleanText(*w.State, maxText)
 	}
 	if w.Description != nil {
-		p.Description = *w.Description
+		p.Description = cleanText(*w.Description, maxText)
 	}
 	if w.Created != nil {
 		p.Created = parseTime(*w.Created)
@@ -418,14 +557,24 @@ func DecodePayment(b []byte) (Payment, error) {
 // DecodePayments parses GET .../payments?userId=. The state words are not
 // interpreted here (ParseState).
 func DecodePayments(b []byte) ([]Payment, error) {
+	p, err := decodePaymentsPage(b)
+	return p.items, err
+}
+
+func decodePaymentsPage(b []byte) (listPage[Payment], error) {
 	var w struct {
-		Payments *[]wirePayment `json:"payments"`
+		Payments *[]wirePayment  `json:"payments"`
+		Count    json.RawMessage `json:"count"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, err
+		return listPage[Payment]{}, err
 	}
 	if w.Payments == nil {
-		return nil, fmt.Errorf("no payments list")
+		return listPage[Payment]{}, fmt.Errorf("no payments list")
+	}
+	count, err := decodeCount(w.Count)
+	if err != nil {
+		return listPage[Payment]{}, err
 	}
 	out := make([]Payment, 0, len(*w.Payments))
 	for i := range *w.Payments {
@@ -433,11 +582,11 @@ func DecodePayments(b []byte) ([]Payment, error) {
 		if err != nil {
 			// Never skip an entry: a payment of ours hidden by a bad row
 			// could be created and committed a second time.
-			return nil, fmt.Errorf("payment %d: %w", i, err)
+			return listPage[Payment]{}, fmt.Errorf("payment %d: %w", i, err)
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return listPage[Payment]{items: out, count: count}, nil
 }
 
 // DecodeCommit parses the commit answer {"amount":13}. ok is false when the
@@ -554,17 +703,16 @@ func (c *Client) RollbackPayment(ctx context.Context, id string) error {
 	return c.call(ctx, op+" "+id, http.MethodPost, c.paymentsPath()+"/"+url.PathEscape(id)+"/rollback", nil, nil, nil)
 }
 
-// ListPayments lists the user's payments through the configured provider.
+// ListPayments lists every payment of the user through the configured
+// provider, page by page. An error wrapping ErrIncompleteListing means the
+// listing could not be read whole: a payment missing from it may exist.
 func (c *Client) ListPayments(ctx context.Context, userID int64) ([]Payment, error) {
 	const op = "list payments"
 	if userID <= 0 {
 		return nil, &Error{Op: op, Err: fmt.Errorf("%w: user id %d", ErrInvalidArgument, userID)}
 	}
-	var ps []Payment
-	err := c.call(ctx, op, http.MethodGet, c.paymentsPath(), url.Values{"userId": {strconv.FormatInt(userID, 10)}}, nil, func(b []byte) (err error) {
-		ps, err = DecodePayments(b)
-		return err
-	})
+	ps, err := readPages(ctx, c, op, c.paymentsPath(), url.Values{"userId": {strconv.FormatInt(userID, 10)}}, decodePaymentsPage,
+		func(p Payment) string { return p.ID })
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,13 @@
 // Package api is the kiosk's client of the MyQ X REST API: the client
-// credentials token, user lookup by card or username, the (uncertain) account
-// balance, recharge providers and the payment life cycle (create, update,
-// commit, rollback, list). It owns the wire format and its tolerances (ids as
-// strings or numbers, undocumented state words, decimal amounts read exactly
-// into Money) and classifies failures into typed errors the booking code can
-// act on. It does not retry beyond one re-authentication on a 401: deciding
+// credentials token, user lookup by card or username (with the balance and
+// the isActive distinction), the account balance, recharge providers, the
+// payment life cycle (create, update, commit, rollback, list every page) and
+// voucher redemption (v2 and the v3 voucher provider). It owns the wire
+// format and its tolerances (ids as strings or numbers, undocumented state
+// words, decimal amounts read exactly into Money, every string cleaned) and
+// classifies failures into typed errors the booking code can act on. It does not retry beyond one re-authentication on a 401: deciding
 // whether a lost answer moved money is the booking package's job.
+// See docs/ARCHITECTURE.md for its place among the packages.
 package api
 
 import (
@@ -24,8 +26,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // MaxResponseBytes caps every response body the client reads.
@@ -39,10 +41,11 @@ type Config struct {
 	URL          string // https://myq.example.edu:8090 (http:// only for loopback)
 	ClientID     string
 	ClientSecret string
-	CAFile       string // PEM, added to the system roots; optional
+	CAFile       string // PEM; when set, the only CAs trusted (not the system roots); optional
 	Provider     string // recharge provider reference; default "external"
 	Timeout      time.Duration
 	Version      string // kiosk version for the User-Agent
+	PageSize     int    // limit asked per page of a listing; default DefaultPageSize
 	Log          *slog.Logger
 }
 
@@ -59,6 +62,7 @@ type Client struct {
 	id       string
 	secret   string
 	provider string
+	pageSize int
 	timeout  time.Duration
 	ua       string
 	log      *slog.Logger
@@ -70,6 +74,11 @@ type Client struct {
 	info     TokenInfo
 	refresh  time.Time // when to fetch a new token
 	inflight *tokenCall
+
+	// What this MyQ was seen to lack, so later calls skip it.
+	includeWorks  atomic.Bool // a lookup with include=accounts found a user
+	includeBroken atomic.Bool // include=accounts empties lookups here
+	noBalanceEP   atomic.Bool // no /accounts/{reference}/balance
 
 	wordsMu    sync.Mutex
 	stateWords map[string]bool // unknown state words already logged (bounded)
@@ -123,17 +132,23 @@ func New(cfg Config) (*Client, error) {
 	if strings.ContainsAny(cfg.Provider, "/?#% ") {
 		return nil, fmt.Errorf("%w: provider %q is not a plain reference", ErrConfig, cfg.Provider)
 	}
+	if cfg.PageSize < 0 || cfg.PageSize > 1000 {
+		return nil, fmt.Errorf("%w: page size %d is not between 1 and 1000", ErrConfig, cfg.PageSize)
+	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = DefaultPageSize
+	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
+	var roots *x509.CertPool
 	if cfg.CAFile != "" {
+		// The technician's CA alone: a CA in the image or a proxy's must not
+		// be able to read the client secret and the bearer tokens.
+		roots = x509.NewCertPool()
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: ca file: %v", ErrConfig, err)
@@ -157,6 +172,7 @@ func New(cfg Config) (*Client, error) {
 		id:       cfg.ClientID,
 		secret:   cfg.ClientSecret,
 		provider: cfg.Provider,
+		pageSize: cfg.PageSize,
 		timeout:  cfg.Timeout,
 		ua:       "voucherkiosk/" + cfg.Version,
 		log:      cfg.Log,
@@ -264,13 +280,14 @@ func (c *Client) fetchToken(ctx context.Context, call *tokenCall) {
 	if life <= 2*margin {
 		margin = life / 2
 	}
-	info := TokenInfo{Scope: tr.Scope, Scopes: strings.Fields(tr.Scope), ExpiresAt: start.Add(life)}
+	scope := cleanText(tr.Scope, maxText)
+	info := TokenInfo{Scope: scope, Scopes: strings.Fields(scope), ExpiresAt: start.Add(life)}
 	c.mu.Lock()
 	c.token, c.info, c.refresh = tr.AccessToken, info, start.Add(life-margin)
 	c.inflight = nil
 	c.mu.Unlock()
 	call.token, call.info = tr.AccessToken, info
-	c.log.Debug("myq token issued", "scope", tr.Scope, "expires_in", life)
+	c.log.Debug("myq token issued", "scope", scope, "expires_in", life)
 }
 
 // parseSeconds reads expires_in as a JSON number or string of whole seconds.
@@ -387,27 +404,6 @@ func (c *Client) roundTrip(ctx context.Context, op, method, path string, q url.V
 		return &Error{Op: op, Status: resp.StatusCode, Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
 	}
 	return nil
-}
-
-// cleanMessage makes a server's error message safe to log and show: no
-// control characters (terminal escapes), valid UTF-8, at most 300 bytes.
-func cleanMessage(m string) string {
-	m = strings.ToValidUTF8(m, "?")
-	m = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, m)
-	m = strings.TrimSpace(m)
-	if len(m) > 300 {
-		cut := 300
-		for cut > 0 && !utf8.RuneStart(m[cut]) {
-			cut--
-		}
-		m = m[:cut] + "…"
-	}
-	return m
 }
 
 func firstNonEmpty(s ...string) string {

@@ -150,13 +150,15 @@ func TestBalance(t *testing.T) {
 			t.Errorf("Balance(%d) = %s,%v,%v; want %s,%v", c.id, bal, known, err, c.want, c.known)
 		}
 	}
-	// UNCERTAIN: the endpoint may not exist.
+	// UNCERTAIN: the endpoints may not exist.
 	e.fake.SetAccountsEndpoint(false)
+	e.fake.SetBalanceEndpoint(false)
 	bal, known, err := e.c.Balance(ctx(t), 1176)
 	if err != nil || known || bal != 0 {
-		t.Errorf("without accounts endpoint: %s,%v,%v; want unknown, no error", bal, known, err)
+		t.Errorf("without balance and accounts endpoints: %s,%v,%v; want unknown, no error", bal, known, err)
 	}
 	e.fake.SetAccountsEndpoint(true)
+	e.fake.SetBalanceEndpoint(true)
 	e.fake.SetDown(true)
 	if _, known, err := e.c.Balance(ctx(t), 1176); known || !api.IsTransient(err) {
 		t.Errorf("down: known=%v err=%v; want a transient error", known, err)
@@ -169,7 +171,7 @@ func TestProviders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps) != 1 || ps[0].Reference != "external" || ps[0].Enabled == nil || !*ps[0].Enabled {
+	if len(ps) != 2 || ps[0].Reference != "external" || ps[0].Enabled == nil || !*ps[0].Enabled || ps[1].Reference != "voucher" {
 		t.Errorf("providers = %+v", ps)
 	}
 	e.fake.SetProviderEnabled(false)

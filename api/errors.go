@@ -19,6 +19,9 @@ import (
 var (
 	// ErrUserNotFound: MyQ answered, and no user has that card or username.
 	ErrUserNotFound = errors.New("user not found")
+	// ErrUserInactive: the card belongs to a MyQ user whose account is not
+	// active (isActive 0).
+	ErrUserInactive = errors.New("user account not active")
 	// ErrAmbiguousUser: more than one user matched; the kiosk must not guess.
 	ErrAmbiguousUser = errors.New("more than one user matched")
 	// ErrMalformed: a 2xx answer whose body is not what the API promises.
@@ -30,6 +33,10 @@ var (
 	// ErrInvalidArgument: the caller asked for something MyQ must never see
 	// (a zero or negative amount, an empty id).
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrIncompleteListing: a paged listing could not be read whole and
+	// consistently (its count changed, items repeated or went missing, too
+	// many pages). What it lacks may exist: never read it as absence.
+	ErrIncompleteListing = errors.New("incomplete listing")
 )
 
 // Error is what every Client call returns when it fails. Status is the HTTP
@@ -50,7 +57,8 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("myq ")
 	b.WriteString(e.Op)
-	if e.Status != 0 {
+	// A 2xx status is no part of what went wrong (a 200 with no user).
+	if e.Status != 0 && (e.Status < 200 || e.Status > 299) {
 		fmt.Fprintf(&b, ": HTTP %d", e.Status)
 	}
 	if e.Code != 0 && e.Code != e.Status {
@@ -127,7 +135,7 @@ func IsPermanent(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrUserNotFound) || errors.Is(err, ErrAmbiguousUser) || errors.Is(err, ErrInvalidArgument) {
+	if errors.Is(err, ErrUserNotFound) || errors.Is(err, ErrUserInactive) || errors.Is(err, ErrAmbiguousUser) || errors.Is(err, ErrInvalidArgument) {
 		return true
 	}
 	e, ok := asError(err)
@@ -166,6 +174,10 @@ func IsInvalidState(err error) bool {
 	return strings.Contains(m, "cannot be performed in the current state") &&
 		!strings.Contains(m, "provider is disabled")
 }
+
+// IsIncomplete reports a listing that could not be read whole
+// (ErrIncompleteListing). Asking again later may succeed.
+func IsIncomplete(err error) bool { return errors.Is(err, ErrIncompleteListing) }
 
 // IsForbidden reports a 403: the token lacks a scope or the REST application
 // lacks a right ("Manage users", "Manage payments").

@@ -189,7 +189,7 @@ func FuzzDecoders(f *testing.F) {
 }
 
 func TestCleanMessage(t *testing.T) {
-	if got := cleanMessage("\x1b[2Jbad\nthing\x00"); got != "[2Jbad thing" {
+	if got := cleanMessage("\x1b[2Jbad\nthing\x00"); got != "bad thing" {
 		t.Errorf("cleanMessage = %q", got)
 	}
 	long := ""
@@ -208,7 +208,7 @@ func TestErrorString(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 	e = &Error{Op: "token", Status: 200, Err: ErrResponseTooLarge}
-	if got := e.Error(); got != "myq token: HTTP 200: response larger than 1 MiB" || !errors.Is(e, ErrResponseTooLarge) {
+	if got := e.Error(); got != "myq token: response larger than 1 MiB" || !errors.Is(e, ErrResponseTooLarge) {
 		t.Errorf("Error() = %q", got)
 	}
 }

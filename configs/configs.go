@@ -1,6 +1,7 @@
 // Package configs holds the example configurations, embedded so the daemon
 // can run its demo without files on disk: kioskd.toml (a real site, every
 // key explained) and demo.toml (what `kioskd --demo` runs).
+// See docs/ARCHITECTURE.md for its place among the packages.
 package configs
 
 import _ "embed"

@@ -3,6 +3,7 @@
 // unrecognised cash, device status), the small interfaces every reader and
 // acceptor implements, and opening a serial port and keeping it open across
 // unplugged cables.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // Protocol packages (card, coin, bill) implement Device and, where the
 // hardware can refuse money, Acceptor. Amounts are int64 minor units

@@ -19,7 +19,7 @@ var glyphs = map[rune][5]string{
 	'.': {" ", " ", " ", " ", "█"},
 	',': {"  ", "  ", "  ", " █", "▄▀"},
 	'-': {"   ", "   ", "███", "   ", "   "},
-	'€': {" ████", "█    ", "████ ", "█    ", " ████"},
+	'€': {"  ███", "████ ", " █   ", "████ ", "  ███"}, // two bars, or it reads as "E"
 }
 
 // RenderBig draws s the way the kiosk draws its total: glyphs one column
@@ -47,14 +47,48 @@ func RenderBig(s string) [5]string {
 	return out
 }
 
-// HasBig reports whether the screen shows s in the big font anywhere.
+// HasBig reports whether the screen shows s in the big font anywhere, at
+// any of the scales the kiosk draws it (1 to 3: each pixel, two per cell
+// row, k times wider and higher).
 func HasBig(screen, s string) bool {
-	want := RenderBig(s)
-	var pat [5][]rune
-	for i := range want {
-		pat[i] = []rune(want[i])
+	for k := 1; k <= 3; k++ {
+		if hasBigAt(screen, scaleBig(RenderBig(s), k)) {
+			return true
+		}
 	}
+	return false
+}
+
+func scaleBig(rows [5]string, k int) [][]rune {
+	var px [10][]bool
+	for i, row := range rows {
+		for _, r := range row {
+			px[2*i] = append(px[2*i], r == '█' || r == '▀')
+			px[2*i+1] = append(px[2*i+1], r == '█' || r == '▄')
+		}
+	}
+	out := make([][]rune, 5*k)
+	for y := range out {
+		for x := 0; x < len(px[0])*k; x++ {
+			top, bottom := px[(2*y)/k][x/k], px[(2*y+1)/k][x/k]
+			r := ' '
+			switch {
+			case top && bottom:
+				r = '█'
+			case top:
+				r = '▀'
+			case bottom:
+				r = '▄'
+			}
+			out[y] = append(out[y], r)
+		}
+	}
+	return out
+}
+
+func hasBigAt(screen string, pat [][]rune) bool {
 	w := len(pat[0])
+	h := len(pat)
 	lines := strings.Split(screen, "\n")
 	grid := make([][]rune, len(lines))
 	for i, l := range lines {
@@ -64,7 +98,7 @@ func HasBig(screen, s string) bool {
 		}
 		grid[i] = r
 	}
-	for y := 0; y+5 <= len(grid); y++ {
+	for y := 0; y+h <= len(grid); y++ {
 		for x := 0; x+w <= len(grid[y]); x++ {
 			if match(grid, y, x, pat) {
 				// The glyphs must stand alone: a blank column on
@@ -78,7 +112,7 @@ func HasBig(screen, s string) bool {
 	return false
 }
 
-func match(grid [][]rune, y, x int, pat [5][]rune) bool {
+func match(grid [][]rune, y, x int, pat [][]rune) bool {
 	for i := range pat {
 		row := grid[y+i]
 		for j, r := range pat[i] {

@@ -20,7 +20,7 @@ func TestNotRegisteredScreenShowsCard(t *testing.T) {
 	k := newKiosk(t, Options{Pulse: true})
 	k.StartAndWaitIdle()
 	k.Tap(UnknownCard)
-	k.WaitScreen("This card is not registered")
+	k.WaitScreen("this card is not registered")
 	k.WaitScreen("Card ******9999")
 }
 
@@ -35,9 +35,9 @@ func TestCreditedScreenNamesUser(t *testing.T) {
 	k.Coin(50)
 	k.WaitTotal(50)
 	k.SendKeys("Enter")
-	k.WaitScreen(Money(50) + " credited")
+	k.WaitCredited(50)
 	k.WaitBooked(map[int64]int64{u.ID: 50})
-	k.WaitScreen(Money(50)+" credited", "to "+u.FullName)
+	k.WaitCredited(50, "for "+u.FullName)
 }
 
 // Under systemd (Type=notify) kioskd must send READY=1 once the screen is

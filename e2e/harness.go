@@ -1,7 +1,8 @@
 // Package e2e owns the end-to-end proof of the kiosk: the real kioskd binary
 // on a real terminal (a tmux pane, 80x24, TERM=xterm-256color) with simulated
-// serial devices on ptys and the fake MyQ over HTTPS, and the harness the
-// `kioskctl bench` command reuses to measure the daemon from outside.
+// serial devices on ptys and the fake MyQ over HTTPS, and the harness
+// cmd/kioskbench reuses to measure the daemon from outside.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // The harness reads the screen the way a student does: `tmux capture-pane`
 // gives the text tmux's terminal emulator drew from kioskd's escape sequences,

@@ -2,6 +2,7 @@
 // flow" as a pure engine (events and a clock in, screen state and commands
 // out, the journal its only I/O) and the runner that gives the engine its one
 // goroutine, its timers, the card lookups and the card cache.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // The engine writes the journal synchronously inside its handlers, so
 // "journaled before counted" is a property of each handler: a Total never
@@ -125,7 +126,10 @@ type (
 		Card      string
 		User      *User
 		NotFound  bool
-		Err       error
+		// Inactive (with NotFound): the card belongs to a MyQ user whose
+		// account is not active.
+		Inactive bool
+		Err      error
 	}
 	// BookingResult answers Book. Committed=false: saved in the queue.
 	BookingResult struct {
@@ -253,6 +257,8 @@ type Engine struct {
 	// rejected is the card of the NotRegistered screen: the student and the
 	// staff need to see which card to register.
 	rejected string
+	// rejectedInactive: that card's MyQ account exists but is not active.
+	rejectedInactive bool
 	// finished is the session on the Booking, Credited and SavedOffline
 	// screens, so they still say whose account the money goes to.
 	finished     *session
@@ -277,6 +283,7 @@ type Engine struct {
 	seq        uint64
 	lastState  State
 	stateValid bool
+	nt         notices
 }
 
 // NewEngine makes an idle engine. newID returns a short random string for
@@ -326,6 +333,9 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		e.onBooking(ev)
 	case QueueUpdate:
 		e.queue = ev.QueueStatus
+		if ev.Online {
+			e.lookupReached(true)
+		}
 	case CashboxPieces:
 		e.boxes.set(ev)
 	case *devices.Escrow:
@@ -402,6 +412,9 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 		return nil // the previous student is still waiting for their receipt
 	case PhaseSession:
 		if e.sess.total > 0 || len(e.sessionNotes()) > 0 {
+			if c.Number != e.sess.card {
+				e.notify(NoticeSecondCard)
+			}
 			return nil // a session with money is never replaced
 		}
 		if c.Number == e.sess.card {
@@ -429,10 +442,11 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	e.lookupID, e.lookupCard = "", ""
 	var cmds []Command
 	s := &session{id: r.SessionID, card: card, opened: e.now, activity: e.now}
+	e.lookupReached(r.Err == nil)
 	switch {
 	case r.NotFound:
 		e.phase = PhaseNotRegistered
-		e.rejected = card
+		e.rejected, e.rejectedInactive = card, r.Inactive
 		e.msgUntil = e.now.Add(e.cfg.MessageFor)
 		return nil
 	case r.Err != nil:
@@ -589,6 +603,7 @@ func (e *Engine) onNoteReturned(r devices.NoteReturned) {
 }
 
 func (e *Engine) onUnrecognised(u devices.UnrecognisedCash) {
+	e.nt.unrecognised++
 	e.appendMoney(journal.New(journal.KindUnrecognised, "", e.now, journal.Unrecognised{Device: u.Device, What: u.What, Counter: u.Counter}))
 }
 
@@ -613,10 +628,20 @@ func (e *Engine) onKey(k Key) []Command {
 				if e.cancel(s) == nil {
 					e.toIdle()
 				}
+			} else {
+				e.notify(NoticeEscRefused)
 			}
+		case KeyMore:
+			e.extendSession()
 		}
-	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
-		e.toIdle() // any key dismisses a message
+	case PhaseNotRegistered:
+		if k != KeyMore {
+			e.toIdle() // Enter or Esc dismisses the message
+		}
+	case PhaseCredited, PhaseSavedOffline:
+		if k == KeyEnter {
+			e.toIdle() // Enter only: a stray key must not hide the receipt before its photo
+		}
 	}
 	return nil
 }
@@ -636,7 +661,7 @@ func (e *Engine) onBalance(b BalanceUpdate) {
 		return
 	}
 	if b.After && b.SessionID == e.bookingID && e.receipt != nil && e.phase == PhaseCredited {
-		e.receipt.NewBalance = &bal
+		e.receipt.NewBalance, e.receipt.BalanceAbout = &bal, false
 	}
 }
 
@@ -650,9 +675,15 @@ func (e *Engine) onBooking(r BookingResult) {
 		return
 	}
 	if r.Committed {
+		late := e.phase == PhaseSavedOffline
 		e.phase = PhaseCredited
 		if r.Balance != nil {
 			e.receipt.NewBalance = cloneInt(r.Balance)
+		} else if s := e.finished; s != nil && s.user != nil && s.user.Balance != nil {
+			// No request for it: the balance MyQ gave at the lookup plus
+			// the amount just committed.
+			nb := *s.user.Balance + e.receipt.Amount
+			e.receipt.NewBalance, e.receipt.BalanceAbout = &nb, late
 		}
 	} else {
 		e.phase = PhaseSavedOffline
@@ -774,6 +805,7 @@ func (e *Engine) toIdle() {
 	e.bookingID = ""
 	e.rejected, e.finished = "", nil
 	e.msgUntil = time.Time{}
+	e.resetNotices()
 }
 
 func (e *Engine) reference(id string) string { return e.cfg.KioskID + "/" + id }
@@ -997,6 +1029,7 @@ func (e *Engine) snapshot() {
 		st.Card = devices.MaskCard(e.lookupCard)
 	case PhaseNotRegistered:
 		st.Card = devices.MaskCard(e.rejected)
+		st.Inactive = e.rejectedInactive
 	case PhaseSession:
 		s := e.sess
 		st.SessionID = s.id
@@ -1019,6 +1052,7 @@ func (e *Engine) snapshot() {
 			st.Offline = f.offline
 		}
 	}
+	e.fillNotices(&st)
 	prev := e.lastState
 	prev.Now = time.Time{}
 	st.Seq = prev.Seq

@@ -24,6 +24,10 @@ type Balancer interface {
 // Any other error means MyQ could not be asked.
 var ErrNotRegistered = errors.New("card not registered")
 
+// ErrInactive is what a Directory returns for a card whose MyQ user is not
+// active.
+var ErrInactive = errors.New("account not active")
+
 // Directory finds who a card belongs to (MyQ, adapted by the daemon).
 type Directory interface {
 	FindUserByCard(ctx context.Context, card string) (User, error)
@@ -303,6 +307,8 @@ func (r *Runner) lookup(ctx context.Context, c LookupCard) LookupResult {
 		res.User = &u
 	case errors.Is(err, ErrNotRegistered):
 		res.NotFound = true
+	case errors.Is(err, ErrInactive):
+		res.NotFound, res.Inactive = true, true
 	default:
 		res.Err = err
 		if cu, ok := r.cfg.Cache.Get(c.Card); ok {

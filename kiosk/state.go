@@ -35,6 +35,7 @@ type Key int
 const (
 	KeyEnter Key = iota + 1 // finish and book
 	KeyEsc                  // cancel a session with no money
+	KeyMore                 // any other key in a session: "I need more time"
 )
 
 func (k Key) String() string {
@@ -43,6 +44,8 @@ func (k Key) String() string {
 		return "enter"
 	case KeyEsc:
 		return "esc"
+	case KeyMore:
+		return "more"
 	}
 	return "Key(?)"
 }
@@ -61,6 +64,9 @@ type Receipt struct {
 	Amount     int64  // minor units
 	At         time.Time
 	NewBalance *int64 // after commit, when known
+	// BalanceAbout: NewBalance is the balance before plus the amount, and
+	// the commit came late (booked from the queue), so it may be off.
+	BalanceAbout bool
 }
 
 // QueueStatus is the booking queue as the screen and the monitor see it.
@@ -82,6 +88,9 @@ type State struct {
 	SessionID string
 	User      *User  // nil while unknown (offline session on the card alone)
 	Card      string // masked card number (devices.MaskCard)
+	// Inactive (PhaseNotRegistered only): the card is known to MyQ, its
+	// user's account is not active.
+	Inactive bool
 	// Offline: MyQ could not be asked at card read; the money is taken and
 	// the credit will follow when MyQ answers.
 	Offline bool
@@ -117,4 +126,15 @@ type State struct {
 	// which kind of cash is still taken.
 	NotesRefused bool
 	CoinsRefused bool
+	// Unrecognised counts cash taken but not valued (two coins merged, a
+	// pulse train cut short) since the kiosk was last idle; the student is
+	// told at once and on the receipt screen.
+	Unrecognised int
+	// Notice answers a key or card the engine refused or ignored, until
+	// NoticeUntil (PhaseSession only).
+	Notice      Notice
+	NoticeUntil time.Time
+	// MessageUntil is when the not-registered or receipt screen gives way
+	// to the idle screen, zero on other screens.
+	MessageUntil time.Time
 }

@@ -8,9 +8,17 @@
 #
 # Version: `git describe --tags --always --dirty`, else the VERSION file,
 # else 0.0.0-dev. nfpm runs as `go tool nfpm` (a tool dependency in go.mod).
+#
+# Toolchain: release binaries are built with the Go named in
+# packaging/release-toolchain (GOTOOLCHAIN; the go command fetches it from
+# the module proxy once), not the machine's Go: go1.26.8 links known
+# crypto/x509, crypto/tls and net/http vulnerabilities into kioskd.
+# RELEASE_TOOLCHAIN overrides it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
+export GOTOOLCHAIN="${RELEASE_TOOLCHAIN:-$(tr -d ' \n' < packaging/release-toolchain)}"
+echo "build.sh: $(go version)" >&2
 
 version=""
 if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
@@ -28,6 +36,18 @@ archs=("$@")
 out=${DIST:-dist}
 mkdir -p "$out"
 
+# Man pages and bash completion, written by the binaries' own command
+# definitions (cobra/doc) on this host, so they match --help. Gzipped as
+# Debian policy wants; -n and SOURCE_DATE_EPOCH keep the package reproducible.
+docdir="$out/docs"
+if [ -z "${BINARIES_ONLY:-}" ]; then
+	rm -rf "$docdir"
+	export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+	go run -ldflags "-X main.version=$version" ./cmd/kioskd --gen-docs "$docdir"
+	go run -ldflags "-X main.version=$version" ./cmd/kioskctl gen-docs "$docdir"
+	gzip -9n "$docdir"/man8/*.8
+fi
+
 for arch in "${archs[@]}"; do
 	case $arch in
 	arm64) goarch=arm64 goarm= ;;
@@ -43,10 +63,15 @@ for arch in "${archs[@]}"; do
 			go build -trimpath -buildvcs=false \
 			-ldflags "-s -w -X main.version=$version" \
 			-o "$bindir/$cmd" "./cmd/$cmd"
+		[ -n "${PREBUILT:-}" ] || built=$(go version "$bindir/$cmd" | awk '{print $2}')
+		if [ -z "${PREBUILT:-}" ] && [ "$built" != "$GOTOOLCHAIN" ]; then
+			echo "build.sh: $bindir/$cmd was built with $built, not $GOTOOLCHAIN" >&2; exit 1
+		fi
 	done
 	if [ -z "${BINARIES_ONLY:-}" ]; then
 		# nfpm does not expand variables in contents: fill them in here.
 		sed -e "s#\${ARCH}#$arch#g" -e "s#\${VERSION}#$debversion#g" -e "s#\${BINDIR}#$bindir#g" \
+			-e "s#\${DOCDIR}#$docdir#g" \
 			packaging/nfpm.yaml > "$out/nfpm-$arch.yaml"
 		go tool nfpm package --config "$out/nfpm-$arch.yaml" --packager deb --target "$out/"
 	fi

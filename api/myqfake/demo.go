@@ -1,5 +1,7 @@
 package myqfake
 
+import "time"
+
 // The REST API application the demo and `kioskctl fake-myq` register.
 // Not a secret: the fake exists for rehearsals.
 const (
@@ -20,12 +22,31 @@ func DemoUsers() []User {
 	}
 }
 
-// NewDemo returns a fake with the demo client and DemoUsers.
+// Demo voucher codes the demo's keys scan: one worth 5.00 (more in
+// DemoVouchers), one already used.
+const (
+	DemoVoucherCode     = "DEMO-5-0001"
+	DemoUsedVoucherCode = "DEMO-USED-0001"
+)
+
+// DemoVouchers is a small printed batch: 5.00 and 10.00 codes valid for a
+// year from now, one used and one expired.
+func DemoVouchers(now time.Time) []Voucher {
+	vs := VoucherBatch("DEMO-5", 5, 500, now.AddDate(1, 0, 0))
+	vs = append(vs, VoucherBatch("DEMO-10", 2, 1000, now.AddDate(1, 0, 0))...)
+	return append(vs,
+		Voucher{Code: DemoUsedVoucherCode, Value: 500, Used: true},
+		Voucher{Code: "DEMO-EXPIRED-0001", Value: 500, Expires: now.AddDate(0, 0, -1)},
+	)
+}
+
+// NewDemo returns a fake with the demo client, DemoUsers and DemoVouchers.
 func NewDemo(o Options) *Server {
 	s := New(o)
 	s.AddClient(DemoClientID, DemoClientSecret, DemoScope)
 	for _, u := range DemoUsers() {
 		s.AddUser(u)
 	}
+	s.AddVouchers(DemoVouchers(time.Now())...)
 	return s
 }

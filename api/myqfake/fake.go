@@ -4,9 +4,12 @@
 // type, 400 for malformed JSON or amounts, 404 for unknown ids, the "current
 // state" refusals), injects faults while running (down, refused connections,
 // latency, failures and answers lost after the change was applied, expired
-// tokens), switches every behaviour the reference marks UNCERTAIN, and keeps
-// a ledger of commits that proves each payment and each description moved
-// money at most once.
+// tokens), pages listings (limit, start, count), filters users by isActive
+// and answers include=accounts, redeems voucher batches (v2 and a v3
+// provider), switches every behaviour the reference marks UNCERTAIN, and
+// keeps a ledger of commits that proves each payment, each description and
+// each voucher code moved money at most once.
+// See docs/ARCHITECTURE.md for its place among the packages.
 package myqfake
 
 import (
@@ -43,6 +46,9 @@ const (
 	RouteRollback
 	RouteList
 	RouteUpdate
+	RouteBalance
+	RouteVoucherCreate // v2: POST /v2/payments/voucher
+	RouteVoucherCommit // v2: POST /v2/payments/voucher/{id}/commit
 	numRoutes
 )
 
@@ -68,6 +74,12 @@ func (r Route) String() string {
 		return "list"
 	case RouteUpdate:
 		return "update"
+	case RouteBalance:
+		return "balance"
+	case RouteVoucherCreate:
+		return "voucher-create"
+	case RouteVoucherCommit:
+		return "voucher-commit"
 	}
 	return "Route(" + strconv.Itoa(int(r)) + ")"
 }
@@ -80,6 +92,9 @@ type User struct {
 	Email    string
 	Cards    []string
 	Balance  api.Money
+	// Inactive: the account is not active (MyQ's isActive=0); /users/find
+	// leaves it out unless asked with isActive=0.
+	Inactive bool
 }
 
 // Commit is one ledger entry: money a commit moved.
@@ -88,6 +103,7 @@ type Commit struct {
 	UserID      int64
 	Amount      api.Money
 	Description string
+	Voucher     string // the voucher code it redeemed; "" for cash
 	At          time.Time
 }
 
@@ -128,7 +144,9 @@ type payment struct {
 	userID      int64
 	amount      api.Money
 	description string
-	state       int // 0 created, 1 committed, 2 rolled back
+	state       int    // 0 created, 1 committed, 2 rolled back
+	provider    string // "external", "voucher" (v3) or "v2voucher"
+	voucher     string // code, for voucher payments
 	created     time.Time
 	updated     time.Time
 }
@@ -168,6 +186,12 @@ type Server struct {
 	idNumber  bool
 	accounts  bool
 	words     [3]string
+	pageMax   int // largest page the listings answer (MyQ: limit default 100)
+	include   IncludeMode
+	balanceEP bool
+	activeFlt bool
+	vouchers  map[string]*voucher
+	v3Param   string // the v3 voucher provider's code parameter; "" no v3 provider
 
 	runMu   sync.Mutex
 	running map[*Running]struct{}
@@ -210,6 +234,11 @@ func New(o Options) *Server {
 		descInLst: true,
 		accounts:  true,
 		words:     [3]string{"created", "committed", "rolledback"},
+		pageMax:   DefaultLimit,
+		balanceEP: true,
+		activeFlt: true,
+		vouchers:  map[string]*voucher{},
+		v3Param:   DefaultVoucherParam,
 		running:   map[*Running]struct{}{},
 		load:      map[int64]int{},
 	}
@@ -329,6 +358,79 @@ func (s *Server) SetStateWords(created, committed, rolledback string) {
 	s.mu.Unlock()
 }
 
+// IncludeMode is how /users/find treats include=accounts (UNCERTAIN: which
+// MyQ versions have it, and what an older one does with it).
+type IncludeMode int
+
+const (
+	// IncludeAccounts: documented; each user carries "accounts", shaped as
+	// the entries of /users/{id}/accounts.
+	IncludeAccounts IncludeMode = iota
+	// IncludeIgnored: the parameter is ignored; users come without accounts.
+	IncludeIgnored
+	// IncludeEmpties: "Incorrect or unsupported filter will return empty
+	// result": a lookup with include finds nobody.
+	IncludeEmpties
+)
+
+// SetInclude switches how include=accounts is treated.
+func (s *Server) SetInclude(m IncludeMode) { s.mu.Lock(); s.include = m; s.mu.Unlock() }
+
+// SetBalanceEndpoint removes (false, 404) or restores the documented
+// /users/{id}/accounts/{reference}/balance.
+func (s *Server) SetBalanceEndpoint(on bool) { s.mu.Lock(); s.balanceEP = on; s.mu.Unlock() }
+
+// SetActiveFilter switches the documented isActive filter (default 1: an
+// inactive user is not found) off: every user is found, each with its
+// isActive field (an older MyQ, UNCERTAIN).
+func (s *Server) SetActiveFilter(on bool) { s.mu.Lock(); s.activeFlt = on; s.mu.Unlock() }
+
+// DefaultLimit is MyQ's documented default page size of a listing.
+const DefaultLimit = 100
+
+// SetPageSize caps every listing page at n items (n < 1: DefaultLimit),
+// whatever limit the client asks for: paging then shows with few items.
+func (s *Server) SetPageSize(n int) {
+	if n < 1 {
+		n = DefaultLimit
+	}
+	s.mu.Lock()
+	s.pageMax = n
+	s.mu.Unlock()
+}
+
+// pageOf cuts one page out of a listing by the documented limit (default
+// 100) and start; count stays the total. Called with s.mu held.
+func (s *Server) pageOf(q map[string][]string, all []any) ([]any, answer, bool) {
+	limit, start := DefaultLimit, 0
+	if v := first(q, "limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, errAnswer(http.StatusBadRequest, "Invalid limit: "+clip(v)), false
+		}
+		limit = n
+	}
+	if v := first(q, "start"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, errAnswer(http.StatusBadRequest, "Invalid start: "+clip(v)), false
+		}
+		start = n
+	}
+	limit = min(limit, s.pageMax)
+	if start >= len(all) {
+		return []any{}, answer{}, true
+	}
+	return all[start:min(len(all), start+limit)], answer{}, true
+}
+
+func first(q map[string][]string, k string) string {
+	if v := q[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // Ledger returns every commit in order.
 func (s *Server) Ledger() []Commit {
 	s.mu.Lock()
@@ -343,8 +445,15 @@ func (s *Server) Check() error {
 	defer s.mu.Unlock()
 	ids := map[string]int{}
 	descs := map[string]int{}
+	codes := map[string]int{}
 	var errs []error
 	for i, c := range s.ledger {
+		if c.Voucher != "" {
+			if j, dup := codes[c.Voucher]; dup {
+				errs = append(errs, fmt.Errorf("myqfake: voucher %s redeemed twice (payments %s and %s)", c.Voucher, s.ledger[j].PaymentID, c.PaymentID))
+			}
+			codes[c.Voucher] = i
+		}
 		if j, dup := ids[c.PaymentID]; dup {
 			errs = append(errs, fmt.Errorf("myqfake: payment %s committed twice (ledger %d and %d)", c.PaymentID, j, i))
 		}
@@ -415,12 +524,22 @@ func route(method, path string) (r Route, provider, id string, userID string) {
 	switch {
 	case method == http.MethodPost && len(p) == 3 && p[1] == "auth" && p[2] == "token":
 		return RouteToken, "", "", ""
+	case len(p) >= 4 && p[1] == "v2" && p[2] == "payments" && p[3] == "voucher":
+		switch {
+		case method == http.MethodPost && len(p) == 4:
+			return RouteVoucherCreate, "", "", ""
+		case method == http.MethodPost && len(p) == 6 && p[5] == "commit":
+			return RouteVoucherCommit, "", p[4], ""
+		}
+		return RouteUnknown, "", "", ""
 	case len(p) < 3 || p[1] != "v3":
 		return RouteUnknown, "", "", ""
 	case method == http.MethodGet && len(p) == 4 && p[2] == "users" && p[3] == "find":
 		return RouteFindUser, "", "", ""
 	case method == http.MethodGet && len(p) == 5 && p[2] == "users" && p[4] == "accounts":
 		return RouteAccounts, "", "", p[3]
+	case method == http.MethodGet && len(p) == 7 && p[2] == "users" && p[4] == "accounts" && p[6] == "balance":
+		return RouteBalance, "", p[5], p[3]
 	case p[2] != "rechargeProviders":
 		return RouteUnknown, "", "", ""
 	case method == http.MethodGet && len(p) == 3:
@@ -571,7 +690,10 @@ func (s *Server) serve(r *http.Request, rt Route, provider, id, uid string) answ
 	if a, ok := s.authorize(r, need); !ok {
 		return a
 	}
-	if provider != "" && provider != "external" {
+	s.mu.Lock()
+	v3 := s.v3Param != ""
+	s.mu.Unlock()
+	if provider != "" && provider != "external" && (provider != VoucherProvider || !v3) {
 		return errAnswer(http.StatusNotFound, "Recharge provider not found")
 	}
 	switch rt {
@@ -579,27 +701,45 @@ func (s *Server) serve(r *http.Request, rt Route, provider, id, uid string) answ
 		return s.findUser(r)
 	case RouteAccounts:
 		return s.userAccounts(uid)
+	case RouteBalance:
+		return s.userBalance(uid, id)
 	case RouteProviders:
 		s.mu.Lock()
 		on := s.enabled
 		s.mu.Unlock()
-		return answer{200, map[string]any{"providers": []any{map[string]any{
+		ps := []any{map[string]any{
 			"name": "External Payment Providers", "reference": "external", "description": "", "params": []any{}, "enabled": on,
-		}}, "count": 1}}
+		}}
+		s.mu.Lock()
+		if s.v3Param != "" {
+			ps = append(ps, map[string]any{"name": "Voucher", "reference": VoucherProvider, "description": "", "params": []any{s.v3Param}})
+		}
+		s.mu.Unlock()
+		return answer{200, map[string]any{"providers": ps, "count": len(ps)}}
 	case RouteCreate:
+		if provider == VoucherProvider {
+			return s.createVoucherV3(r)
+		}
 		return s.create(r)
+	case RouteVoucherCreate:
+		return s.createVoucherV2(r)
+	case RouteVoucherCommit:
+		if a, ok := bodyNeedsJSON(r); !ok {
+			return a
+		}
+		return s.commitAt("v2voucher", id)
 	case RouteList:
-		return s.list(r)
+		return s.list(r, provider)
 	case RouteUpdate:
-		return s.update(r, id)
+		return s.update(r, provider, id)
 	case RouteCommit, RouteRollback:
 		if a, ok := bodyNeedsJSON(r); !ok {
 			return a
 		}
 		if rt == RouteCommit {
-			return s.commit(id)
+			return s.commitAt(provider, id)
 		}
-		return s.rollback(id)
+		return s.rollbackAt(provider, id)
 	}
 	return errAnswer(http.StatusNotFound, "Not Found")
 }
@@ -672,8 +812,23 @@ func (s *Server) findUser(r *http.Request) answer {
 	if card == "" && name == "" && email == "" && q.Get("code") == "" {
 		return errAnswer(http.StatusBadRequest, "At least one filter is required")
 	}
+	active := true
+	switch v := q.Get("isActive"); v {
+	case "", "1", "true":
+	case "0", "false":
+		active = false
+	default:
+		return answer{200, map[string]any{"users": []any{}, "count": 0}} // "incorrect filter: empty result"
+	}
+	withAccounts := false
+	for _, inc := range strings.Split(q.Get("include"), ",") {
+		withAccounts = withAccounts || strings.TrimSpace(inc) == "accounts"
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if q.Has("include") && s.include == IncludeEmpties {
+		return answer{200, map[string]any{"users": []any{}, "count": 0}}
+	}
 	var found []any
 	ids := make([]int64, 0, len(s.users))
 	for id := range s.users {
@@ -690,14 +845,26 @@ func (s *Server) findUser(r *http.Request) answer {
 			}
 			match = match && has
 		}
+		if s.activeFlt && u.Inactive == active {
+			match = false
+		}
 		if match && q.Get("code") == "" {
-			found = append(found, map[string]any{"id": u.ID, "username": u.Username, "fullname": u.FullName, "email": u.Email, "lang": "en"})
+			e := map[string]any{"id": u.ID, "username": u.Username, "fullname": u.FullName, "email": u.Email, "lang": "en",
+				"isActive": !u.Inactive}
+			if withAccounts && s.include == IncludeAccounts {
+				e["accounts"] = accountsOf(u)
+			}
+			found = append(found, e)
 		}
 	}
 	if found == nil {
 		found = []any{}
 	}
-	return answer{200, map[string]any{"users": found, "count": len(found)}}
+	page, a, ok := s.pageOf(q, found)
+	if !ok {
+		return a
+	}
+	return answer{200, map[string]any{"users": page, "count": len(found)}}
 }
 
 func (s *Server) userAccounts(uid string) answer {
@@ -711,9 +878,31 @@ func (s *Server) userAccounts(uid string) answer {
 	if err != nil || !ok {
 		return errAnswer(http.StatusNotFound, "User not found")
 	}
-	return answer{200, map[string]any{"credit": map[string]any{"enabled": true}, "accounts": []any{
+	return answer{200, map[string]any{"credit": map[string]any{"enabled": true}, "accounts": accountsOf(u)}}
+}
+
+func accountsOf(u *User) []any {
+	return []any{
 		map[string]any{"name": "Credit", "reference": "internalaccount", "type": 1, "limits": map[string]any{"price": u.Balance}},
-	}}}
+	}
+}
+
+// userBalance is GET /users/{id}/accounts/{reference}/balance → {"amount":…}.
+func (s *Server) userBalance(uid, ref string) answer {
+	id, err := strconv.ParseInt(uid, 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.balanceEP {
+		return errAnswer(http.StatusNotFound, "Not Found")
+	}
+	u, ok := s.users[id]
+	if err != nil || !ok {
+		return errAnswer(http.StatusNotFound, "User not found")
+	}
+	if ref != "internalaccount" {
+		return errAnswer(http.StatusNotFound, "Account not found")
+	}
+	return answer{200, map[string]any{"amount": u.Balance}}
 }
 
 // amountOf validates an amount the way MyQ would: a JSON number, positive,
@@ -756,7 +945,7 @@ func (s *Server) create(r *http.Request) answer {
 		return errAnswer(http.StatusNotFound, "User not found")
 	}
 	now := time.Now().UTC()
-	p := &payment{id: strconv.FormatInt(s.nextID, 10), userID: *req.UserID, amount: amt, description: req.Description, created: now, updated: now}
+	p := &payment{id: strconv.FormatInt(s.nextID, 10), userID: *req.UserID, amount: amt, description: req.Description, provider: "external", created: now, updated: now}
 	s.nextID++
 	s.payments[p.id] = p
 	s.order = append(s.order, p.id)
@@ -773,7 +962,7 @@ func (s *Server) idValue(id string) any {
 	return id
 }
 
-func (s *Server) update(r *http.Request, id string) answer {
+func (s *Server) update(r *http.Request, provider, id string) answer {
 	var req struct {
 		Description *string        `json:"description"`
 		Params      *paymentParams `json:"params"`
@@ -791,7 +980,7 @@ func (s *Server) update(r *http.Request, id string) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.payments[id]
-	if !ok {
+	if !ok || p.provider != provider || p.voucher != "" {
 		return errAnswer(http.StatusNotFound, "Payment not found")
 	}
 	if p.state != stCreated {
@@ -807,11 +996,11 @@ func (s *Server) update(r *http.Request, id string) answer {
 	return answer{status: http.StatusOK}
 }
 
-func (s *Server) commit(id string) answer {
+func (s *Server) commitAt(provider, id string) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.payments[id]
-	if !ok {
+	if !ok || p.provider != provider {
 		return errAnswer(http.StatusNotFound, "Payment not found")
 	}
 	if p.state != stCreated {
@@ -824,26 +1013,33 @@ func (s *Server) commit(id string) answer {
 	now := time.Now().UTC()
 	p.state, p.updated = stCommitted, now
 	u.Balance += p.amount
-	s.ledger = append(s.ledger, Commit{PaymentID: p.id, UserID: p.userID, Amount: p.amount, Description: p.description, At: now})
+	if v := s.vouchers[p.voucher]; v != nil {
+		v.Used, v.payment = true, ""
+	}
+	s.ledger = append(s.ledger, Commit{PaymentID: p.id, UserID: p.userID, Amount: p.amount, Description: p.description, Voucher: p.voucher, At: now})
 	return answer{200, map[string]any{"amount": p.amount}}
 }
 
-func (s *Server) rollback(id string) answer {
+func (s *Server) rollbackAt(provider, id string) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.payments[id]
-	if !ok {
+	if !ok || p.provider != provider {
 		return errAnswer(http.StatusNotFound, "Payment not found")
 	}
 	if p.state != stCreated {
 		return errAnswer(http.StatusBadRequest, msgInvalidState)
 	}
 	p.state, p.updated = stRolledBack, time.Now().UTC()
+	if v := s.vouchers[p.voucher]; v != nil && v.payment == p.id {
+		v.payment = "" // the code can be redeemed again
+	}
 	return answer{status: http.StatusOK}
 }
 
-func (s *Server) list(r *http.Request) answer {
-	uid, err := strconv.ParseInt(r.URL.Query().Get("userId"), 10, 64)
+func (s *Server) list(r *http.Request, provider string) answer {
+	q := r.URL.Query()
+	uid, err := strconv.ParseInt(q.Get("userId"), 10, 64)
 	if err != nil {
 		return errAnswer(http.StatusBadRequest, "userId is required")
 	}
@@ -852,20 +1048,24 @@ func (s *Server) list(r *http.Request) answer {
 	out := []any{}
 	for _, id := range s.order {
 		p := s.payments[id]
-		if p.userID != uid {
+		if p.userID != uid || p.provider != provider {
 			continue
 		}
 		e := map[string]any{
 			"id": s.idValue(p.id), "userId": p.userID, "amount": p.amount, "currency": nil,
 			"state": s.words[p.state], "created": p.created.Format(time.RFC3339), "updated": p.updated.Format(time.RFC3339),
-			"expires": nil, "paymentNo": "P" + p.id, "provider": "External Payment Providers",
+			"expires": nil, "paymentNo": "P" + p.id, "provider": providerName(p.provider),
 		}
 		if s.descInLst {
 			e["description"] = p.description
 		}
 		out = append(out, e)
 	}
-	return answer{200, map[string]any{"payments": out, "count": len(out)}}
+	page, a, ok := s.pageOf(q, out)
+	if !ok {
+		return a
+	}
+	return answer{200, map[string]any{"payments": page, "count": len(out)}}
 }
 
 func clip(s string) string {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,12 @@ func TestStrictness(t *testing.T) {
 		{"no api prefix", "GET", "/v3/rechargeProviders", "", "", tok, 404},
 		{"find without filter", "GET", "/api/v3/users/find", "", "", tok, 400},
 		{"accounts unknown user", "GET", "/api/v3/users/5/accounts", "", "", tok, 404},
+		{"balance", "GET", "/api/v3/users/1176/accounts/internalaccount/balance", "", "", tok, 200},
+		{"balance unknown account", "GET", "/api/v3/users/1176/accounts/other/balance", "", "", tok, 404},
+		{"balance unknown user", "GET", "/api/v3/users/5/accounts/internalaccount/balance", "", "", tok, 404},
+		{"list bad limit", "GET", pay + "?userId=1176&limit=0", "", "", tok, 400},
+		{"list bad start", "GET", pay + "?userId=1176&start=-1", "", "", tok, 400},
+		{"find bad limit", "GET", "/api/v3/users/find?card=1&limit=x", "", "", tok, 400},
 		{"commit created", "POST", pay + "/12532/commit", "", "", tok, 200},
 		{"commit twice", "POST", pay + "/12532/commit", "application/json", "", tok, 400},
 	}
@@ -241,5 +248,48 @@ func TestDemoUsers(t *testing.T) {
 			}
 			cards[c] = true
 		}
+	}
+}
+
+// Pages, the isActive filter and include=accounts as MyQ documents them.
+func TestFindPagesFiltersIncludes(t *testing.T) {
+	s, r := start(t, false)
+	tok := r.token("credit users")
+	for i := range 5 {
+		s.AddUser(User{ID: int64(500 + i), Username: "shared" + strconv.Itoa(i), Cards: []string{"55"}, Inactive: i == 4})
+	}
+	st, m := r.do("GET", "/api/v3/users/find?card=55&limit=2&start=2", "", "", tok)
+	if st != 200 || m["count"].(float64) != 4 || len(m["users"].([]any)) != 2 {
+		t.Errorf("page 2 of active users: %d %v", st, m)
+	}
+	if st, m := r.do("GET", "/api/v3/users/find?card=55&start=3", "", "", tok); st != 200 || len(m["users"].([]any)) != 1 {
+		t.Errorf("last page: %d %v", st, m)
+	}
+	s.SetPageSize(1)
+	if _, m := r.do("GET", "/api/v3/users/find?card=55", "", "", tok); len(m["users"].([]any)) != 1 || m["count"].(float64) != 4 {
+		t.Errorf("capped page: %v", m)
+	}
+	s.SetPageSize(0)
+	_, m = r.do("GET", "/api/v3/users/find?card=55&isActive=0", "", "", tok)
+	if us := m["users"].([]any); len(us) != 1 || us[0].(map[string]any)["id"].(float64) != 504 || us[0].(map[string]any)["isActive"] != false {
+		t.Errorf("inactive only: %v", m)
+	}
+	_, m = r.do("GET", "/api/v3/users/find?card=0008844356&include=accounts", "", "", tok)
+	acc := m["users"].([]any)[0].(map[string]any)["accounts"].([]any)[0].(map[string]any)
+	if acc["reference"] != "internalaccount" || acc["limits"].(map[string]any)["price"].(float64) != 12.5 {
+		t.Errorf("include=accounts: %v", m)
+	}
+	s.SetInclude(IncludeEmpties)
+	if _, m := r.do("GET", "/api/v3/users/find?card=0008844356&include=accounts", "", "", tok); m["count"].(float64) != 0 {
+		t.Errorf("include as an unsupported filter: %v", m)
+	}
+	s.SetInclude(IncludeIgnored)
+	_, m = r.do("GET", "/api/v3/users/find?card=0008844356&include=accounts", "", "", tok)
+	if _, has := m["users"].([]any)[0].(map[string]any)["accounts"]; has {
+		t.Errorf("include ignored, accounts sent: %v", m)
+	}
+	s.SetActiveFilter(false)
+	if _, m := r.do("GET", "/api/v3/users/find?card=55", "", "", tok); m["count"].(float64) != 5 {
+		t.Errorf("without the isActive filter: %v", m)
 	}
 }

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/printroom/voucherkiosk/api"
 	"github.com/printroom/voucherkiosk/devices"
@@ -19,13 +18,14 @@ import (
 // version is stamped at build time (-X main.version=...).
 var version = "dev"
 
-func init() {
-	register(&command{
-		name:    "api-check",
-		summary: "check the MyQ connection: token and scopes, a card lookup, the external provider",
-		usage: `Usage: kioskctl api-check [--config FILE] [--card NUMBER] [--raw]
+func init() { addCommand(newAPICheckCmd) }
 
-Checks, with the kiosk's own config and secret, the three things that are most
+func newAPICheckCmd(e *env) *cobra.Command {
+	var o apiCheckOptions
+	c := &cobra.Command{
+		Use:   "api-check [--config FILE] [--card NUMBER] [--raw]",
+		Short: "check the MyQ connection: token and scopes, a card lookup, the external provider",
+		Long: `Checks, with the kiosk's own config and secret, the three things that are most
 often wrong when a kiosk is set up, and says how to fix each in MyQ's web UI:
 
   1. the REST API application: a token is issued and it grants the scopes
@@ -35,31 +35,25 @@ often wrong when a kiosk is set up, and says how to fix each in MyQ's web UI:
   3. the recharge provider "external" is listed (External Payment Providers is
      enabled in Settings > Credit).
 
-It creates no payment and moves no money.
-
-  --config FILE   the kiosk config (default /etc/kioskd/kioskd.toml)
-  --card NUMBER   a card known to MyQ, to test the lookup (optional)
-  --raw           NUMBER is the reader's raw output: apply the transform chain
-
-Example:
-  sudo kioskctl api-check --card 0008844356
-  sudo kioskctl api-check --raw --card 1000866F44
-
-Exit codes: 0 every check passed, 1 a check failed, 2 wrong usage or config.`,
-		run: runAPICheck,
-	})
+It creates no payment and moves no money.`,
+		Example: `  sudo kioskctl api-check --card 0008844356
+  sudo kioskctl api-check --raw --card 1000866F44`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAPICheck(cmd.Context(), e, o) },
+	}
+	configFlag(c, &o.config)
+	c.Flags().StringVar(&o.card, "card", "", "a card `NUMBER` known to MyQ, to test the lookup")
+	c.Flags().BoolVar(&o.raw, "raw", false, "NUMBER is the reader's raw output: apply the transform chain")
+	return withExitCodes(c, "0 every check passed, 1 a check failed, 2 wrong usage or config.")
 }
 
-func runAPICheck(ctx context.Context, e *env, args []string) error {
-	fs := pflag.NewFlagSet("api-check", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	cfgPath := fs.String("config", config.DefaultPath, "")
-	cardNo := fs.String("card", "", "")
-	raw := fs.Bool("raw", false, "")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	cfg, err := config.Load(*cfgPath)
+type apiCheckOptions struct {
+	config, card string
+	raw          bool
+}
+
+func runAPICheck(ctx context.Context, e *env, o apiCheckOptions) error {
+	cfg, err := config.Load(o.config)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -72,11 +66,11 @@ func runAPICheck(ctx context.Context, e *env, args []string) error {
 	}
 	defer client.CloseIdleConnections()
 	failed := 0
-	ok := func(format string, a ...any) { fmt.Fprintf(e.stdout, "ok    "+format+"\n", a...) }
+	ok := func(format string, a ...any) { fmt.Fprintf(e.stdout, "ok       "+format+"\n", a...) }
 	bad := func(fix string, format string, a ...any) {
 		failed++
-		fmt.Fprintf(e.stdout, "FAIL  "+format+"\n", a...)
-		fmt.Fprintf(e.stdout, "      fix: %s\n", fix)
+		fmt.Fprintf(e.stdout, "problem  "+format+"\n", a...)
+		fmt.Fprintf(e.stdout, "         fix: %s\n", fix)
 	}
 	fmt.Fprintf(e.stdout, "MyQ at %s, client %q, provider %q\n", cfg.MyQ.URL, cfg.MyQ.ClientID, cfg.MyQ.Provider)
 
@@ -106,9 +100,9 @@ func runAPICheck(ctx context.Context, e *env, args []string) error {
 		ok("token issued with scopes %q (valid until %s)", tok.Scope, tok.ExpiresAt.Format("15:04:05"))
 	}
 
-	if *cardNo != "" {
-		number := *cardNo
-		if *raw {
+	if o.card != "" {
+		number := o.card
+		if o.raw {
 			chain, err := card.ParseChain(cfg.CardReader.Transform)
 			if err != nil {
 				return &exitError{code: 2, err: err}
@@ -125,15 +119,20 @@ func runAPICheck(ctx context.Context, e *env, args []string) error {
 			bad("check the card is registered to a user in MyQ (Users > the user > Cards) and that transform "+
 				"turns what the reader sends into the form MyQ stores (hex or decimal, leading zeros)",
 				"card %s: no MyQ user has it", devices.MaskCard(number))
+		case errors.Is(err, api.ErrUserInactive):
+			bad("the card belongs to a MyQ user whose account is not active: activate it in MyQ (Users), or register the card to an active user",
+				"card %s: its MyQ account is not active", devices.MaskCard(number))
 		case api.IsForbidden(err):
 			bad("give the REST API application's acting user the right Manage users", "card lookup refused: %v", err)
 		case err != nil:
 			bad("see the error; check the MyQ server log", "card lookup failed: %v", err)
+		case u.Balance != nil:
+			ok("card %s belongs to %s (user id %d), balance %s sent with the lookup", devices.MaskCard(number), u.FullName, u.ID, *u.Balance)
 		default:
-			ok("card %s belongs to %s (user id %d)", devices.MaskCard(number), u.FullName, u.ID)
+			ok("card %s belongs to %s (user id %d); MyQ sent no balance with the lookup", devices.MaskCard(number), u.FullName, u.ID)
 		}
 	} else {
-		fmt.Fprintln(e.stdout, "skip  card lookup (give --card NUMBER to test one)")
+		fmt.Fprintln(e.stdout, "skip     card lookup (give --card NUMBER to test one)")
 	}
 
 	pctx, cancel := context.WithTimeout(ctx, cfg.MyQ.RequestTimeout+5*time.Second)
@@ -161,6 +160,17 @@ func runAPICheck(ctx context.Context, e *env, args []string) error {
 				"provider %q is listed but disabled", cfg.MyQ.Provider)
 		default:
 			ok("provider %q (%s) is active", found.Reference, found.Name)
+		}
+		// Vouchers (api = "auto"): which form this MyQ offers.
+		switch form, vp := api.ChooseVoucherAPI(provs, api.DefaultVoucherProvider); {
+		case form == api.VoucherV3:
+			if param, known := api.VoucherCodeParam(*vp); known {
+				ok("vouchers: v3 provider %q takes the code as parameter %q", vp.Reference, param)
+			} else {
+				fmt.Fprintf(e.stdout, "note  vouchers: v3 provider %q lists parameters %q; set the code parameter by hand\n", vp.Reference, vp.Params)
+			}
+		default:
+			fmt.Fprintln(e.stdout, "note  vouchers: no v3 voucher provider listed; vouchers would use v2 /v2/payments/voucher")
 		}
 	}
 	if failed > 0 {

@@ -66,11 +66,16 @@ func TestAPICheck(t *testing.T) {
 	}
 
 	code, out := runCheck("--config", good, "--card", "0008844356")
-	if code != 0 || !strings.Contains(out, "belongs to Jane Doe") || !strings.Contains(out, `provider "external"`) {
+	if code != 0 || !strings.Contains(out, "belongs to Jane Doe") || !strings.Contains(out, `provider "external"`) ||
+		!strings.Contains(out, `vouchers: v3 provider "voucher" takes the code as parameter "code"`) {
 		t.Fatalf("good setup: exit %d\n%s", code, out)
 	}
 	if strings.Contains(out, "0008844356") {
 		t.Errorf("the whole card number was printed:\n%s", out)
+	}
+	// One style with check-config: "ok" and "problem" lines.
+	if !strings.Contains(out, "ok       token issued") {
+		t.Errorf("passing checks are not 'ok' lines:\n%s", out)
 	}
 	// The reader's raw output goes through the config's transform chain.
 	if code, out := runCheck("--config", good, "--raw", "--card", "100086F444"); code != 0 || !strings.Contains(out, "Jane Doe") {
@@ -78,6 +83,20 @@ func TestAPICheck(t *testing.T) {
 	}
 	if code, out := runCheck("--config", good, "--card", "0000999999"); code != 1 || !strings.Contains(out, "no MyQ user has it") {
 		t.Fatalf("unknown card: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "balance 12.50 sent with the lookup") {
+		t.Errorf("balance with the lookup not reported:\n%s", out)
+	}
+	fake.AddUser(myqfake.User{ID: 4300, Username: "left", Cards: []string{"0000004300"}, Inactive: true})
+	if code, out := runCheck("--config", good, "--card", "0000004300"); code != 1 || !strings.Contains(out, "its MyQ account is not active") {
+		t.Fatalf("inactive account: exit %d\n%s", code, out)
+	}
+
+	// A full name from MyQ is cleaned before it reaches the terminal.
+	fake.AddUser(myqfake.User{ID: 4242, Username: "evil", FullName: "Eve\x1b]0;owned\x07 \x1b[2JSmith\u202e\r\n", Cards: []string{"0000004242"}})
+	if code, out := runCheck("--config", good, "--card", "0000004242"); code != 0 || !strings.Contains(out, "belongs to Eve Smith (user id 4242)") ||
+		strings.ContainsAny(out, "\x1b\x07\r\u202e") {
+		t.Fatalf("hostile full name: exit %d\n%q", code, out)
 	}
 
 	fake.SetProviderEnabled(false)
@@ -87,7 +106,8 @@ func TestAPICheck(t *testing.T) {
 	fake.SetProviderEnabled(true)
 
 	wrong := apiCheckConfig(t, srv.URL, ca, "not-the-secret")
-	if code, out := runCheck("--config", wrong); code != 1 || !strings.Contains(out, "REST API applications") {
+	if code, out := runCheck("--config", wrong); code != 1 || !strings.Contains(out, "REST API applications") ||
+		!strings.Contains(out, "problem  token refused") || !strings.Contains(out, "\n         fix: ") {
 		t.Fatalf("wrong secret: exit %d\n%s", code, out)
 	}
 

@@ -18,8 +18,8 @@ func TestCashboxShowsFillLevel(t *testing.T) {
 		}})
 	got := out.String()
 	for _, want := range []string{
-		"cash box notes         286 of 300 pieces (95%), NEAR FULL: empty it, then kioskctl cashup\n",
-		"cash box cctalk-coins  100 of 1000 pieces (10%)\n",
+		"cash box notes: 286 of 300 pieces (95%), NEAR FULL: empty it, then kioskctl cashup\n",
+		"cash box cctalk-coins: 100 of 1000 pieces (10%)\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("kioskctl cashbox lacks %q:\n%s", want, got)

@@ -54,7 +54,7 @@ protocol = "pulse"
 		want      []string
 	}{
 		{"problems", good, 1, []string{"ok       state directory " + dir + " is writable", "ok       card reader port " + tty.Name(),
-			"problem  " + cfg + ":15: [[acceptor]] #1 port: " + tty.Name() + "x does not exist"}},
+			"problem  " + cfg + ":15: [[acceptor]] \"coins\" port: " + tty.Name() + "x does not exist"}},
 		{"good", strings.Replace(good, tty.Name()+"x", tty2.Name(), 1), 0, []string{"is good"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,6 +72,11 @@ protocol = "pulse"
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("output lacks %q:\n%s", w, out.String())
 				}
+			}
+			// The same, with the file as a technician types it.
+			var pos bytes.Buffer
+			if code := run(context.Background(), &env{stdout: &pos, stderr: &pos}, []string{"check-config", cfg}); code != tc.code || pos.String() != out.String()+errb.String() {
+				t.Errorf("check-config FILE: exit %d, want %d\n%s", code, tc.code, pos.String())
 			}
 		})
 	}

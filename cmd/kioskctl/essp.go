@@ -27,7 +27,10 @@ func probeESSP(ctx context.Context, e *env, o probeOptions) error {
 	if o.Port == "" {
 		return fmt.Errorf("%w: --port is required", errUsage)
 	}
-	v, err := bill.New(bill.Config{Name: "probe", Port: o.Port, Learn: true, Encryption: o.Encrypt, KeyHex: o.KeyHex,
+	// With --values the device's own channel table is checked against them,
+	// as kioskd does with the config; without, it is learnt and printed.
+	v, err := bill.New(bill.Config{Name: "probe", Port: o.Port, Values: o.Values, Learn: len(o.Values) == 0,
+		Encryption: o.Encrypt, KeyHex: o.KeyHex, Open: o.Open,
 		Log: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err
@@ -89,11 +92,15 @@ func minor(v int64) string {
 
 // simulateESSP runs a simulated validator on a pty and drives it from stdin.
 func simulateESSP(ctx context.Context, e *env, o probeOptions) error {
-	dir, err := os.MkdirTemp("", "kioskctl-essp-")
-	if err != nil {
-		return fmt.Errorf("simulate essp: %w", err)
+	dir := o.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "kioskctl-essp-")
+		if err != nil {
+			return fmt.Errorf("simulate essp: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
 	}
-	defer os.RemoveAll(dir)
 	opts := sspsim.Options{Channels: []int64{500, 1000, 2000, 5000, 10000, 20000}, Currency: "EUR", Encryption: o.Encrypt}
 	if o.KeyHex != "" {
 		k, err := bill.ParseKeyHex(o.KeyHex)

@@ -78,3 +78,36 @@ func TestESSPSimulateAndProbe(t *testing.T) {
 	inW.Close()
 	wg.Wait()
 }
+
+// probe --values and simulate --dir reach the essp tool (they travelled in
+// a context value the essp probe never read): the probe checks the device's
+// channel table against --values as kioskd checks the config, and the
+// simulator's port is in --dir.
+func TestESSPProbeSeesValuesAndDir(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	simOut := &esspBuffer{}
+	simDone := make(chan int, 1)
+	go func() {
+		simDone <- run(ctx, &env{stdout: simOut, stderr: io.Discard, stdin: inR}, []string{"simulate", "--protocol", "essp", "--dir", dir})
+	}()
+	path := esspWait(t, simOut, regexp.MustCompile(`simulator on (\S+)`))[1]
+	if !strings.HasPrefix(path, dir+"/") {
+		t.Errorf("simulator port %s is not in --dir %s", path, dir)
+	}
+	var probeOut, probeErr bytes.Buffer
+	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer pcancel()
+	// The simulator's channel 2 is 10.00 EUR; say 20.00.
+	code := run(pctx, &env{stdout: &probeOut, stderr: &probeErr, stdin: strings.NewReader("")},
+		[]string{"probe", "--protocol", "essp", "--port", path, "--values", "1=5.00,2=20.00"})
+	if code != 1 || !strings.Contains(probeErr.String(), "channel 2") || !strings.Contains(probeErr.String(), "2000") {
+		t.Errorf("probe with wrong --values: exit %d\nstdout: %s\nstderr: %s", code, probeOut.String(), probeErr.String())
+	}
+	io.WriteString(inW, "quit\n")
+	cancel()
+	<-simDone
+}

@@ -4,38 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/printroom/voucherkiosk/api"
 	"github.com/printroom/voucherkiosk/api/myqfake"
 )
 
-func init() {
-	register(&command{
-		name:    "fake-myq",
-		summary: "serve a fake MyQ X server with demo users, for rehearsals",
-		usage: `Usage: kioskctl fake-myq [--listen ADDR] [--users FILE] [--tls] [--ca-out FILE] [--verbose]
+func init() { addCommand(newFakeMyQCmd) }
 
-Serves an in-memory MyQ X REST API (token, users, accounts, recharge
-providers, payments) that behaves like the real server, until Ctrl-C. Point a
+type fakeMyQOptions struct {
+	listen, usersFile, caOut string
+	useTLS, verbose          bool
+}
+
+func newFakeMyQCmd(e *env) *cobra.Command {
+	var o fakeMyQOptions
+	c := &cobra.Command{
+		Use:   "fake-myq [--listen ADDR] [--users FILE] [--tls] [--ca-out FILE] [--verbose]",
+		Short: "serve a fake MyQ X server with demo users, for rehearsals",
+		Long: `Serves an in-memory MyQ X REST API (token, users, accounts, recharge
+providers, payments, vouchers) that behaves like the real server, until
+Ctrl-C. It prints the demo voucher codes it accepts. Point a
 kiosk's [myq] section at the printed URL and client id/secret. Every commit is
 kept in memory only: stopping the fake forgets all balances.
-
-Flags:
-  --listen ADDR    address to listen on (default 127.0.0.1:8090); a loopback
-                   address unless you really mean to expose a fake
-  --users FILE     users to serve instead of the demo users (TOML, see below)
-  --tls            serve https with a freshly generated CA; the CA certificate
-                   is written to --ca-out (default: a new temporary directory)
-  --ca-out FILE    where to write the CA certificate (PEM) with --tls
-  --verbose        log every request
 
 Users file (TOML; balance is a decimal string, cards are matched exactly as
 written, i.e. after the kiosk's card transform):
@@ -45,52 +43,46 @@ written, i.e. after the kiosk's card transform):
   full_name = "Jane Doe"
   email     = "jdoe@example.edu"
   cards     = ["0008844356"]
-  balance   = "12.50"
-
-Example:
-  kioskctl fake-myq --tls --ca-out /tmp/myq-ca.pem
-  # then in kioskd.toml: url = "<printed URL>", ca_file = "/tmp/myq-ca.pem"
-
-Exit codes: 0 stopped by a signal, 1 cannot listen or bad users file, 2 wrong usage.`,
-		run: runFakeMyQ,
-	})
+  balance   = "12.50"`,
+		Example: `  kioskctl fake-myq --tls --ca-out /tmp/myq-ca.pem
+  # then in kioskd.toml: url = "<printed URL>", ca_file = "/tmp/myq-ca.pem"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runFakeMyQ(cmd.Context(), e, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8090", "`ADDR` to listen on; a loopback address unless you really mean to expose a fake")
+	f.StringVar(&o.usersFile, "users", "", "users `FILE` to serve instead of the demo users (TOML, see above)")
+	f.BoolVar(&o.useTLS, "tls", false, "serve https with a freshly generated CA, written to --ca-out")
+	f.StringVar(&o.caOut, "ca-out", "", "where to write the CA certificate (PEM) with --tls (default: a new temporary directory)")
+	f.BoolVar(&o.verbose, "verbose", false, "log every request")
+	_ = c.MarkFlagFilename("users", "toml")
+	return withExitCodes(c, "0 stopped by a signal, 1 cannot listen or bad users file, 2 wrong usage.")
 }
 
-func runFakeMyQ(ctx context.Context, e *env, args []string) error {
-	fs := pflag.NewFlagSet("fake-myq", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	listen := fs.String("listen", "127.0.0.1:8090", "listen address")
-	usersFile := fs.String("users", "", "TOML file of users")
-	useTLS := fs.Bool("tls", false, "serve https")
-	caOut := fs.String("ca-out", "", "CA certificate output file")
-	verbose := fs.Bool("verbose", false, "log every request")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	if *caOut != "" && !*useTLS {
+func runFakeMyQ(ctx context.Context, e *env, o fakeMyQOptions) error {
+	if o.caOut != "" && !o.useTLS {
 		return fmt.Errorf("%w: --ca-out needs --tls", errUsage)
 	}
 	users := myqfake.DemoUsers()
-	if *usersFile != "" {
+	if o.usersFile != "" {
 		var err error
-		if users, err = loadFakeMyQUsers(*usersFile); err != nil {
+		if users, err = loadFakeMyQUsers(o.usersFile); err != nil {
 			return err
 		}
 	}
 	level := slog.LevelInfo
-	if *verbose {
+	if o.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	fake := myqfake.New(myqfake.Options{Addr: *listen, Log: log})
+	fake := myqfake.New(myqfake.Options{Addr: o.listen, Log: log})
 	fake.AddClient(myqfake.DemoClientID, myqfake.DemoClientSecret, myqfake.DemoScope)
 	for _, u := range users {
 		fake.AddUser(u)
 	}
-	run, err := fake.Start(*useTLS)
+	vouchers := myqfake.DemoVouchers(time.Now())
+	fake.AddVouchers(vouchers...)
+	run, err := fake.Start(o.useTLS)
 	if err != nil {
 		return err
 	}
@@ -99,8 +91,8 @@ func runFakeMyQ(ctx context.Context, e *env, args []string) error {
 	w := e.stdout
 	fmt.Fprintf(w, "fake MyQ X serving at %s\n", run.URL)
 	fmt.Fprintf(w, "  client id:     %s\n  client secret: %s\n  scope:         %s\n", myqfake.DemoClientID, myqfake.DemoClientSecret, myqfake.DemoScope)
-	if *useTLS {
-		path := *caOut
+	if o.useTLS {
+		path := o.caOut
 		if path == "" {
 			dir, err := os.MkdirTemp("", "fake-myq-")
 			if err != nil {
@@ -118,6 +110,17 @@ func runFakeMyQ(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(w, "\nUsers (name, username, card, balance):")
 	for _, u := range users {
 		fmt.Fprintf(w, "  %-22s %-10s %-12s %s\n", u.FullName, u.Username, strings.Join(u.Cards, ","), u.Balance)
+	}
+	fmt.Fprintln(w, "\nVoucher codes (v2 /v2/payments/voucher, v3 provider \"voucher\" with param \"code\"):")
+	for _, v := range vouchers {
+		state := "valid until " + v.Expires.Format("2006-01-02")
+		switch {
+		case v.Used:
+			state = "already used"
+		case v.Expires.Before(time.Now()):
+			state = "expired"
+		}
+		fmt.Fprintf(w, "  %-18s %8s  %s\n", v.Code, v.Value, state)
 	}
 	fmt.Fprintln(w, "\nCtrl-C stops the fake (and forgets everything).")
 	<-ctx.Done()

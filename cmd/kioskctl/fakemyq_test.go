@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/printroom/voucherkiosk/api"
+	"github.com/printroom/voucherkiosk/api/myqfake"
 )
 
 // syncBuffer lets the test read what the running command printed.
@@ -57,12 +58,13 @@ balance = "3.25"
 		time.Sleep(20 * time.Millisecond)
 		sc := bufio.NewScanner(strings.NewReader(out.String()))
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "fake MyQ X serving at "); ok && strings.Contains(out.String(), "Users") {
+			if u, ok := strings.CutPrefix(sc.Text(), "fake MyQ X serving at "); ok && strings.Contains(out.String(), "Ctrl-C stops") {
 				url = u
 			}
 		}
 	}
-	for _, want := range []string{"kiosk-demo", "Test Person", "tester", "0000001234", "3.25", ca} {
+	for _, want := range []string{"kiosk-demo", "Test Person", "tester", "0000001234", "3.25", ca,
+		myqfake.DemoVoucherCode, myqfake.DemoUsedVoucherCode + "         5.00  already used"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -78,6 +80,17 @@ balance = "3.25"
 	}
 	if bal, known, err := c.Balance(ctx, 42); err != nil || !known || bal != 325 {
 		t.Errorf("balance %s %v %v", bal, known, err)
+	}
+	// A printed voucher code redeems once.
+	p, err := c.CreateVoucherV2(ctx, "tester", myqfake.DemoVoucherCode, "K-demo-1")
+	if err != nil || p.Amount != 500 {
+		t.Fatalf("demo voucher: %+v %v", p, err)
+	}
+	if _, err := c.CommitVoucherV2(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateVoucherV2(ctx, "tester", myqfake.DemoUsedVoucherCode, "K-demo-2"); api.VoucherRefusal(err) != api.VoucherUsed {
+		t.Errorf("used demo voucher: %v", err)
 	}
 	cancel()
 	if code := <-done; code != 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"regexp"
 	"sort"
@@ -13,38 +14,55 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/printroom/voucherkiosk/devices"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
-func init() {
-	register(&command{
-		name:    "journal",
-		summary: "inspect the money journal read-only (journal inspect)",
-		usage: `Usage: kioskctl journal inspect [--state-dir DIR] [--records] [--json]
+func init() { addCommand(newJournalCmd) }
 
-Reads the kiosk's journal (DIR/journal) READ-ONLY, so it is safe while kioskd
+func newJournalCmd(e *env) *cobra.Command {
+	g := newGroup("journal", "inspect the money journal read-only (journal inspect)")
+	var o journalOptions
+	c := &cobra.Command{
+		Use:   "inspect [--records] [--json] [STATE_DIR]",
+		Short: "check and summarise the money journal, read-only",
+		Long: `Reads the kiosk's journal (STATE_DIR/journal) READ-ONLY, so it is safe while kioskd
 runs: it never truncates or writes. Every line's checksum and meaning is
 validated, and a summary is printed: records, open sessions, pending sessions
 with their payment ids and attention reasons, unclaimed cash, the cash since
 the last cash-up, and device counters. A bad record is shown with its line
 number, byte offset and the bytes around it; kioskd refuses to start on it.
-A torn last line (power cut) is reported; kioskd cuts it at start.
+A torn last line (power cut) is reported; kioskd cuts it at start.`,
+		Example: `  sudo kioskctl journal inspect /var/lib/kioskd
+  sudo kioskctl journal inspect --records --json`,
+		Args: cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if cmd.Flags().Changed("state-dir") && args[0] != o.dir {
+					return fmt.Errorf("%w: give the state directory either as STATE_DIR or with --state-dir, not both", errUsage)
+				}
+				o.dir = args[0]
+			}
+			return runJournalInspect(cmd.Context(), e, o)
+		},
+	}
+	c.Flags().StringVar(&o.dir, "state-dir", journalStateDir(), "the state `DIR` (default $STATE_DIRECTORY, else /var/lib/kioskd)")
+	c.Flags().BoolVar(&o.records, "records", false, "also print every record (card numbers masked)")
+	c.Flags().BoolVar(&o.json, "json", false, "print the report as JSON")
+	_ = c.MarkFlagDirname("state-dir")
+	g.AddCommand(withExitCodes(c, `0 the journal is good (a torn last line included), 1 a bad record
+or an unreadable journal, 2 wrong usage.`))
+	return g
+}
 
-Flags:
-  --state-dir DIR  the state directory (default $STATE_DIRECTORY, else /var/lib/kioskd)
-  --records        also print every record (card numbers masked)
-  --json           print the report as JSON
-
-Example:
-  kioskctl journal inspect --state-dir /var/lib/kioskd --records
-
-Exit codes: 0 the journal is good (a torn last line included), 1 a bad record
-or an unreadable journal, 2 wrong usage.`,
-		run: runJournal,
-	})
+type journalOptions struct {
+	dir           string
+	records, json bool
 }
 
 func journalStateDir() string {
@@ -55,29 +73,18 @@ func journalStateDir() string {
 	return "/var/lib/kioskd"
 }
 
-func runJournal(_ context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "inspect" {
-		return fmt.Errorf("%w: want the subcommand \"inspect\"", errUsage)
+func runJournalInspect(_ context.Context, e *env, o journalOptions) error {
+	rep, err := journal.Inspect(journal.OSFS(), o.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no journal in %s (give the state directory with --state-dir): %w", o.dir, err)
 	}
-	fl := pflag.NewFlagSet("journal inspect", pflag.ContinueOnError)
-	fl.SetOutput(io.Discard)
-	dir := fl.String("state-dir", journalStateDir(), "state directory")
-	records := fl.Bool("records", false, "print every record")
-	asJSON := fl.Bool("json", false, "JSON output")
-	if err := fl.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fl.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fl.Arg(0))
-	}
-	rep, err := journal.Inspect(journal.OSFS(), *dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("read the journal in %s: %w", o.dir, err)
 	}
-	if *asJSON {
-		err = printJournalJSON(e.stdout, rep, *records)
+	if o.json {
+		err = printJournalJSON(e.stdout, rep, o.records)
 	} else {
-		printJournalReport(e.stdout, rep, *records)
+		printJournalReport(e.stdout, rep, o.records)
 	}
 	if err != nil {
 		return err
@@ -127,6 +134,21 @@ func jmoney(v int64) string {
 	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
 }
 
+// userLabel is a MyQ user id, or says it is not known yet (0).
+func userLabel(id int64) string {
+	if id == 0 {
+		return "user not yet known"
+	}
+	return fmt.Sprintf("user %d", id)
+}
+
+func countOrNone(n int) string {
+	if n == 0 {
+		return "none"
+	}
+	return fmt.Sprint(n)
+}
+
 func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
 	l := rep.Ledger
 	fmt.Fprintf(w, "journal %s: %d bytes, %d valid records\n", rep.Path, rep.Size, len(rep.Records))
@@ -142,26 +164,35 @@ func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	open := l.OpenSessions()
-	fmt.Fprintf(tw, "\nOpen sessions: %d\n", len(open))
+	fmt.Fprintf(tw, "\nOpen sessions: %s\n", countOrNone(len(open)))
+	if len(open) > 0 {
+		fmt.Fprintln(tw, "  SESSION\tCARD\tUSER\tAMOUNT\tOPENED")
+	}
 	for _, s := range open {
-		fmt.Fprintf(tw, "  %s\tcard %s\tuser %d\t%s\topened %s\n", s.ID, devices.MaskCard(s.Open.Card), s.Open.UserID, jmoney(s.Total), s.Opened.Format(time.RFC3339))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, devices.MaskCard(s.Open.Card), userLabel(s.Open.UserID), jmoney(s.Total), s.Opened.Format(time.RFC3339))
 	}
 	pending := l.Pending()
-	fmt.Fprintf(tw, "\nPending sessions (to be booked): %d\n", len(pending))
+	fmt.Fprintf(tw, "\nPending sessions (to be booked): %s\n", countOrNone(len(pending)))
+	if len(pending) > 0 {
+		fmt.Fprintln(tw, "  SESSION\tREFERENCE\tAMOUNT\tUSER\tPAYMENT\tSTATE")
+	}
 	for _, p := range pending {
-		pid, att := p.PaymentID, p.Attention
+		pid, state := p.PaymentID, "pending"
 		if pid == "" {
 			pid = "-"
 		}
-		if att != "" {
-			att = "NEEDS ATTENTION: " + att
+		if p.Attention != "" {
+			state = "NEEDS ATTENTION: " + p.Attention
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\tuser %d\tpayment %s\t%s\n", p.ID, p.Finish.Reference, jmoney(p.Finish.Total), p.UserID, pid, att)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Finish.Reference, jmoney(p.Finish.Total), userLabel(p.UserID), pid, state)
 	}
 	un := l.Unclaimed()
-	fmt.Fprintf(tw, "\nUnclaimed cash: %d piece(s)\n", len(un))
+	fmt.Fprintf(tw, "\nUnclaimed cash: %s\n", countOrNone(len(un)))
+	if len(un) > 0 {
+		fmt.Fprintln(tw, "  SEQ\tDEVICE:KEY\tAMOUNT\tTAKEN")
+	}
 	for _, u := range un {
-		fmt.Fprintf(tw, "  seq %d\t%s:%s\t%s\t%s\n", u.Seq, u.Credit.Device, u.Credit.Key, jmoney(u.Credit.Amount), u.At.Format(time.RFC3339))
+		fmt.Fprintf(tw, "  %d\t%s:%s\t%s\t%s\n", u.Seq, u.Credit.Device, u.Credit.Key, jmoney(u.Credit.Amount), u.At.Format(time.RFC3339))
 	}
 	if notes := l.PendingNotes(); len(notes) > 0 {
 		fmt.Fprintf(tw, "\nNotes in escrow, not yet stacked or returned: %d\n", len(notes))
@@ -182,7 +213,11 @@ func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
 		fmt.Fprintf(tw, "  %s\t%d piece(s)\n", k, c.Pieces[k])
 	}
 	counters := l.Counters()
-	fmt.Fprintf(tw, "\nDevice counters: %d\n", len(counters))
+	if len(counters) == 0 {
+		fmt.Fprintln(tw, "\nDevice counters: none yet (no device has reported an event counter)")
+	} else {
+		fmt.Fprintln(tw, "\nDevice counters (each device's last event counter):")
+	}
 	devs := make([]string, 0, len(counters))
 	for d := range counters {
 		devs = append(devs, d)
@@ -193,12 +228,14 @@ func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
 	}
 	if com := l.Committed(10); len(com) > 0 {
 		fmt.Fprintf(tw, "\nRecently committed:\n")
+		fmt.Fprintln(tw, "  COMMITTED\tREFERENCE\tAMOUNT\tPAYMENT")
 		for _, s := range com {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.At.Format(time.RFC3339), s.Reference, jmoney(s.Amount), s.PaymentID)
 		}
 	}
 	if records {
 		fmt.Fprintf(tw, "\nRecords:\n")
+		fmt.Fprintln(tw, "  SEQ\tTIME\tKIND\tSESSION\tDATA")
 		for _, r := range rep.Records {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.Format(time.RFC3339), r.Kind, r.Session, journalMaskedData(r))
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +102,50 @@ func TestJournalInspect(t *testing.T) {
 	if code, _, _ := runCtl("journal", "frobnicate"); code != 2 {
 		t.Errorf("bad usage: exit %d, want 2", code)
 	}
+}
+
+// The summary reads as a technician expects: no "user 0" for a user not yet
+// known, no "Device counters: 0", and a header over every column.
+func TestJournalInspectWording(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(journal.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	for _, batch := range [][]journal.Record{
+		{journal.New(journal.KindSessionOpen, "open1", now, journal.SessionOpen{Card: "0012345678"})},
+		{journal.New(journal.KindSessionOpen, "p", now, journal.SessionOpen{Card: "0087654321"})},
+		{journal.New(journal.KindCredit, "p", now, journal.Credit{Device: "coins", Key: "5", Amount: 50})},
+		{journal.New(journal.KindFinish, "p", now, journal.Finish{Total: 50, Reference: "lib/p", Card: "0087654321"})},
+	} {
+		if _, err := j.Append(batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCtl("journal", "inspect", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, bad := range []string{"user 0", "Device counters: 0"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output says %q:\n%s", bad, out)
+		}
+	}
+	for _, want := range []string{"user not yet known", "Device counters: none yet",
+		regexpHeader("SESSION", "REFERENCE", "AMOUNT", "USER", "PAYMENT", "STATE")} {
+		if !strings.Contains(out, want) && !matches(want, out) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func regexpHeader(cols ...string) string { return "(?m)^  " + strings.Join(cols, " +") + "\\s*$" }
+
+func matches(re, s string) bool {
+	ok, _ := regexp.MatchString(re, s)
+	return ok
 }

@@ -1,8 +1,10 @@
 // Command kioskctl is the technician's tool: it checks a config and the MyQ
 // connection, lists and probes serial ports, simulates devices, serves a fake
 // MyQ for rehearsals, and asks a running kioskd about its queue and cash box.
+// See docs/ARCHITECTURE.md for where it sits in the house.
 //
-// Each subcommand lives in its own file and registers itself in commands.
+// Each subcommand lives in its own file and adds itself with addCommand (a
+// spf13/cobra command built per run); commands.go has the details.
 package main
 
 import (
@@ -12,32 +14,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"strings"
 	"syscall"
 )
-
-// command is one kioskctl subcommand.
-type command struct {
-	name    string
-	summary string // one line for the overview
-	// usage is the full help: synopsis, flags, an example, exit codes.
-	usage string
-	run   func(ctx context.Context, env *env, args []string) error
-}
 
 // env is what a subcommand may touch: no globals.
 type env struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
-}
-
-var commands = map[string]*command{}
-
-func register(c *command) {
-	if _, dup := commands[c.name]; dup {
-		panic("kioskctl: command registered twice: " + c.name)
-	}
-	commands[c.name] = c
 }
 
 // exitError carries a specific exit code out of a subcommand.
@@ -62,34 +46,27 @@ func main() {
 // run executes one subcommand and returns the process exit code:
 // 0 success, 1 the check or operation failed, 2 wrong usage.
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				fmt.Fprintln(e.stdout, c.usage)
-				return 0
-			}
-		}
-		overview(e.stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(e.stderr, "kioskctl: unknown command %q\n\n", args[0])
-		overview(e.stderr)
-		return 2
-	}
-	err := c.run(ctx, e, args[1:])
+	root, started := newRoot(e)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
-	if errors.Is(err, errUsage) {
-		fmt.Fprintf(e.stderr, "kioskctl %s: %v\n\n%s\n", c.name, err, c.usage)
+	name := "kioskctl"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	// An error before any subcommand ran is cobra refusing the command
+	// line (unknown command or flag, wrong number of arguments): usage.
+	if errors.Is(err, errUsage) || !*started {
+		msg := err.Error()
+		if errors.Is(err, errUsage) {
+			msg = usageMessage(err)
+		}
+		fmt.Fprintf(e.stderr, "%s: %s\nRun '%s --help' for usage.\n", name, msg, name)
 		return 2
 	}
-	fmt.Fprintf(e.stderr, "kioskctl %s: %v\n", c.name, err)
+	fmt.Fprintf(e.stderr, "%s: %v\n", name, err)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -97,17 +74,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	return 1
 }
 
-func overview(w io.Writer) {
-	fmt.Fprintln(w, "kioskctl: the Voucher Kiosk technician's tool")
-	fmt.Fprintln(w, "\nUsage: kioskctl COMMAND [flags]   (kioskctl help COMMAND for details)")
-	fmt.Fprintln(w, "\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nExit codes: 0 success, 1 the check or operation failed, 2 wrong usage.")
+// usageMessage drops the "usage: " marker errUsage puts in front.
+func usageMessage(err error) string {
+	msg := err.Error()
+	rest, _ := strings.CutPrefix(msg, errUsage.Error()+": ")
+	return rest
 }

@@ -9,53 +9,44 @@ import (
 	"os"
 	"strings"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/printroom/voucherkiosk/kiosk/config"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
 )
 
-func init() {
-	register(&command{
-		name:    "set-pin",
-		summary: "set the PIN that opens the technician menu (F10) on the kiosk screen",
-		usage: `Usage: kioskctl set-pin [--config FILE] [--file PATH]
+func init() { addCommand(newSetPINCmd) }
 
-Asks for a new technician PIN (4 to 12 digits) twice and stores its salted
+func newSetPINCmd(e *env) *cobra.Command {
+	var cfgPath, file string
+	c := &cobra.Command{
+		Use:   "set-pin [--config FILE] [--file PATH]",
+		Short: "set the PIN that opens the technician menu (F10) on the kiosk screen",
+		Long: `Asks for a new technician PIN (4 to 12 digits) twice and stores its salted
 hash in the file the config names as [kiosk] technician_pin_file (or --file).
 The PIN itself is never stored. With no terminal, the PIN is read from the
 first line of standard input. kioskd reads the file when the menu is opened:
-no restart needed.
-
-  --config FILE   the kiosk config (default /etc/kioskd/kioskd.toml)
-  --file PATH     write this file instead of the config's technician_pin_file
-
-Example:
-  sudo kioskctl set-pin
-  echo 482913 | sudo kioskctl set-pin --file /etc/kioskd/technician.pin
-
-Exit codes: 0 stored, 1 not stored (PINs differ, unusable PIN, file error), 2 wrong usage.`,
-		run: runSetPIN,
-	})
+no restart needed.`,
+		Example: `  sudo kioskctl set-pin
+  echo 482913 | sudo kioskctl set-pin --file /etc/kioskd/technician.pin`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSetPIN(cmd.Context(), e, cfgPath, file) },
+	}
+	configFlag(c, &cfgPath)
+	c.Flags().StringVar(&file, "file", "", "write this `PATH` instead of the config's technician_pin_file")
+	return withExitCodes(c, "0 stored, 1 not stored (PINs differ, unusable PIN, file error), 2 wrong usage.")
 }
 
-func runSetPIN(ctx context.Context, e *env, args []string) error {
-	fs := pflag.NewFlagSet("set-pin", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	cfgPath := fs.String("config", config.DefaultPath, "")
-	file := fs.String("file", "", "")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	path := *file
+func runSetPIN(ctx context.Context, e *env, cfgPath, file string) error {
+	path := file
 	if path == "" {
-		cfg, err := config.Load(*cfgPath)
+		cfg, err := config.Load(cfgPath)
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
 		if path = cfg.Kiosk.TechnicianPINFile; path == "" {
-			return &exitError{code: 2, err: fmt.Errorf("%s has no [kiosk] technician_pin_file: add one, or give --file", *cfgPath)}
+			return &exitError{code: 2, err: fmt.Errorf("%s has no [kiosk] technician_pin_file: add one, or give --file", cfgPath)}
 		}
 	}
 	pin, err := readNewPIN(e)

@@ -8,40 +8,54 @@ import (
 	"sort"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
+	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
 )
 
-func init() {
-	register(&command{
-		name:    "ports",
-		summary: "list serial ports with their USB ids and stable /dev/serial/by-id names",
-		usage: `Usage: kioskctl ports
+func init() { addCommand(newPortsCmd) }
 
-Lists every serial port with its USB VID:PID, serial number, product, and
+func newPortsCmd(e *env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "ports",
+		Short: "list serial ports with their USB ids and stable /dev/serial/by-id names",
+		Long: `Lists every serial port with its USB VID:PID, serial number, product, and
 the /dev/serial/by-id link to put in a config (it survives replugging into
-another USB socket, /dev/ttyUSB0 does not).
-
-Example:
-  kioskctl ports
+another USB socket, /dev/ttyUSB0 does not).`,
+		Example: `  kioskctl ports
   # PORT          USB ID     SERIAL    PRODUCT          BY-ID
   # /dev/ttyUSB0  0403:6001  A50285BI  FT232R USB UART  /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0
-  # then in the config: port = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
-
-Exit codes: 0 listed (also when there are none), 1 the ports could not be listed.`,
-		run: runPorts,
-	})
+  # then in the config: port = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runPorts(cmd.Context(), e) },
+	}
+	return withExitCodes(c, "0 listed (also when there are none), 1 the ports could not be listed, 2 wrong usage.")
 }
 
-func runPorts(ctx context.Context, e *env, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: ports takes no arguments", errUsage)
-	}
+func runPorts(_ context.Context, e *env) error {
 	list, err := enumerator.GetDetailedPortsList()
 	if err != nil {
 		return fmt.Errorf("list serial ports: %w", err)
 	}
 	printPorts(e, list, byIDLinks("/dev/serial/by-id"))
 	return nil
+}
+
+// completePorts offers the stable by-id names first, then every port, for
+// shell completion of --port.
+func completePorts(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	var out []string
+	links := byIDLinks("/dev/serial/by-id")
+	for _, l := range links {
+		out = append(out, l)
+	}
+	sort.Strings(out)
+	if list, err := serial.GetPortsList(); err == nil {
+		sort.Strings(list)
+		out = append(out, list...)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 // byIDLinks maps a device path (/dev/ttyUSB0) to its by-id link.

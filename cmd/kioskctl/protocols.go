@@ -3,14 +3,24 @@ package main
 import (
 	"context"
 	"sort"
+
+	"github.com/printroom/voucherkiosk/devices"
 )
 
-// probeOptions is what `kioskctl probe` parsed from its flags.
+// probeOptions is what `kioskctl probe` and `simulate` parsed from their
+// flags; every protocol sees all of it.
 type probeOptions struct {
-	Port    string
-	Baud    int    // 0: the protocol's default
-	Encrypt bool   // essp: negotiate eSSP encryption
-	KeyHex  string // essp: the fixed 64-bit key as 16 hex digits
+	Port      string
+	Baud      int           // 0: the protocol's default
+	Encrypt   bool          // essp: negotiate eSSP encryption
+	KeyHex    string        // essp: the fixed 64-bit key as 16 hex digits
+	Values    map[int]int64 // pulse count or coin/note position -> minor units
+	Transform string        // card transform chain
+	Reveal    bool          // print whole card numbers (the technician asked)
+	Dir       string        // simulate: where the stable port symlink goes
+	// Open opens the port; nil means the real serial port. probe --trace
+	// sets one that records every byte.
+	Open devices.OpenFunc
 }
 
 // protocolTool is one device protocol's probe and simulator. Each protocol

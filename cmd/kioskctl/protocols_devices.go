@@ -24,27 +24,6 @@ func init() {
 	registerProtocol("cctalk", protocolTool{probe: probeCCTalk, simulate: simulateCCTalk})
 }
 
-// deviceExtras are probe/simulate options that probeOptions (a contract
-// shared with the essp tool) has no field for; probe.go and simulate.go pass
-// them through the context.
-type deviceExtras struct {
-	Values    map[int]int64
-	Transform string
-	Dir       string
-	Reveal    bool // print whole card numbers (the technician asked)
-}
-
-type extrasKey struct{}
-
-func withExtras(ctx context.Context, x deviceExtras) context.Context {
-	return context.WithValue(ctx, extrasKey{}, x)
-}
-
-func extras(ctx context.Context) deviceExtras {
-	x, _ := ctx.Value(extrasKey{}).(deviceExtras)
-	return x
-}
-
 func probeLog(e *env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
@@ -146,26 +125,25 @@ func parseAmount(s string) (int64, error) {
 
 func probeCard(format string) func(ctx context.Context, e *env, o probeOptions) error {
 	return func(ctx context.Context, e *env, o probeOptions) error {
-		x := extras(ctx)
-		chain, err := card.ParseChain(x.Transform)
+		chain, err := card.ParseChain(o.Transform)
 		if err != nil {
 			return fmt.Errorf("%w: --transform: %v", errUsage, err)
 		}
 		r, err := card.NewReader(card.Config{Name: "probe", Port: o.Port, Baud: o.Baud, Format: format,
-			Transform: chain, Log: probeLog(e)})
+			Transform: chain, Log: probeLog(e), Open: o.Open})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "reading %s cards on %s (transform %q); Ctrl-C ends\n", format, o.Port, chain.String())
-		return printEvents(ctx, e, r, x.Reveal)
+		return printEvents(ctx, e, r, o.Reveal)
 	}
 }
 
 // probeValues are used when --values is not given: every count or position
 // is shown with a nominal 0.01 so the technician sees what arrives.
-func probeValues(x deviceExtras, n int) map[int]int64 {
-	if len(x.Values) > 0 {
-		return x.Values
+func probeValues(o probeOptions, n int) map[int]int64 {
+	if len(o.Values) > 0 {
+		return o.Values
 	}
 	v := map[int]int64{}
 	for i := 1; i <= n; i++ {
@@ -176,7 +154,7 @@ func probeValues(x deviceExtras, n int) map[int]int64 {
 
 func probePulse(ctx context.Context, e *env, o probeOptions) error {
 	p, err := coin.NewPulse(coin.PulseConfig{Name: "probe", Port: o.Port, Baud: o.Baud,
-		Values: probeValues(extras(ctx), 50), Log: probeLog(e)})
+		Values: probeValues(o, 50), Log: probeLog(e), Open: o.Open})
 	if err != nil {
 		return err
 	}
@@ -186,7 +164,7 @@ func probePulse(ctx context.Context, e *env, o probeOptions) error {
 
 func probeCCTalk(ctx context.Context, e *env, o probeOptions) error {
 	a, err := coin.NewCCTalk(coin.CCTalkConfig{Name: "probe", Port: o.Port, Baud: o.Baud,
-		Values: probeValues(extras(ctx), 16), Log: probeLog(e)})
+		Values: probeValues(o, 16), Log: probeLog(e), Open: o.Open})
 	if err != nil {
 		return err
 	}
@@ -299,7 +277,7 @@ func runSimulator(ctx context.Context, e *env, sim simulator, help string, do fu
 var errArg = errors.New("needs an argument")
 
 func simulateRDM6300(ctx context.Context, e *env, o probeOptions) error {
-	sim, err := devsim.NewRDM6300(extras(ctx).Dir)
+	sim, err := devsim.NewRDM6300(o.Dir)
 	if err != nil {
 		return err
 	}
@@ -312,7 +290,7 @@ func simulateRDM6300(ctx context.Context, e *env, o probeOptions) error {
 }
 
 func simulateLine(ctx context.Context, e *env, o probeOptions) error {
-	sim, err := devsim.NewLineReader(extras(ctx).Dir)
+	sim, err := devsim.NewLineReader(o.Dir)
 	if err != nil {
 		return err
 	}
@@ -328,7 +306,7 @@ func simulateLine(ctx context.Context, e *env, o probeOptions) error {
 }
 
 func simulatePulse(ctx context.Context, e *env, o probeOptions) error {
-	sim, err := devsim.NewPulseBridge(extras(ctx).Dir, 30*time.Millisecond)
+	sim, err := devsim.NewPulseBridge(o.Dir, 30*time.Millisecond)
 	if err != nil {
 		return err
 	}
@@ -347,7 +325,7 @@ func simulatePulse(ctx context.Context, e *env, o probeOptions) error {
 
 func simulateCCTalk(ctx context.Context, e *env, o probeOptions) error {
 	coins := map[int]string{1: "EU010A", 2: "EU020A", 3: "EU050A", 4: "EU100A", 5: "EU200A"}
-	sim, err := devsim.NewCCTalk(extras(ctx).Dir, coins)
+	sim, err := devsim.NewCCTalk(o.Dir, coins)
 	if err != nil {
 		return err
 	}

@@ -4,68 +4,80 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
+	"github.com/printroom/voucherkiosk/kiosk/config"
+	"github.com/printroom/voucherkiosk/kiosk/control"
+	"github.com/printroom/voucherkiosk/kiosk/journal"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 )
 
-// defaultReceiptKeyFile is the config contract's default receipt_key_file.
-const defaultReceiptKeyFile = "/etc/kioskd/receipt.key"
+func init() { addCommand(newReceiptCmd) }
 
-func init() {
-	register(&command{
-		name:    "receipt",
-		summary: "check a receipt code a student shows you (receipt verify CODE)",
-		usage: `Usage: kioskctl receipt verify [--key-file FILE] CODE
-
-Checks that a receipt code (the text under the QR code on the kiosk screen,
-or what a QR scanner reads from it) was signed by this kiosk's receipt key,
-and prints what it claims: kiosk, reference, amount and time. Look the
-reference up in MyQ (payment description) or with "kioskctl queue".
-
-Flags:
-  --key-file FILE   the receipt HMAC key (default ` + defaultReceiptKeyFile + `,
-                    the config's receipt_key_file); must be mode 0600
-
-Example:
-  kioskctl receipt verify --key-file /etc/kioskd/receipt.key \
-    'VK1|library-ground-floor|library-ground-floor/000123|13.50|1700000000|Q2YCQ7M3VJ5ZQK4N6W2ZC3PXAE'
-
-Quote the code: it contains '|'.
-
-Exit codes: 0 genuine, 1 not genuine (or the key cannot be read), 2 wrong usage.`,
-		run: runReceipt,
-	})
+type receiptOptions struct {
+	config, keyFile, socketDir string
 }
 
-func runReceipt(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return fmt.Errorf("%w: want the subcommand verify", errUsage)
+func newReceiptCmd(e *env) *cobra.Command {
+	g := newGroup("receipt", "check a receipt code a student shows you (receipt verify CODE)")
+	var o receiptOptions
+	c := &cobra.Command{
+		Use:   "verify [--config FILE] [--key-file FILE] CODE",
+		Short: "check that a receipt code was signed by this kiosk, and whether it is booked",
+		Long: `Checks that a receipt code (the text under the QR code on the kiosk screen,
+a photo of it, or what a QR scanner reads from it) was signed by this kiosk's
+receipt key, prints what it claims (kiosk, reference, amount, time), and says
+whether that top-up is committed in MyQ, pending in the queue, or needs
+attention, from the running kioskd's queue and the journal.
+
+The key is the config's receipt_key_file (by default receipt.key in the state
+directory); --key-file reads another. A code typed from a photo may be in
+lower case and have 0 for O and 1 for I or L: it is read as it was meant.
+
+Quote the code: it contains '|'.`,
+		Example: `  sudo kioskctl receipt verify \
+    'VK1|library-ground-floor|library-ground-floor/000123|13.50|1700000000|Q2YCQ7M3VJ5ZQK4N'`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runReceiptVerify(cmd.Context(), e, o, args[0]) },
 	}
-	fs := pflag.NewFlagSet("receipt verify", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	keyFile := fs.String("key-file", defaultReceiptKeyFile, "receipt HMAC key")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	configFlag(c, &o.config)
+	c.Flags().StringVar(&o.keyFile, "key-file", "", "the receipt HMAC key `FILE` instead of the config's receipt_key_file (mode 0600)")
+	c.Flags().StringVar(&o.socketDir, "socket-dir", defaultSocketDir(), "`DIR` of kioskd's control socket, for the queue")
+	_ = c.MarkFlagDirname("socket-dir")
+	g.AddCommand(withExitCodes(c, "0 genuine, 1 not genuine (or the key cannot be read), 2 wrong usage or config."))
+	return g
+}
+
+func runReceiptVerify(ctx context.Context, e *env, o receiptOptions, code string) error {
+	keyFile := o.keyFile
+	// The config names the key and the state directory; with --key-file
+	// the code can be checked without one, only its status is unknown.
+	cfg, err := config.LoadPublic(o.config)
+	if err != nil {
+		if keyFile == "" {
+			return &exitError{code: 2, err: fmt.Errorf("%w (or give --key-file)", err)}
+		}
+		cfg = nil
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: want exactly one CODE (quote it), got %d arguments", errUsage, fs.NArg())
+	if keyFile == "" {
+		keyFile = cfg.Kiosk.ReceiptKeyFile
 	}
-	code := fs.Arg(0)
 	// Only read an existing key: creating one here would make every code
 	// look forged.
-	key, err := receipt.LoadKey(*keyFile)
+	key, err := receipt.LoadKey(keyFile)
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	c, err := receipt.Verify(key, code)
+	c, readAs, err := verifyTyped(key, code)
 	switch {
 	case err == nil:
 		fmt.Fprintln(e.stdout, "GENUINE: signed by this kiosk fleet's receipt key")
+		if readAs != strings.TrimSpace(code) {
+			fmt.Fprintf(e.stdout, "  read as:   %s\n", readAs)
+		}
 		fmt.Fprintf(e.stdout, "  kiosk:     %s\n", c.KioskID)
 		fmt.Fprintf(e.stdout, "  reference: %s\n", c.Reference)
 		fmt.Fprintf(e.stdout, "  amount:    %s\n", receipt.FormatAmount(c.Amount))
@@ -73,11 +85,158 @@ func runReceipt(ctx context.Context, e *env, args []string) error {
 		if !strings.HasPrefix(c.Reference, c.KioskID+"/") {
 			fmt.Fprintln(e.stdout, "  note:      the reference does not start with the kiosk id")
 		}
+		fmt.Fprintf(e.stdout, "  status:    %s\n", referenceStatus(ctx, cfg, o.socketDir, c))
 		return nil
 	case errors.Is(err, receipt.ErrBadSignature):
-		fmt.Fprintln(e.stdout, "NOT GENUINE: the signature does not match (altered, forged, or signed with another key)")
+		fmt.Fprintln(e.stdout, "NOT GENUINE: the signature does not match (altered, forged, mistyped, or signed with another key)")
 	default:
 		fmt.Fprintln(e.stdout, "NOT GENUINE: this is not a valid receipt code")
 	}
 	return &exitError{code: 1, err: err}
+}
+
+// verifyTyped verifies code as given and, failing that, as a person who
+// typed it from a photo meant it: lower case for upper, 0 for O and 1 for I
+// or L in the signature (base32 has no 0 or 1), O for 0 and I or L for 1 in
+// the amount, time and the reference's number. It returns the reading that
+// verified. At most a few hundred readings are tried: of the 80-bit
+// signature, under 9 bits of forgery margin are spent.
+func verifyTyped(key []byte, code string) (receipt.Claim, string, error) {
+	code = strings.TrimSpace(code)
+	c, err := receipt.Verify(key, code)
+	if err == nil {
+		return c, code, nil
+	}
+	firstErr := err
+	for _, cand := range typedReadings(code) {
+		if cand == code {
+			continue
+		}
+		c, err := receipt.Verify(key, cand)
+		if err == nil {
+			return c, cand, nil
+		}
+		// A reading that is well formed where the typed code was not says
+		// more about the code than "malformed".
+		if errors.Is(firstErr, receipt.ErrMalformed) && errors.Is(err, receipt.ErrBadSignature) {
+			firstErr = err
+		}
+	}
+	return receipt.Claim{}, code, firstErr
+}
+
+// maxReadings caps the readings of one typed code.
+const maxReadings = 512
+
+// typedReadings lists what a code in the VK1|kiosk|ref|amount|time|mac form
+// may have been meant as; another form gets no readings.
+func typedReadings(code string) []string {
+	parts := strings.Split(code, "|")
+	if len(parts) != 6 {
+		return nil
+	}
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	// The version tag "VK1" typed as "vkl" or "VKI".
+	if v := strings.ToUpper(parts[0]); len(v) == 3 && (v[2] == 'L' || v[2] == 'I') {
+		parts[0] = v[:2] + "1"
+	} else {
+		parts[0] = v
+	}
+	digits := strings.NewReplacer("O", "0", "o", "0", "I", "1", "i", "1", "l", "1", "L", "1")
+	parts[3] = digits.Replace(parts[3])
+	parts[4] = digits.Replace(parts[4])
+	if k, n, ok := cutLast(parts[2], "/"); ok {
+		parts[2] = k + "/" + digits.Replace(n)
+	}
+	idRefs := [][2]string{{parts[1], parts[2]}}
+	if lo := [2]string{strings.ToLower(parts[1]), strings.ToLower(parts[2])}; lo != idRefs[0] {
+		idRefs = append(idRefs, lo)
+	}
+	macs := []string{""}
+	for _, r := range strings.ToUpper(parts[5]) {
+		var alts []string
+		switch r {
+		case '0':
+			alts = []string{"O"}
+		case '1':
+			alts = []string{"I", "L"}
+		default:
+			alts = []string{string(r)}
+		}
+		var next []string
+		for _, m := range macs {
+			for _, a := range alts {
+				next = append(next, m+a)
+			}
+		}
+		if len(next)*len(idRefs) > maxReadings {
+			next = next[:maxReadings/len(idRefs)]
+		}
+		macs = next
+	}
+	var out []string
+	for _, ir := range idRefs {
+		for _, m := range macs {
+			out = append(out, strings.Join([]string{parts[0], ir[0], ir[1], parts[3], parts[4], m}, "|"))
+		}
+	}
+	return out
+}
+
+func cutLast(s, sep string) (before, after string, ok bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// referenceStatus says what became of the top-up behind a genuine code:
+// the running kioskd's queue first (it knows the latest attention reason),
+// then the journal, read-only, which also remembers recent commits.
+func referenceStatus(ctx context.Context, cfg *config.Config, socketDir string, c receipt.Claim) string {
+	if cfg == nil {
+		return "unknown: no readable config to find the state directory"
+	}
+	if cfg.Kiosk.ID != "" && c.KioskID != cfg.Kiosk.ID {
+		return fmt.Sprintf("unknown here: the code is from kiosk %q and this is %q; run this on that kiosk", c.KioskID, cfg.Kiosk.ID)
+	}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	items, qerr := control.Dial(socketDir).Queue(qctx)
+	cancel()
+	for _, it := range items {
+		if it.Reference != c.Reference {
+			continue
+		}
+		if it.Attention != "" {
+			return "NEEDS ATTENTION: " + it.Attention + "; fix it in MyQ, then 'kioskctl flush'. The money is kept."
+		}
+		return "pending: saved, not yet booked in MyQ; kioskd retries it (see 'kioskctl queue')"
+	}
+	rep, err := journal.Inspect(journal.OSFS(), cfg.Kiosk.StateDir)
+	if err != nil {
+		return fmt.Sprintf("unknown: cannot read the journal (%v); run as root or the kiosk user", err)
+	}
+	for _, s := range rep.Ledger.Committed(1 << 30) {
+		if s.Reference == c.Reference {
+			return fmt.Sprintf("committed in MyQ at %s, payment %s", s.At.Local().Format("2006-01-02 15:04:05"), s.PaymentID)
+		}
+	}
+	for _, p := range rep.Ledger.Pending() {
+		if p.Finish.Reference != c.Reference {
+			continue
+		}
+		if p.Attention != "" {
+			return "NEEDS ATTENTION: " + p.Attention + "; fix it in MyQ, then 'kioskctl flush'. The money is kept."
+		}
+		s := "pending: saved, not yet booked in MyQ"
+		if qerr != nil {
+			s += "; kioskd is not answering, it books it when it runs"
+		}
+		return s
+	}
+	return "not in this kiosk's journal: booked long ago (the journal keeps the last 20 commits; " +
+		"find the reference in MyQ's payment descriptions), or the code names another kiosk's reference"
 }

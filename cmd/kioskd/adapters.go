@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,10 +48,6 @@ func (d *daemon) post(ev any) {
 
 func (d *daemon) bookingResult(r booking.Result) {
 	d.post(kiosk.BookingResult{SessionID: r.SessionID, Committed: r.Committed, Attention: r.Attention, Err: r.Err})
-}
-
-func (d *daemon) balanceAfterCommit(sessionID string, balance int64) {
-	d.post(kiosk.BalanceUpdate{SessionID: sessionID, Balance: balance, After: true})
 }
 
 func (d *daemon) queueStatus(s booking.Status) {
@@ -174,16 +171,25 @@ var _ kiosk.Directory = (*directory)(nil)
 
 func (dir *directory) FindUserByCard(ctx context.Context, card string) (kiosk.User, error) {
 	u, err := dir.client.FindUserByCard(ctx, card)
-	if errors.Is(err, api.ErrUserNotFound) {
+	switch {
+	case errors.Is(err, api.ErrUserNotFound):
 		return kiosk.User{}, kiosk.ErrNotRegistered
-	}
-	if err != nil {
+	case errors.Is(err, api.ErrUserInactive):
+		return kiosk.User{}, kiosk.ErrInactive
+	case err != nil:
 		return kiosk.User{}, err
 	}
-	return kiosk.User{ID: u.ID, Username: u.Username, FullName: u.FullName}, nil
+	ku := kiosk.User{ID: u.ID, Username: u.Username, FullName: u.FullName}
+	if u.Balance != nil {
+		// Asked with the lookup (include=accounts): no Balance request.
+		b := int64(*u.Balance)
+		ku.Balance = &b
+	}
+	return ku, nil
 }
 
-// Balance implements kiosk.Balancer: asked after the greeting is on screen.
+// Balance implements kiosk.Balancer: asked after the greeting is on screen,
+// only when the lookup brought no balance.
 func (dir *directory) Balance(ctx context.Context, userID int64) (int64, bool, error) {
 	bal, known, err := dir.client.Balance(ctx, userID)
 	if err != nil {
@@ -216,7 +222,11 @@ func (t *technician) report(totals journal.CashTotals) ui.CashReport {
 }
 
 func (t *technician) Cash() (ui.CashReport, error) {
-	return t.report(t.d.journal.Ledger().Cash()), nil
+	l := t.d.journal.Ledger()
+	r := t.report(l.Cash())
+	p := l.CashPeriod()
+	r.Since, r.By = p.Since, p.By
+	return r, nil
 }
 
 func (t *technician) Queue() ([]ui.QueueItem, error) {
@@ -224,19 +234,23 @@ func (t *technician) Queue() ([]ui.QueueItem, error) {
 	out := make([]ui.QueueItem, 0, len(items))
 	for _, it := range items {
 		out = append(out, ui.QueueItem{Reference: it.Reference, Amount: it.Amount, Card: it.Card,
-			FinishedAt: it.Finished, NeedsAttention: it.Attention != "", LastError: it.Attention})
+			FinishedAt: it.Finished, NeedsAttention: it.Attention != "", LastError: cmp.Or(it.Attention, it.LastError),
+			Attempts: it.Attempts})
 	}
 	return out, nil
 }
 
 func (t *technician) FlushNow() { t.d.booker.FlushNow() }
 
-func (t *technician) Cashup() (ui.CashReport, error) {
-	c, err := t.d.Cashup(context.Background(), "technician menu")
+func (t *technician) Cashup(by string) (ui.CashReport, error) {
+	closed := t.d.journal.Ledger().CashPeriod() // the period this cash-up ends
+	c, err := t.d.Cashup(context.Background(), by)
 	if err != nil {
 		return ui.CashReport{}, err
 	}
-	return t.report(c.Totals), nil
+	r := t.report(c.Totals)
+	r.Since = closed.Since
+	return r, nil
 }
 
 var _ = devices.MaskCard

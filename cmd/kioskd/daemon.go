@@ -37,6 +37,9 @@ type daemonOptions struct {
 	footer []ui.FooterKey
 	// banner is logged once at start (the demo says what it runs).
 	banner string
+	// quietLogFile: do not print where the log file is (the demo says it
+	// itself, and that the file goes when the demo ends).
+	quietLogFile bool
 }
 
 // shutdownBudget is how long SIGTERM may take in all: systemd's default stop
@@ -47,7 +50,7 @@ const shutdownBudget = 4500 * time.Millisecond
 // draws on: then to kioskd.log in the state directory, so log lines never
 // scribble over what the student reads. Under systemd stderr is the journal:
 // each line then carries its syslog priority.
-func newLogger(stderr io.Writer, level slog.Level, stateDir string) (*slog.Logger, func(), error) {
+func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) (*slog.Logger, func(), error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		path := filepath.Join(stateDir, "kioskd.log")
@@ -55,7 +58,9 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string) (*slog.Logge
 		if err != nil {
 			return nil, nil, fmt.Errorf("open log file: %w", err)
 		}
-		fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
+		if !quiet {
+			fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
+		}
 		return slog.New(slog.NewTextHandler(lf, opts)), func() { lf.Close() }, nil
 	}
 	if f, ok := stderr.(*os.File); ok && logging.ToJournal(os.Getenv, f) {
@@ -71,7 +76,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
-	log, closeLog, err := newLogger(o.stderr, o.level, stateDir)
+	log, closeLog, err := newLogger(o.stderr, o.level, stateDir, o.quietLogFile)
 	if err != nil {
 		return err
 	}
@@ -121,13 +126,14 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 
 	d.journal, d.hw = j, hw
+	// No OnBalance: the receipt's balance is the lookup's plus the amount
+	// (kiosk engine), which saves a request per top-up.
 	booker, err := booking.New(booking.Config{
 		Client:      client,
 		Journal:     j,
 		KioskID:     cfg.Kiosk.ID,
 		Log:         log.With("part", "booking"),
 		OnResult:    d.bookingResult,
-		OnBalance:   d.balanceAfterCommit,
 		OnStatus:    d.queueStatus,
 		OnAPIError:  d.metrics.APIError,
 		OnCommitted: d.metrics.Topup,
@@ -146,7 +152,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Engine: kiosk.Config{
 			KioskID: cfg.Kiosk.ID, Currency: cfg.Kiosk.Currency,
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
-			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout,
+			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
 			Log: log.With("part", "engine"), Cashboxes: cashboxes(cfg, hw.acceptors),
 		},
@@ -169,6 +175,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Screen: o.screen, Engine: runner, Languages: cfg.Kiosk.Languages, Currency: cfg.Kiosk.Currency,
 		KioskID: cfg.Kiosk.ID, ReceiptKey: receiptKey, Technician: &technician{d: d},
 		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
+		HighContrast: cfg.Kiosk.HighContrast,
 	})
 	if err != nil {
 		return fmt.Errorf("screen: %w", err)
@@ -293,6 +300,11 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	// events channel: the engine journals it (or it is unclaimed cash)
 	// before it stops, so no coin in the box goes unrecorded.
 	drainBy := deadline.Add(-500 * time.Millisecond)
+	// A pulse train in flight is finished (one pulse_gap of silence) and
+	// journaled before exit: give the drivers that long, even past the budget.
+	if by := time.Now().Add(longestPulseGap(cfg) + 250*time.Millisecond); by.After(drainBy) {
+		drainBy, deadline = by, by.Add(500*time.Millisecond)
+	}
 	waitGroupUntil(&devWG, drainBy)
 	for len(events) > 0 && time.Now().Before(drainBy) {
 		time.Sleep(5 * time.Millisecond)
@@ -314,6 +326,18 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	st := booker.Status()
 	log.Info("kioskd stopped", "pending", st.Pending, "needs_attention", st.NeedsAttention)
 	return runErr
+}
+
+// longestPulseGap is the longest silence that ends a coin on any pulse
+// acceptor: how long a stop may wait for a train to finish.
+func longestPulseGap(cfg *config.Config) time.Duration {
+	var d time.Duration
+	for _, a := range cfg.Acceptors {
+		if a.Protocol == config.ProtocolPulse && a.PulseGap > d {
+			d = a.PulseGap
+		}
+	}
+	return d
 }
 
 // waitGroupUntil waits for wg, or until the deadline.

@@ -33,7 +33,14 @@ func runDemo(ctx context.Context, level slog.Level, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		os.RemoveAll(dir)
+		fmt.Fprintf(stderr, "kioskd demo ended; its files in %s were removed.\n", dir)
+	}()
+	// The quit key: the demo only. The kiosk itself never quits from the
+	// keyboard (systemd stops it).
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
 
 	fake := myqfake.NewDemo(myqfake.Options{})
 	srv, err := fake.Start(true)
@@ -137,12 +144,36 @@ func runDemo(ctx context.Context, level slog.Level, stderr io.Writer) error {
 	footer = append(footer, ui.FooterKey{Key: tcell.KeyF9, Label: "outage", Do: func() {
 		fake.SetDown(!outage.Load())
 		outage.Store(!outage.Load())
-	}})
+	}},
+		ui.FooterKey{Key: tcell.KeyF10, Label: "technician (PIN " + demoPIN + ")", ShowOnly: true},
+		ui.FooterKey{Key: tcell.KeyEscape, Label: "cancel", ShowOnly: true},
+		ui.FooterKey{Key: demoQuitKey, Label: "quit demo", Do: quit},
+	)
 
+	fmt.Fprint(stderr, demoIntro(state, simDir, srv.URL))
 	return runDaemon(ctx, daemonOptions{
-		cfg: cfg, level: level, stderr: stderr, footer: footer,
+		cfg: cfg, level: level, stderr: stderr, footer: footer, quietLogFile: true,
 		banner: fmt.Sprintf("demo: fake MyQ at %s, devices simulated in %s, technician PIN %s", srv.URL, simDir, demoPIN),
 	})
+}
+
+// demoQuitKey leaves the demo.
+const demoQuitKey = tcell.KeyF12
+
+// demoIntro is printed before the screen takes over (and is on the terminal
+// again when the demo ends): how to reach the running demo with kioskctl.
+// The control socket is in the state directory: the demo has no
+// $RUNTIME_DIRECTORY.
+func demoIntro(state, simDir, myqURL string) string {
+	return fmt.Sprintf(`kioskd demo: fake MyQ at %s, simulated devices in %s.
+  Keys: F2-F4 tap a card, F5-F8 insert money, F9 MyQ outage on/off,
+        F10 technician menu (PIN %s), F12 quit the demo.
+  While the demo runs, from another terminal:
+    go run ./cmd/kioskctl status --socket-dir %s
+    go run ./cmd/kioskctl queue --socket-dir %s
+    go run ./cmd/kioskctl journal inspect --state-dir %s
+  Log: %s (removed when the demo ends).
+`, myqURL, simDir, demoPIN, state, state, state, filepath.Join(state, "kioskd.log"))
 }
 
 func firstName(full string) string {

@@ -76,7 +76,7 @@ func buildHardware(cfg *config.Config, snap journal.Snapshot, log *slog.Logger) 
 		var acc devices.Acceptor
 		switch a.Protocol {
 		case config.ProtocolPulse:
-			acc, err = coin.NewPulse(coin.PulseConfig{Name: a.Name, Port: a.Port, Baud: a.Baud, Gap: a.PulseGap, Values: values, Log: dlog})
+			acc, err = coin.NewPulse(coin.PulseConfig{Name: a.Name, Port: a.Port, Baud: a.Baud, Encoding: coin.Encoding(a.Encoding), Gap: a.PulseGap, Values: values, Log: dlog})
 		case config.ProtocolCCTalk:
 			acc, err = coin.NewCCTalk(coin.CCTalkConfig{Name: a.Name, Port: a.Port, Baud: a.Baud, Address: byte(a.Address),
 				CRC16: a.CRC16, PollInterval: a.PollInterval, Values: values, LastCounter: counters[a.Name], Log: dlog})

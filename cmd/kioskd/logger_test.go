@@ -28,7 +28,7 @@ func TestLoggerPrefixesPriorityUnderJournal(t *testing.T) {
 		} else {
 			t.Setenv("JOURNAL_STREAM", "")
 		}
-		log, done, err := newLogger(f, slog.LevelInfo, t.TempDir())
+		log, done, err := newLogger(f, slog.LevelInfo, t.TempDir(), false)
 		if err != nil {
 			t.Fatal(err)
 		}

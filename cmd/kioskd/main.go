@@ -8,6 +8,8 @@
 //	kioskd --config /etc/kioskd/kioskd.toml
 //	kioskd --check-config --config FILE
 //	kioskd --demo
+//
+// See docs/ARCHITECTURE.md for the packages it wires together.
 package main
 
 import (
@@ -21,8 +23,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
+	"github.com/printroom/voucherkiosk/cmd/internal/clidoc"
 	"github.com/printroom/voucherkiosk/kiosk/config"
 )
 
@@ -43,6 +46,9 @@ func main() {
 		if errors.As(err, &ee) {
 			if ee.err != nil {
 				fmt.Fprintln(os.Stderr, "kioskd:", ee.err)
+			}
+			if ee.code == 2 {
+				fmt.Fprintln(os.Stderr, "Run 'kioskd --help' for usage.")
 			}
 			os.Exit(ee.code)
 		}
@@ -68,33 +74,65 @@ type options struct {
 	configPath  string
 	checkConfig bool
 	demo        bool
-	version     bool
 	logLevel    string
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
+// newRoot is kioskd's command line; its help and the kioskd(8) man page
+// come from it. do runs the daemon with the parsed options.
+func newRoot(stdout, stderr io.Writer, do func(ctx context.Context, o options) error) *cobra.Command {
 	var o options
-	fs := pflag.NewFlagSet("kioskd", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.configPath, "config", config.DefaultPath, "the kiosk config file")
-	fs.BoolVar(&o.checkConfig, "check-config", false, "check the config and the machine around it, then exit (0: good)")
-	fs.BoolVar(&o.demo, "demo", false, "run on the embedded demo: fake MyQ, simulated card reader, coins and notes")
-	fs.BoolVar(&o.version, "version", false, "print the version and exit")
-	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: kioskd [--config FILE] [--check-config] [--demo] [--version] [--log-level LEVEL]\n\n")
-		fs.PrintDefaults()
+	root := &cobra.Command{
+		Use:   "kioskd [flags]",
+		Short: "the Voucher Kiosk daemon: self-service MyQ X credit top-up",
+		Long: `kioskd runs the print-credit top-up kiosk: it reads the config, opens the card
+reader and the coin and note acceptors on serial ports, replays its money
+journal, runs the full-screen student UI on the console, books every top-up
+to MyQ X exactly once (keeping an offline queue when MyQ is unreachable), and
+answers kioskctl on its control socket. It normally runs as the systemd
+service kioskd.service on tty1; kioskctl(8) is the technician's tool.`,
+		Example: `  kioskd --config /etc/kioskd/kioskd.toml
+  kioskd --check-config /etc/kioskd/kioskd.toml
+  kioskd --demo`,
+		Version: version,
+		// kioskd --check-config FILE, as a technician types it.
+		Args:              cobra.MaximumNArgs(1),
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		DisableAutoGenTag: true,
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return o, &exitError{code: 0}
+	f := root.Flags()
+	f.StringVar(&o.configPath, "config", config.DefaultPath, "the kiosk config `FILE`")
+	f.BoolVar(&o.checkConfig, "check-config", false, "check the config and the machine around it, then exit (0: good)")
+	f.BoolVar(&o.demo, "demo", false, "run on the embedded demo: fake MyQ, simulated card reader, coins and notes")
+	f.StringVar(&o.logLevel, "log-level", "info", "`LEVEL`: debug, info, warn or error")
+	_ = root.MarkFlagFilename("config", "toml")
+	clidoc.WithExitCodes(root, "0 stopped by systemd or a signal (or --check-config found no problem), "+
+		"1 the config or the machine is wrong or the kiosk failed, 2 wrong usage.")
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetUsageFunc(clidoc.Usage)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
+	// packaging/build.sh writes kioskd(8) with --gen-docs DIR; a flag, not
+	// a subcommand, so kioskd keeps no subcommands.
+	var docs string
+	f.StringVar(&docs, "gen-docs", "", "write the man page into `DIR`, for packaging")
+	_ = f.MarkHidden("gen-docs")
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if docs != "" {
+			return clidoc.Generate(cmd, docs, version, false)
 		}
-		return o, &exitError{code: 2, err: err}
+		if len(args) == 1 {
+			switch {
+			case !o.checkConfig:
+				return &exitError{code: 2, err: fmt.Errorf("unexpected argument %q; give the config with --config FILE", args[0])}
+			case cmd.Flags().Changed("config") && args[0] != o.configPath:
+				return &exitError{code: 2, err: errors.New("give the config either as FILE or with --config, not both")}
+			}
+			o.configPath = args[0]
+		}
+		return do(cmd.Context(), o)
 	}
-	if fs.NArg() > 0 {
-		return o, &exitError{code: 2, err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	return o, nil
+	return root
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -106,14 +144,22 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseFlags(args, stderr)
-	if err != nil {
-		return err
+	ran := false
+	root := newRoot(stdout, stderr, func(ctx context.Context, o options) error {
+		ran = true
+		return runOptions(ctx, o, stdout, stderr)
+	})
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ee *exitError
+	if err != nil && !ran && !errors.As(err, &ee) {
+		// cobra refused the command line (an unexpected argument).
+		return &exitError{code: 2, err: err}
 	}
-	if o.version {
-		fmt.Fprintln(stdout, "kioskd", version)
-		return nil
-	}
+	return err
+}
+
+func runOptions(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	level, err := parseLevel(o.logLevel)
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -133,15 +179,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func checkConfig(path string, stdout io.Writer) error {
 	checked, problems := config.CheckFile(path, config.CheckOptions{})
-	for _, c := range checked {
-		fmt.Fprintln(stdout, "ok     ", c)
-	}
-	for _, p := range problems {
-		fmt.Fprintln(stdout, "PROBLEM", p.Error())
-	}
+	clidoc.PrintChecks(stdout, checked, problems)
 	if len(problems) > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%s: %d problem(s)", path, len(problems))}
+		return &exitError{code: 1, err: fmt.Errorf("%d problem(s) in %s; fix them and run the check again", len(problems), path)}
 	}
-	fmt.Fprintf(stdout, "%s is good\n", path)
+	fmt.Fprintf(stdout, "%s is good (%d checks)\n", path, len(checked))
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"math/bits"
 )
 
 // STEX marks an encrypted eSSP payload inside a frame's data.
@@ -102,54 +103,104 @@ func (c *Cipher) Open(payload []byte) ([]byte, uint32, error) {
 	return data, count, nil
 }
 
-// KeyExchange is one side of eSSP's 64-bit Diffie-Hellman. The host makes
-// the generator and modulus; both sides pick a secret and swap g^secret mod p.
+// KeyLimit bounds every number of the key exchange: ITL's host (Random.h
+// MAX_PRIME_NUMBER and MAX_RANDOM_INTEGER) keeps generator, modulus and
+// secrets below 2^31 and multiplies in 64 bits, so firmware built from the
+// same code refuses or mis-computes anything larger.
+const KeyLimit = 1 << 31
+
+// KeyExchange is one side of eSSP's Diffie-Hellman. The host makes the
+// generator and modulus; both sides pick a secret and swap g^secret mod p.
 type KeyExchange struct {
 	Generator, Modulus uint64
-	secret             *big.Int
+	secret             uint64
 	// Inter is this side's public value, g^secret mod Modulus.
 	Inter uint64
 }
 
-// NewHostKeyExchange picks fresh primes and a secret from crypto/rand.
+// NewHostKeyExchange picks two primes below KeyLimit and a secret from
+// crypto/rand. Like ITL's host (InitiateSSPHostKeys) it sends the smaller
+// prime as the generator and the larger as the modulus.
 func NewHostKeyExchange() (*KeyExchange, error) {
-	var g, p *big.Int
-	for {
+	var g, p uint64
+	for g == p {
 		var err error
-		if g, err = rand.Prime(rand.Reader, 62); err != nil {
-			return nil, fmt.Errorf("%w: generator: %v", ErrKeyExchange, err)
+		if g, err = randPrime(); err != nil {
+			return nil, err
 		}
-		if p, err = rand.Prime(rand.Reader, 63); err != nil {
-			return nil, fmt.Errorf("%w: modulus: %v", ErrKeyExchange, err)
-		}
-		if g.Cmp(p) < 0 {
-			break
+		if p, err = randPrime(); err != nil {
+			return nil, err
 		}
 	}
-	return NewKeyExchange(g.Uint64(), p.Uint64())
+	if g > p {
+		g, p = p, g
+	}
+	secret, err := randBelow(KeyLimit)
+	if err != nil {
+		return nil, err
+	}
+	return newKeyExchange(g, p, secret+1)
 }
 
-// NewKeyExchange picks a secret for the given generator and modulus (the
-// slave's side, once the host has sent them).
+func randPrime() (uint64, error) {
+	// 31 bits with the top bit set: a prime in [2^30, 2^31).
+	pr, err := rand.Prime(rand.Reader, 31)
+	if err != nil {
+		return 0, fmt.Errorf("%w: prime: %v", ErrKeyExchange, err)
+	}
+	return pr.Uint64(), nil
+}
+
+func randBelow(n uint64) (uint64, error) {
+	v, err := rand.Int(rand.Reader, new(big.Int).SetUint64(n-1))
+	if err != nil {
+		return 0, fmt.Errorf("%w: secret: %v", ErrKeyExchange, err)
+	}
+	return v.Uint64(), nil
+}
+
+// NewKeyExchange picks a secret below KeyLimit for the given generator and
+// modulus (the slave's side, once the host has sent them).
 func NewKeyExchange(generator, modulus uint64) (*KeyExchange, error) {
-	if modulus < 3 || generator < 2 || generator >= modulus {
+	secret, err := randBelow(KeyLimit)
+	if err != nil {
+		return nil, err
+	}
+	return newKeyExchange(generator, modulus, secret+1)
+}
+
+func newKeyExchange(generator, modulus, secret uint64) (*KeyExchange, error) {
+	if modulus < 3 || generator < 2 {
 		return nil, fmt.Errorf("%w: generator %d, modulus %d", ErrKeyExchange, generator, modulus)
 	}
-	p := new(big.Int).SetUint64(modulus)
-	secret, err := rand.Int(rand.Reader, new(big.Int).Sub(p, big.NewInt(2)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: secret: %v", ErrKeyExchange, err)
-	}
-	secret.Add(secret, big.NewInt(1))
-	inter := new(big.Int).Exp(new(big.Int).SetUint64(generator), secret, p)
-	return &KeyExchange{Generator: generator, Modulus: modulus, secret: secret, Inter: inter.Uint64()}, nil
+	return &KeyExchange{Generator: generator, Modulus: modulus, secret: secret, Inter: powMod(generator, secret, modulus)}, nil
 }
 
-// Key combines the other side's public value into the shared 64-bit key.
+// Key combines the other side's public value into the shared key.
 func (k *KeyExchange) Key(otherInter uint64) uint64 {
-	p := new(big.Int).SetUint64(k.Modulus)
-	return new(big.Int).Exp(new(big.Int).SetUint64(otherInter), k.secret, p).Uint64()
+	return powMod(otherInter, k.secret, k.Modulus)
 }
+
+// powMod is x^y mod n without overflow for any 64-bit operands.
+func powMod(x, y, n uint64) uint64 {
+	mul := func(a, b uint64) uint64 {
+		hi, lo := bits.Mul64(a, b)
+		_, r := bits.Div64(hi%n, lo, n)
+		return r
+	}
+	r, x := uint64(1)%n, x%n
+	for ; y > 0; y >>= 1 {
+		if y&1 == 1 {
+			r = mul(r, x)
+		}
+		x = mul(x, x)
+	}
+	return r
+}
+
+// IsPrime reports whether n is prime (deterministic for 64-bit n): what a
+// slave checks SET_GENERATOR and SET_MODULUS against.
+func IsPrime(n uint64) bool { return new(big.Int).SetUint64(n).ProbablyPrime(0) }
 
 // ParseKeyHex reads a fixed key written as 16 hex digits, e.g.
 // "0123456701234567".

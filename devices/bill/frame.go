@@ -1,6 +1,7 @@
 // Package bill drives ITL bill validators (NV9, NV10, NV200) over SSP and
 // its encrypted form eSSP: framing, the start-up handshake, polling, and the
 // escrow dance that lets the engine journal a note before it is stacked.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // The package owns the wire protocol and the note state machine; it knows
 // nothing about sessions or accounts. It reports what the device says as

@@ -16,12 +16,16 @@ var ErrTimeout = errors.New("ssp: device did not answer")
 // link is one open port's command/reply exchange: sequence flag, retries and
 // (after a key exchange) encryption. It lives as long as the port session.
 type link struct {
-	p       devices.Port
-	id      byte
-	seq     bool // the flag of the next new command
-	parser  Parser
-	cipher  *Cipher
-	count   uint32 // eSSP packet counter, shared by both directions
+	p      devices.Port
+	id     byte
+	seq    bool // the flag of the next new command
+	parser Parser
+	cipher *Cipher
+	// count is the eSSP packet counter. As in ITL's host (EncryptSSPPacket,
+	// SSPSendCommand) it steps once when a command is sealed, and the
+	// device's reply must carry the stepped value; the next command carries
+	// it too. See testdata/conformance/essp "counter".
+	count   uint32
 	timeout time.Duration
 	retries int
 	buf     [256]byte
@@ -53,6 +57,7 @@ func (l *link) do(ctx context.Context, cmd []byte) ([]byte, error) {
 		if payload, err = l.cipher.Seal(cmd, l.count); err != nil {
 			return nil, err
 		}
+		l.count++
 	}
 	raw, err := Frame{Seq: l.seq, ID: l.id, Data: payload}.Encode()
 	if err != nil {
@@ -84,7 +89,6 @@ func (l *link) do(ctx context.Context, cmd []byte) ([]byte, error) {
 			if n != l.count {
 				return nil, fmt.Errorf("ssp: %s reply: %w: got %d, want %d", Command(cmd[0]), ErrCounter, n, l.count)
 			}
-			l.count++
 			reply = d
 		}
 		if len(reply) == 0 {

@@ -2,6 +2,7 @@ package bill
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -146,9 +147,33 @@ func EncodeEvents(evs []Event) []byte {
 	return out
 }
 
-// ParseEvents decodes a poll reply (the OK byte first). An event code it does
-// not know ends the parse with an error: its length is unknown, so what
-// follows cannot be trusted; the events before it are returned.
+// needsAck reports whether POLL_WITH_ACK repeats the event until EVENT_ACK.
+// ITL's text names "the specified events" without a table any reachable
+// source reproduces; we take the ones that carry money or a note's final
+// place (testdata/conformance/essp marks this UNCERTAIN). Every other event
+// is reported once.
+func (e EventCode) needsAck() bool {
+	switch e {
+	case EvCredit, EvClearedFromFront, EvClearedToCashbox:
+		return true
+	}
+	return false
+}
+
+// skippable lists event codes this driver does not act on but whose length
+// ITL's tables give (no data), so a reply carrying them is still fully
+// understood: BAR_CODE_TICKET_VALIDATED, BAR_CODE_TICKET_ACK, DEVICE_FULL,
+// PAYOUT_OUT_OF_SERVICE, NOTE_FLOAT_REMOVED/ATTACHED, NOTE_STORED_IN_PAYOUT.
+var skippable = map[EventCode]bool{0xE5: true, 0xD1: true, 0xCF: true, 0xC6: true, 0xC7: true, 0xC8: true, 0xDB: true}
+
+// ErrUnknownEvent means a poll reply held an event whose length ITL does not
+// give: the rest of the reply cannot be read, so it must not be acknowledged.
+var ErrUnknownEvent = errors.New("ssp: poll: unknown event")
+
+// ParseEvents decodes a poll reply (the OK byte first). An event without data
+// that ITL documents is returned even if the driver ignores it. An event code
+// of unknown length ends the parse with an error wrapping ErrUnknownEvent:
+// what follows cannot be trusted; the events before it are returned.
 func ParseEvents(reply []byte) ([]Event, error) {
 	if len(reply) == 0 {
 		return nil, fmt.Errorf("ssp: poll: empty reply")
@@ -159,8 +184,8 @@ func ParseEvents(reply []byte) ([]Event, error) {
 	var evs []Event
 	for i := 1; i < len(reply); {
 		c := EventCode(reply[i])
-		if _, known := eventNames[c]; !known {
-			return evs, fmt.Errorf("ssp: poll: unknown event 0x%02X at byte %d", reply[i], i)
+		if _, known := eventNames[c]; !known && !skippable[c] {
+			return evs, fmt.Errorf("%w 0x%02X at byte %d", ErrUnknownEvent, reply[i], i)
 		}
 		e := Event{Code: c}
 		i++

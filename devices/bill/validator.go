@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -41,8 +42,11 @@ type Config struct {
 	// as pending (escrowed, not credited, not returned) at start.
 	PendingNotes int
 	Reconnect    time.Duration // between reopen attempts; default 1 s
-	Open         devices.OpenFunc
-	Log          *slog.Logger
+	// JournalWait bounds how long a poll waits for the engine to journal a
+	// credit before it polls on without EVENT_ACK; default 10 s.
+	JournalWait time.Duration
+	Open        devices.OpenFunc
+	Log         *slog.Logger
 }
 
 // ConfigError says the device disagrees with the configuration: retrying
@@ -103,12 +107,13 @@ type Validator struct {
 	info Info
 
 	// Owned by the Run goroutine.
-	out     chan<- devices.Event
-	values  map[int]int64
-	cur     *note
-	budget  int     // unknown CREDITs we may still attribute to the engine's pending notes
-	verify  bool    // after a (re)connect: settle what the device no longer shows
-	unacked []Event // the last poll reply's events, EVENT_ACK unconfirmed
+	out      chan<- devices.Event
+	values   map[int]int64
+	cur      *note
+	budget   int     // unknown CREDITs we may still attribute to the engine's pending notes
+	verify   bool    // after a (re)connect: settle what the device no longer shows
+	unacked  []Event // handled events that need EVENT_ACK, not yet acknowledged
+	repeated []Event // scratch for dropRepeats
 	// journaled holds one channel per credit of the current poll, closed
 	// by the engine (devices.Credit.Ack) once the credit is durable.
 	journaled  []chan struct{}
@@ -163,6 +168,9 @@ func New(cfg Config) (*Validator, error) {
 	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = 3
+	}
+	if cfg.JournalWait <= 0 {
+		cfg.JournalWait = journalWait
 	}
 	log := cfg.Log
 	if log == nil {
@@ -504,8 +512,10 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	if err != nil {
 		return fmt.Errorf("ssp: %s: %w", cmd, err)
 	}
-	if cmd == CmdPollWithAck && Response(r[0]) == RespUnknownCommand {
-		v.log.Info("ssp: device has no POLL_WITH_ACK; using POLL")
+	if cmd == CmdPollWithAck && (Response(r[0]) == RespUnknownCommand || Response(r[0]) == RespKeyNotSet && l.cipher == nil) {
+		// Unknown to older firmware; refused in plain where ITL's table says
+		// it requires encryption.
+		v.log.Info("ssp: device takes no POLL_WITH_ACK here; using POLL", "answer", Response(r[0]))
 		v.ack = false
 		v.mu.Lock()
 		v.info.PollWithAck = false
@@ -517,21 +527,35 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	}
 	evs, perr := ParseEvents(r)
 	if perr != nil {
-		v.log.Warn("ssp: poll reply", "err", perr)
-		if !v.status(ctx, devices.StatusFault, perr.Error()) {
+		// Never acknowledge a reply we did not fully read: a CREDIT may sit
+		// behind the event we could not parse. Handle what we understood,
+		// raise a fault and poll on; the device repeats what needs an ACK.
+		v.log.Warn("ssp: poll reply not understood: not acknowledging it", "err", perr, "reply", fmt.Sprintf("% X", r))
+		detail := perr.Error()
+		if !v.ack {
+			// Plain POLL repeats nothing: what followed is gone.
+			detail += ": events after it are lost (plain POLL); count the cash box"
+		}
+		if !v.status(ctx, devices.StatusFault, detail) {
 			return nil
 		}
 	}
-	all := evs
-	if n := len(v.unacked); n > 0 && len(evs) >= n && sameEvents(evs[:n], v.unacked) {
-		// The device repeats events whose EVENT_ACK was lost with the
-		// connection: the engine has them already.
-		evs = evs[n:]
+	fresh := evs
+	if v.ack {
+		fresh = v.dropRepeats(evs)
 	}
-	v.journaled = v.journaled[:0]
-	restart, delivered := v.handle(ctx, evs)
+	restart, delivered := v.handle(ctx, fresh, perr == nil)
 	if !delivered {
 		return nil // ctx ended: do not ACK what the engine never saw
+	}
+	if v.ack {
+		// Handled: until the device takes our EVENT_ACK, its repeats of
+		// these events are known as repeats, even if the ACK waits.
+		for _, e := range fresh {
+			if e.Code.needsAck() {
+				v.unacked = append(v.unacked, e)
+			}
+		}
 	}
 	// EVENT_ACK makes the device forget its credits: send it only once the
 	// engine has journaled them, so a crash in between leaves the device
@@ -539,17 +563,18 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	if !v.awaitJournaled(ctx) {
 		return nil
 	}
-	if v.ack && len(all) > 0 {
-		v.unacked = all
-		r, err := l.do(ctx, []byte{byte(CmdEventAck)})
-		if err != nil {
-			return fmt.Errorf("ssp: EVENT_ACK: %w", err)
-		}
-		if Response(r[0]) == RespOK || Response(r[0]) == RespCannotProcess {
-			v.unacked = nil
-		}
-	} else {
+	if !v.ack {
 		v.unacked = nil
+	} else {
+		if perr == nil && len(v.unacked) > 0 {
+			r, err := l.do(ctx, []byte{byte(CmdEventAck)})
+			if err != nil {
+				return fmt.Errorf("ssp: EVENT_ACK: %w", err)
+			}
+			if Response(r[0]) == RespOK || Response(r[0]) == RespCannotProcess {
+				v.unacked = nil
+			}
+		}
 	}
 	if restart {
 		return errRestart
@@ -557,12 +582,40 @@ func (v *Validator) poll(ctx context.Context, l *link) error {
 	return nil
 }
 
+// dropRepeats removes from a POLL_WITH_ACK reply the events the device
+// repeats because our EVENT_ACK did not reach it: event by event, since only
+// the events that need an ACK repeat and new ones arrive beside them. A note
+// action (READ, STACKING, REJECTING) proves the device took our ACK: ITL's
+// devices allow no further note action until the ACK.
+func (v *Validator) dropRepeats(evs []Event) []Event {
+	var fresh []Event
+	for _, e := range evs {
+		switch {
+		case e.Code == EvRead || e.Code == EvStacking || e.Code == EvRejecting:
+			v.unacked = nil
+		case e.Code.needsAck():
+			if i := slices.Index(v.unacked, e); i >= 0 {
+				v.log.Debug("ssp: event repeated until EVENT_ACK: already handled", "event", e)
+				v.unacked = slices.Delete(v.unacked, i, i+1)
+				// Still unacknowledged: keep it for the ACK below.
+				v.repeated = append(v.repeated, e)
+				continue
+			}
+		}
+		fresh = append(fresh, e)
+	}
+	v.unacked = append(v.unacked, v.repeated...)
+	v.repeated = v.repeated[:0]
+	return fresh
+}
+
 // handle turns one poll's events into devices events. It reports whether the
 // device reset (start-up must run again) and whether every event reached the
-// engine.
-func (v *Validator) handle(ctx context.Context, evs []Event) (restart, ok bool) {
+// engine. A reply not fully understood (complete false) proves nothing about
+// what the device holds.
+func (v *Validator) handle(ctx context.Context, evs []Event, complete bool) (restart, ok bool) {
 	now := time.Now()
-	quiet := true
+	quiet := complete
 	alarms := map[string]bool{}
 	send := func(ev devices.Event) bool {
 		if !ok {
@@ -656,15 +709,6 @@ func (v *Validator) handle(ctx context.Context, evs []Event) (restart, ok bool) 
 	return restart, ok
 }
 
-func sameEvents(a, b []Event) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return len(a) == len(b)
-}
-
 // escrowed handles READ with a channel: a note waiting for our decision.
 func (v *Validator) escrowed(ctx context.Context, ch int, now time.Time, send func(devices.Event) bool) {
 	if c := v.cur; c != nil {
@@ -699,13 +743,26 @@ func (v *Validator) escrowed(ctx context.Context, ch int, now time.Time, send fu
 // then (only slow), so the poll goes on without acknowledging it.
 const journalWait = 10 * time.Second
 
-// awaitJournaled waits until the engine journaled every credit of this
-// poll. false: ctx ended or the engine is too slow; do not EVENT_ACK now.
+// awaitJournaled waits until the engine journaled every credit handed over
+// and not yet acknowledged (this poll's, and an earlier poll's that timed
+// out). false: ctx ended or the engine is too slow; do not EVENT_ACK now.
 func (v *Validator) awaitJournaled(ctx context.Context) bool {
 	if len(v.journaled) == 0 {
 		return true
 	}
-	t := time.NewTimer(journalWait)
+	defer func() {
+		// Keep only what is still not journaled.
+		left := v.journaled[:0]
+		for _, ch := range v.journaled {
+			select {
+			case <-ch:
+			default:
+				left = append(left, ch)
+			}
+		}
+		v.journaled = left
+	}()
+	t := time.NewTimer(v.cfg.JournalWait)
 	defer t.Stop()
 	for _, ch := range v.journaled {
 		select {

@@ -2,6 +2,7 @@
 // frame format and generic one-line-per-card readers, de-duplication of a card
 // held in the field, and the MyQ-style transform chain that turns a raw card
 // id into the number MyQ knows.
+// See docs/ARCHITECTURE.md for its place among the packages.
 package card
 
 import (
@@ -113,7 +114,8 @@ func (r *Reader) Run(ctx context.Context, out chan<- devices.Event) error {
 	}
 	var lastID string
 	var lastSeen time.Time
-	totalBad := 0
+	noise := devices.NewNoise(r.cfg.Name, r.log, r.now)
+	defer noise.Flush()
 	return devices.Keep(ctx, devices.KeepConfig{
 		Device: r.cfg.Name, Path: r.cfg.Port, Mode: devices.Mode{Baud: r.cfg.Baud},
 		Open: r.cfg.Open, Log: r.log,
@@ -137,7 +139,7 @@ func (r *Reader) Run(ctx context.Context, out chan<- devices.Event) error {
 			if n == 0 {
 				continue // cannot happen without a timeout; tolerate it
 			}
-			bad := 0
+			bad, unmatched := 0, 0
 			for _, b := range buf[:n] {
 				raw, ok, isBad := f.feed(b)
 				if isBad {
@@ -149,8 +151,8 @@ func (r *Reader) Run(ctx context.Context, out chan<- devices.Event) error {
 				if r.pattern != nil {
 					m := r.pattern.FindStringSubmatch(raw)
 					if m == nil || m[1] == "" {
-						r.log.Warn("card line does not match pattern", "device", r.cfg.Name, "line", devices.MaskCard(raw))
-						bad++
+						r.log.Debug("card line does not match pattern", "device", r.cfg.Name, "line", devices.MaskCard(raw))
+						unmatched++
 						continue
 					}
 					raw = m[1]
@@ -172,11 +174,14 @@ func (r *Reader) Run(ctx context.Context, out chan<- devices.Event) error {
 				r.log.Info("card read", "device", r.cfg.Name, "card", devices.MaskCard(num))
 				send(devices.CardRead{Device: r.cfg.Name, Number: num, At: now})
 			}
-			if bad > 0 {
-				totalBad += bad
-				r.log.Warn("bad frames from card reader", "device", r.cfg.Name, "count", bad, "total", totalBad)
+			// Noise is summed: one log line and one status a minute at most.
+			wrote := noise.Add("bad frames", bad)
+			wrote = noise.Add("lines not matching the pattern", unmatched) || wrote
+			if wrote {
+				_, total := noise.Summary()
 				send(devices.StatusChange{Device: r.cfg.Name, Status: devices.StatusBadFrames,
-					Detail: fmt.Sprintf("%d bad frames (%d since start)", bad, totalBad), At: r.now()})
+					Detail: fmt.Sprintf("noise on the line: %d bad frames, %d unmatched lines since start (summed once a minute)",
+						total["bad frames"], total["lines not matching the pattern"]), At: r.now()})
 			}
 			if ctx.Err() != nil {
 				return nil
@@ -194,10 +199,12 @@ func maskedReason(err error) string {
 	return "transform failed"
 }
 
-// rdmFramer decodes RDM6300 frames: STX, 10 hex data, 2 hex checksum, ETX.
+// rdmFramer decodes RDM6300 frames: STX, 10 hex data, 2 hex checksum, ETX,
+// and the ID-12LA / ID-20LA form of the same frame with CR LF before ETX.
 type rdmFramer struct {
 	buf     [12]byte
 	n       int
+	tail    int // 1 after the CR, 2 after CR LF (ID-12LA/ID-20LA)
 	inFrame bool
 	junk    bool // inside a run of garbage already counted
 }
@@ -212,7 +219,7 @@ func (f *rdmFramer) feed(b byte) (string, bool, bool) {
 		// A start inside a frame means the previous one was cut short:
 		// resynchronise on this byte.
 		bad := f.inFrame
-		f.inFrame, f.n, f.junk = true, 0, false
+		f.inFrame, f.n, f.tail, f.junk = true, 0, 0, false
 		return "", false, bad
 	}
 	if !f.inFrame {
@@ -231,8 +238,12 @@ func (f *rdmFramer) feed(b byte) (string, bool, bool) {
 		f.n++
 		return "", false, false
 	}
+	if b == '\r' && f.tail == 0 || b == '\n' && f.tail == 1 {
+		f.tail++
+		return "", false, false
+	}
 	f.inFrame = false
-	if b != etx {
+	if b != etx || f.tail == 1 {
 		f.junk = true
 		return "", false, true
 	}
@@ -324,4 +335,24 @@ func trimSpace(b []byte) string {
 		j--
 	}
 	return string(b[i:j])
+}
+
+// Framer splits a reader's byte stream into raw card ids, as Run does: for
+// tools that look at a recorded stream (the serial trace).
+type Framer interface {
+	// Feed takes one byte; it returns a raw id when a good frame ends and
+	// bad=true when it discarded a frame or a run of garbage.
+	Feed(b byte) (id string, ok, bad bool)
+}
+
+type framerFunc func(byte) (string, bool, bool)
+
+func (f framerFunc) Feed(b byte) (string, bool, bool) { return f(b) }
+
+// NewFramer returns the framer of a reader format ("rdm6300" or "line").
+func NewFramer(format string) Framer {
+	if Format(format) == FormatRDM6300 {
+		return framerFunc((&rdmFramer{}).feed)
+	}
+	return framerFunc((&lineFramer{}).feed)
 }

@@ -125,3 +125,26 @@ func FuzzLineFramer(f *testing.F) {
 		}
 	})
 }
+
+// ID-12LA and ID-20LA readers send the RDM6300 frame with CR LF before ETX:
+// accepted (before, every read was a bad frame); a lone CR or LF is not.
+func TestRDMFramerIDInnovations(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		in     string
+		ids    int
+		bad    int
+		wantID string
+	}{
+		{"ID-12LA", "\x027C0055F8C415\r\n\x03", 1, 0, "7C0055F8C4"},
+		{"ID-20LA repeated", "\x02100086F44426\r\n\x03\x02100086F44426\r\n\x03", 2, 0, "100086F444"},
+		{"CR only", "\x02100086F44426\r\x03", 0, 1, ""},
+		{"LF only", "\x02100086F44426\n\x03", 0, 1, ""},
+		{"CR LF bad checksum", "\x02100086F44427\r\n\x03", 0, 1, ""},
+	} {
+		ids, bad := feedAll(&rdmFramer{}, tc.in)
+		if len(ids) != tc.ids || bad != tc.bad || (tc.wantID != "" && ids[0] != tc.wantID) {
+			t.Errorf("%s: ids %v bad %d, want %d ids (%s) and %d bad", tc.name, ids, bad, tc.ids, tc.wantID, tc.bad)
+		}
+	}
+}

@@ -236,3 +236,116 @@ func TestNewReaderRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// An ID-12LA and an ID-20LA (CR LF before ETX) over a real pty, each.
+func TestIDInnovationsReadersOverPty(t *testing.T) {
+	for _, model := range []string{"ID-12LA", "ID-20LA"} {
+		t.Run(model, func(t *testing.T) {
+			sim, err := devsim.NewRDM6300(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sim.Close()
+			sim.CRLF = true
+			chain, _ := card.ParseChain("right(8)|hex2dec|lpad(10,0)")
+			r, err := card.NewReader(card.Config{Name: "card", Port: sim.Path(), Format: "rdm6300", Transform: chain})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := run(t, r)
+			waitFor(t, "connected", func() bool { return h.count(devices.StatusConnected) == 1 })
+			if err := sim.TapCard("7C0055F8C4"); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "card", func() bool { return len(h.cards()) == 1 })
+			if got := h.cards()[0]; got != "0005634244" {
+				t.Fatalf("card = %q, want 0005634244", got)
+			}
+			if n := h.count(devices.StatusBadFrames); n != 0 {
+				t.Fatalf("%d bad-frame reports for good frames", n)
+			}
+		})
+	}
+}
+
+// settableClock is a clock the test moves by hand.
+type settableClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *settableClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *settableClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// Random bytes on the line give one summary line (and one status) per
+// minute, with counts, not one per bad read (issue 14: 33,611 lines in
+// 20 s). The minute is an injected clock; a card read after the noise marks
+// that the driver has handled all of it.
+func TestNoiseSummarisedPerMinute(t *testing.T) {
+	sim, err := devsim.NewRDM6300(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	sim.Repeats = 1
+	clk := &settableClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	logs := &syncBuffer{}
+	r, err := card.NewReader(card.Config{Name: "card", Port: sim.Path(), Format: "rdm6300", Log: newLogger(logs), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := run(t, r)
+	waitFor(t, "connected", func() bool { return h.count(devices.StatusConnected) == 1 })
+	noise := func(cardID string, want int) {
+		t.Helper()
+		for i := range 300 {
+			sim.Garbage([]byte{0xff, byte(i), 0x02, 'Z', 0x03, 0x00})
+		}
+		sim.TapCard(cardID)
+		waitFor(t, "the card after the noise", func() bool { return len(h.cards()) == want })
+	}
+	lines := func() int { return strings.Count(logs.String(), "serial line noise") }
+	noise("0102030405", 1)
+	if lines() != 1 || h.count(devices.StatusBadFrames) != 1 {
+		t.Fatalf("after a burst: %d noise lines and %d bad-frame statuses, want 1 and 1", lines(), h.count(devices.StatusBadFrames))
+	}
+	noise("0102030406", 2)
+	if lines() != 1 {
+		t.Fatalf("%d noise lines within a minute, want 1", lines())
+	}
+	clk.add(time.Minute)
+	noise("0102030407", 3)
+	if lines() != 2 || h.count(devices.StatusBadFrames) != 2 {
+		t.Fatalf("after a minute: %d lines, %d statuses; want 2 and 2", lines(), h.count(devices.StatusBadFrames))
+	}
+	if !strings.Contains(logs.String(), `"bad frames since start"=`) {
+		t.Errorf("the summary has no counts:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a log sink the test may read while the driver writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

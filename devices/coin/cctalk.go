@@ -37,6 +37,9 @@ type CCTalkConfig struct {
 type Info struct {
 	Manufacturer, Product, Serial string
 	Coins                         map[int]string // position -> coin id, e.g. "EU200A"
+	// Echo says the line returns the host's own bytes (a single-wire bus);
+	// native USB acceptors and some interfaces do not. Detected per reply.
+	Echo bool
 }
 
 // CCTalk is a ccTalk coin acceptor.
@@ -298,6 +301,8 @@ func (c *CCTalk) identify(conn *ccConn) error {
 		return fmt.Errorf("ccTalk %s: manufacturer id: %w", c.cfg.Name, err)
 	}
 	info.Manufacturer = printable(m)
+	info.Echo = conn.echo
+	c.log.Info("ccTalk line", "device", c.cfg.Name, "echo", conn.echo)
 	pr, err := conn.request(hdrProductCode, nil)
 	if err != nil {
 		return fmt.Errorf("ccTalk %s: product code: %w", c.cfg.Name, err)
@@ -311,6 +316,10 @@ func (c *CCTalk) identify(conn *ccConn) error {
 	}
 	for pos := 1; pos <= 16; pos++ {
 		id, err := conn.request(hdrCoinID, []byte{byte(pos)})
+		if errors.Is(err, ErrNAK) {
+			// Some acceptors NAK a position they do not have: no coin here.
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("ccTalk %s: coin id %d: %w", c.cfg.Name, pos, err)
 		}
@@ -367,6 +376,7 @@ type ccConn struct {
 	crc     bool
 	timeout time.Duration
 	retries int
+	echo    bool // the last reply came after an echo of our message
 	buf     [ccMaxData + 5]byte
 }
 
@@ -401,16 +411,27 @@ func (c *ccConn) exchange(msg []byte) ([]byte, error) {
 		return nil, fmt.Errorf("write: %w", err)
 	}
 	deadline := time.Now().Add(c.timeout)
-	// Single wire: our own bytes come back first.
-	echo := c.buf[:len(msg)]
-	if err := c.readFull(echo, deadline); err != nil {
-		return nil, fmt.Errorf("echo: %w", err)
-	}
-	if !bytes.Equal(echo, msg) {
-		return nil, fmt.Errorf("%w: echo differs (collision or noise)", errBadFrame)
-	}
+	// On a single wire our own bytes come back first; native USB acceptors
+	// and some interfaces give no echo. The first byte tells which: an echo
+	// starts with the device's address, a reply with the host's (1), and
+	// the two differ (NewCCTalk refuses address 1 for the device).
 	head := c.buf[:2]
-	if err := c.readFull(head, deadline); err != nil {
+	if err := c.readFull(head[:1], deadline); err != nil {
+		return nil, err
+	}
+	c.echo = head[0] == msg[0]
+	if c.echo {
+		echo := c.buf[:len(msg)]
+		if err := c.readFull(echo[1:], deadline); err != nil {
+			return nil, fmt.Errorf("echo: %w", err)
+		}
+		if !bytes.Equal(echo, msg) {
+			return nil, fmt.Errorf("%w: echo differs (collision or noise)", errBadFrame)
+		}
+		if err := c.readFull(head, deadline); err != nil {
+			return nil, err
+		}
+	} else if err := c.readFull(head[1:], deadline); err != nil {
 		return nil, err
 	}
 	n := int(head[1]) + 5

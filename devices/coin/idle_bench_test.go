@@ -52,3 +52,29 @@ func BenchmarkIdleCPU(b *testing.B) {
 	hr.stop()
 	ha.stop()
 }
+
+// BenchmarkPulseThroughput feeds coins at the bridge's real pace (30 ms
+// pulses, 200 ms between coins, a 100 ms gap) and prints coins per second
+// and how many coins were misread. A figure, not a pass/fail: the timing of
+// a pulse line depends on the machine's load (issue 11 item 13).
+func BenchmarkPulseThroughput(b *testing.B) {
+	sim, err := devsim.NewPulseBridge("", 30*time.Millisecond)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	sim.SetCoinGap(200 * time.Millisecond)
+	p, _ := coin.NewPulse(coin.PulseConfig{Name: "coins", Port: sim.Path(), Gap: 100 * time.Millisecond, Values: pulseValues})
+	h := run(b, p)
+	waitFor(b, "connected", func() bool { return len(h.statuses(devices.StatusConnected)) == 1 })
+	seq := []int{1, 2, 5, 10}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		sim.InsertCoin(seq[i%len(seq)])
+	}
+	waitFor(b, "coins", func() bool { return h.coins() >= b.N || len(h.unrecognised()) > 0 })
+	el := time.Since(start)
+	b.ReportMetric(float64(b.N)/el.Seconds(), "coins/s")
+	b.ReportMetric(float64(len(h.unrecognised())), "misread")
+}

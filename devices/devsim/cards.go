@@ -14,6 +14,8 @@ type RDM6300 struct {
 	// repeats about every 50 ms); Interval is the time between them.
 	Repeats  int
 	Interval time.Duration
+	// CRLF sends the ID-12LA / ID-20LA form: CR LF before ETX.
+	CRLF bool
 }
 
 // NewRDM6300 starts a reader whose pty is linked as dir/rdm6300 (dir ""
@@ -52,6 +54,9 @@ func (r *RDM6300) TapCard(hex10 string) error {
 	f, err := RDM6300Frame(hex10)
 	if err != nil {
 		return err
+	}
+	if r.CRLF {
+		f = append(append(f[:len(f)-1:len(f)-1], '\r', '\n'), 0x03)
 	}
 	for i := 0; i < max(r.Repeats, 1); i++ {
 		if i > 0 {

@@ -23,13 +23,16 @@ const (
 )
 
 // CCTalk simulates a ccTalk coin acceptor at address 2 on a single-wire bus:
-// everything the host writes is echoed back before the reply.
+// everything the host writes is echoed back before the reply, unless echo is
+// off (native USB acceptors and some interfaces give none).
 type CCTalk struct {
 	*port
 
 	mu      sync.Mutex
 	coins   map[int]string // position -> 6-char coin id
 	crc16   bool
+	noEcho  bool
+	idNAK   bool // positions without a coin answer 184 with NAK
 	rx      []byte
 	counter int       // 0 after reset, then 1..255
 	events  [][2]byte // newest first, at most 5
@@ -60,6 +63,21 @@ func NewCCTalk(dir string, coins map[int]string) (*CCTalk, error) {
 func (c *CCTalk) SetCRC16(on bool) {
 	c.mu.Lock()
 	c.crc16 = on
+	c.mu.Unlock()
+}
+
+// SetEcho turns the bus echo of the host's bytes on (the default) or off.
+func (c *CCTalk) SetEcho(on bool) {
+	c.mu.Lock()
+	c.noEcho = !on
+	c.mu.Unlock()
+}
+
+// SetCoinIDNAK makes positions without a coin answer "read coin id" (184)
+// with NAK, as some acceptors do, instead of an id of dots.
+func (c *CCTalk) SetCoinIDNAK(on bool) {
+	c.mu.Lock()
+	c.idNAK = on
 	c.mu.Unlock()
 }
 
@@ -138,8 +156,13 @@ func (c *CCTalk) push(a, b byte) {
 
 // onData runs on the pty reader goroutine.
 func (c *CCTalk) onData(p []byte) {
-	// The bus echoes every byte the host sends.
-	c.write(p)
+	c.mu.Lock()
+	echo := !c.noEcho
+	c.mu.Unlock()
+	if echo {
+		// The bus echoes every byte the host sends.
+		c.write(p)
+	}
 	c.mu.Lock()
 	c.rx = append(c.rx, p...)
 	var replies [][]byte
@@ -239,6 +262,9 @@ func (c *CCTalk) handle(hdr byte, data []byte) []byte {
 			return c.frame(hdrNAK, nil)
 		}
 		id, ok := c.coins[int(data[0])]
+		if !ok && c.idNAK {
+			return c.frame(hdrNAK, nil)
+		}
 		if !ok {
 			id = "......"
 		}

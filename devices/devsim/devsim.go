@@ -1,6 +1,7 @@
 // Package devsim owns simulators of the kiosk's serial devices (RDM6300 and
 // line card readers, a coin pulse bridge, a ccTalk coin acceptor) on real
 // ptys, for tests, the demo and `kioskctl simulate`.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // Each simulator serves the device side of a pty and publishes a stable path:
 // a symlink to the current pty slave. Disconnect removes the pty (the driver

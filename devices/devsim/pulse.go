@@ -1,12 +1,15 @@
 package devsim
 
 import (
+	"bytes"
+	"strconv"
 	"sync"
 	"time"
 )
 
 // PulseBridge simulates a pulse coin acceptor behind a pulse-to-serial
-// bridge: one byte per pulse.
+// bridge: one byte per pulse (InsertCoin, Train), or the other encodings
+// public bridge sketches use (CountByte, CountLine, Banner).
 type PulseBridge struct {
 	*port
 	width time.Duration
@@ -58,3 +61,23 @@ func (b *PulseBridge) InsertCoin(pulses int) error {
 	time.Sleep(b.coinGap)
 	return nil
 }
+
+// Train sends a whole coin's pulses in one write: one byte each. Tests that
+// must not depend on the scheduler use it and wait for the coin's event
+// before the next coin.
+func (b *PulseBridge) Train(pulses int) error {
+	return b.write(bytes.Repeat([]byte{0x55}, pulses))
+}
+
+// CountByte sends one coin as a count_byte bridge does: a byte whose value
+// is the pulse count.
+func (b *PulseBridge) CountByte(pulses int) error { return b.write([]byte{byte(pulses)}) }
+
+// CountLine sends one coin as a count_line bridge does: the count and CR LF.
+func (b *PulseBridge) CountLine(pulses int) error {
+	return b.write([]byte(strconv.Itoa(pulses) + "\r\n"))
+}
+
+// Banner sends what an Arduino bridge prints when it resets as the port
+// opens.
+func (b *PulseBridge) Banner(text string) error { return b.write([]byte(text + "\r\n")) }

@@ -6,6 +6,7 @@
 // (an answer lost after the change was applied) by listing the user's
 // payments before repeating a create or a commit, and puts sessions that
 // retrying will not fix in "needs attention" without ever dropping them.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // The journal is the queue: a session is pending from its KindFinish until
 // its KindCommitted, so a restart (DESIGN step 9) simply takes every pending

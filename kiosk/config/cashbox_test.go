@@ -20,7 +20,7 @@ func TestCashboxCapacity(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ add, want string }{
-		{"cashbox_capacity = 0", "[[acceptor]] #2 cashbox_capacity: 0 is not a number of pieces"},
+		{"cashbox_capacity = 0", "[[acceptor]] \"notes\" cashbox_capacity: 0 is not a number of pieces"},
 		{"cashbox_capacity = \"lots\"", "cashbox_capacity: \"lots\" is not a whole number"},
 		{"cashbox_capacity = 500\ncashbox_near_full = 120", "cashbox_near_full: 120 is not a percentage between 50 and 100"},
 		{"cashbox_near_full = 90", "cashbox_near_full: has no effect without cashbox_capacity"},

@@ -34,7 +34,11 @@ func (c *Config) problem(key, msg string) Problem {
 	if c.lines != nil {
 		line = c.lines.line(key)
 	}
-	return Problem{File: c.File, Line: line, Key: key, Msg: msg}
+	pr := Problem{File: c.File, Line: line, Key: key, Msg: msg}
+	if n := acceptorIndex(key); n >= 1 && n <= len(c.Acceptors) {
+		pr.Name = c.Acceptors[n-1].Name
+	}
+	return pr
 }
 
 // Check checks what Load checks (the secrets) plus the machine around the
@@ -74,7 +78,7 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		if s, err := ReadSecretFile(path, cred); err != nil {
 			bad("myq.client_secret_file", "%v", err)
 		} else {
-			ok("MyQ client secret %s is readable, private, %d characters", path, len(s))
+			ok("MyQ client secret file %s: readable, private, %d characters", path, len(s))
 		}
 	}
 	for i, a := range c.Acceptors {
@@ -94,6 +98,11 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		}
 	}
 
+	// Allowed but risky: said as a warning, the config still passes.
+	for _, w := range esspWarnings(&c, getenv) {
+		checked = append(checked, "warning: "+w)
+	}
+
 	if c.MyQ.CAFile != "" {
 		if desc, err := checkCAFile(c.MyQ.CAFile, now()); err != nil {
 			bad("myq.ca_file", "%v", err)
@@ -102,6 +111,12 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		}
 	} else if c.MyQ.URL != "" && strings.HasPrefix(c.MyQ.URL, "https:") {
 		ok("MyQ server certificate will be checked against the system's CA roots (no ca_file)")
+	}
+
+	// mid(X,Y) changed meaning to MyQ's: a chain written for the old one
+	// now yields another card number.
+	if ch, err := card.ParseChain(c.CardReader.Transform); err == nil && ch.Uses("mid") {
+		ok("%s", TransformWarning)
 	}
 
 	// A receipt key in a broken state directory is the same problem: say it once.
@@ -142,6 +157,36 @@ func Check(cfg *Config, opts CheckOptions) (checked []string, problems Problems)
 		}
 	}
 	return checked, problems
+}
+
+// factoryKey is ITL's published default eSSP fixed key.
+const factoryKey = "0123456701234567"
+
+// esspWarnings says why an eSSP validator's settings leave the money open:
+// the serial line runs inside the cabinet, and anyone who opens it can
+// inject CREDIT events the kiosk books.
+func esspWarnings(c *Config, getenv func(string) string) []string {
+	var out []string
+	for _, a := range c.Acceptors {
+		if a.Protocol != ProtocolESSP {
+			continue
+		}
+		if !a.Encryption {
+			out = append(out, fmt.Sprintf("eSSP acceptor %q: encryption is off: anyone who opens the cabinet can wire into the validator's serial line and inject note credits that the kiosk books as money; set encryption = true", a.Name))
+			continue
+		}
+		key := strings.TrimSpace(a.FixedKey.Reveal())
+		if a.KeyFile != "" {
+			path, cred := ResolveSecretFile(a.KeyFile, getenv)
+			if s, err := ReadSecretFile(path, cred); err == nil {
+				key = strings.TrimSpace(string(s))
+			}
+		}
+		if key == "" || strings.EqualFold(key, factoryKey) {
+			out = append(out, fmt.Sprintf("eSSP acceptor %q: uses ITL's factory fixed key, which is published: encryption then stops only a casual eavesdropper, and someone inside the cabinet who knows the key can still inject note credits; set your own key on the validator (ITL's Set Fixed Encryption Key) and in key_file", a.Name))
+		}
+	}
+	return out
 }
 
 // CheckFile reads, parses and checks the config at path: what
@@ -266,6 +311,11 @@ func checkPort(path string) (string, error) {
 	}
 	return desc, nil
 }
+
+// TransformWarning is what Check says of a card transform that uses mid.
+const TransformWarning = "warning: [card_reader] transform uses mid(X,Y), which now means what it means in MyQ: " +
+	"remove X characters from the left and Y from the right (mid(2,2) turns 123456 into 34); it used to mean start and length. " +
+	"Try the chain on a card with: kioskctl transform CHAIN CARDNUMBER"
 
 // validateTransform checks a card transform chain with the parser the
 // reader runs (devices/card), so check-config and the daemon agree on what

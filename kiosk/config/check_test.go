@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func TestCheckFileProblems(t *testing.T) {
 	for _, want := range []string{
 		`[kiosk] max_topup: "fifty" is not an amount`,
 		`kioskd.toml:16: [card_reader] port: /dev/kiosk-test-does-not-exist does not exist; is the device plugged in? run ` + "`kioskctl ports`",
-		`[[acceptor]] #1 port: ` + filepath.Join(dir, "notadev") + ` is not a serial device`,
+		`[[acceptor]] "coins" port: ` + filepath.Join(dir, "notadev") + ` is not a serial device`,
 		`[myq] client_secret_file: ` + filepath.Join(dir, "secret") + ` is readable by group or others (mode 0640); fix it with: chmod 600`,
 		`[myq] ca_file: ` + filepath.Join(dir, "ca.pem") + ` holds no PEM certificate`,
 		`[kiosk] state_dir: state directory ` + filepath.Join(dir, "missing-state") + ` does not exist`,
@@ -126,5 +127,65 @@ func TestCheckUnreadableConfig(t *testing.T) {
 	_, ps := CheckFile(filepath.Join(t.TempDir(), "none.toml"), CheckOptions{})
 	if len(ps) != 1 || !strings.Contains(ps.Error(), "cannot read the config") {
 		t.Errorf("problems = %v", ps)
+	}
+}
+
+// check-config warns (without failing) when an eSSP validator runs without
+// encryption or with ITL's published factory key, and says why.
+func TestCheckWarnsWeakESSP(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "own-key"), "8F3A11C2D4E5F607\n", 0o600)
+	writeFile(t, filepath.Join(dir, "factory-key"), "0123456701234567\n", 0o600)
+	for _, tc := range []struct {
+		name, essp, want string
+	}{
+		{"off", "", "encryption is off: anyone who opens the cabinet can wire into the validator's serial line and inject note credits"},
+		{"default key", "encryption = true", "uses ITL's factory fixed key, which is published"},
+		{"factory key in a file", "encryption = true\nkey_file = \"factory-key\"", "uses ITL's factory fixed key"},
+		{"own key", "encryption = true\nkey_file = \"own-key\"", ""},
+	} {
+		src := strings.Replace(base, `protocol = "essp"`, "protocol = \"essp\"\n"+tc.essp, 1)
+		cfg := filepath.Join(dir, "kioskd.toml")
+		writeFile(t, cfg, src, 0o644)
+		checked, ps := CheckFile(cfg, CheckOptions{SkipPorts: true, Getenv: func(string) string { return "" }})
+		var warnings []string
+		for _, c := range checked {
+			if w, ok := strings.CutPrefix(c, "warning: "); ok && strings.Contains(w, "eSSP") {
+				warnings = append(warnings, w)
+			}
+		}
+		for _, p := range ps {
+			if strings.Contains(p.Msg, "essp") || strings.Contains(p.Key, "acceptor[2]") {
+				t.Errorf("%s: a warning became a problem: %v", tc.name, p)
+			}
+		}
+		got := strings.Join(warnings, "\n")
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: warnings %q, want %q", tc.name, got, tc.want)
+		}
+		if strings.Contains(got, "8F3A11C2D4E5F607") {
+			t.Errorf("%s: a warning shows the key", tc.name)
+		}
+	}
+}
+
+// A chain with mid gets a warning, because mid changed to MyQ's meaning;
+// one without it does not, and neither is a problem.
+func TestCheckWarnsOnMid(t *testing.T) {
+	for _, tc := range []struct {
+		chain string
+		warn  bool
+	}{{"mid(2,2)|hex2dec", true}, {"right(8)|hex2dec()|lpad(10,0)", false}} {
+		dir := t.TempDir()
+		src := strings.Replace(base, `transform = "right(8)|hex2dec|lpad(10,0)"`, `transform = "`+tc.chain+`"`, 1)
+		if !strings.Contains(src, tc.chain) {
+			t.Fatal("base config has no transform line to replace")
+		}
+		cfg := filepath.Join(dir, "kioskd.toml")
+		writeFile(t, cfg, src+"\n", 0o644)
+		checked, _ := CheckFile(cfg, CheckOptions{SkipPorts: true, Getenv: func(string) string { return "" }})
+		if got := slices.Contains(checked, TransformWarning); got != tc.warn {
+			t.Errorf("%s: warning %v, want %v:\n%s", tc.chain, got, tc.warn, strings.Join(checked, "\n"))
+		}
 	}
 }

@@ -3,6 +3,7 @@
 // value with a message a technician can act on, applying defaults, finding
 // the secrets (a file or a systemd credential), and checking the machine
 // around it (ports, files, state directory) for `check-config`.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // Amounts are exact int64 minor units; no float ever carries money.
 package config
@@ -65,6 +66,12 @@ type Kiosk struct {
 	// the technician menu stays locked. Load resolves it to the systemd
 	// credential of the same base name when there is one.
 	TechnicianPINFile string
+	// ReceiptHold is how long the receipt (and "not registered") screen
+	// stays before the next student; Enter ends it sooner.
+	ReceiptHold time.Duration
+	// HighContrast draws the student's screens in bold light on black with
+	// solid warning bars.
+	HighContrast bool
 }
 
 // MyQ is the [myq] table.
@@ -128,6 +135,10 @@ type Acceptor struct {
 	Values map[string]int64
 
 	PulseGap time.Duration // pulse: silence that ends a coin
+	// Encoding (pulse) is how the bridge reports a coin: "pulse" (a byte
+	// per pulse), "count_byte" (a byte holding the count) or "count_line"
+	// (an ASCII line holding the count). Default "pulse".
+	Encoding string
 
 	Address      int           // cctalk: device address, default 2
 	CRC16        bool          // cctalk: CRC16 checksums instead of simple
@@ -160,6 +171,7 @@ type Monitor struct {
 var (
 	idleFinishRange     = [2]time.Duration{3 * time.Second, 10 * time.Minute}
 	cardTimeoutRange    = [2]time.Duration{5 * time.Second, 30 * time.Minute}
+	receiptHoldRange    = [2]time.Duration{5 * time.Second, 5 * time.Minute}
 	requestTimeoutRange = [2]time.Duration{time.Second, 5 * time.Minute}
 	pulseGapRange       = [2]time.Duration{20 * time.Millisecond, 2 * time.Second}
 	pollIntervalRange   = [2]time.Duration{20 * time.Millisecond, 5 * time.Second}
@@ -191,10 +203,10 @@ type rawAcceptor map[string]any
 
 // The keys each table knows: anything else is a Problem.
 var (
-	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file"}
+	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast"}
 	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
-	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key", "cashbox_capacity", "cashbox_near_full"}
+	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key", "cashbox_capacity", "cashbox_near_full"}
 	monitorKeys    = []string{"listen"}
 )
 
@@ -244,6 +256,19 @@ func parse(data []byte, name string) (*Config, Problems) {
 	p.acceptors(raw.Acceptor, c)
 	p.monitor(raw.Monitor, &c.Monitor)
 	return c, p.ps
+}
+
+// nameAcceptors gives every problem inside an [[acceptor]] that acceptor's
+// name, when it has a good one: "coins" says more than "#2". A problem with
+// the name itself keeps the number.
+func nameAcceptors(ps Problems, as []Acceptor) {
+	for i := range ps {
+		n := acceptorIndex(ps[i].Key)
+		if n < 1 || n > len(as) || strings.HasSuffix(ps[i].Key, ".name") {
+			continue
+		}
+		ps[i].Name = as[n-1].Name
+	}
 }
 
 // unknownKeys reports every key the kiosk does not know, with its line.
@@ -443,6 +468,8 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	}
 	k.IdleFinish = p.duration(m, t, "idle_finish", `"20s"`, idleFinishRange, 20*time.Second)
 	k.CardTimeout = p.duration(m, t, "card_timeout", `"30s"`, cardTimeoutRange, 30*time.Second)
+	k.ReceiptHold = p.duration(m, t, "receipt_hold", `"30s"`, receiptHoldRange, 30*time.Second)
+	k.HighContrast, _ = p.boolean(m, t, "high_contrast")
 	k.StateDir = p.path(m, t, "state_dir", `"/var/lib/kioskd"`, false)
 	if k.StateDir != "" && !filepath.IsAbs(k.StateDir) {
 		p.add(t+".state_dir", "%q must be an absolute path; write e.g. state_dir = \"/var/lib/kioskd\"", k.StateDir)
@@ -622,7 +649,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 			if other, dup := ports[a.Port]; dup {
 				p.add(t+".port", "%q is already used by %s; each device needs its own serial port", a.Port, other)
 			} else {
-				ports[a.Port] = RenderKey(t)
+				ports[a.Port] = renderNamedKey(t, a.Name)
 			}
 		}
 		if s, ok := p.str(m, t, "protocol", `"pulse"`, true); ok {
@@ -650,6 +677,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 	if c.Kiosk.MaxTopup > 0 && smallest > c.Kiosk.MaxTopup {
 		p.add("kiosk.max_topup", "%s is less than the smallest coin or note (%s): the kiosk could never take money", FormatAmount(c.Kiosk.MaxTopup), FormatAmount(smallest))
 	}
+	nameAcceptors(p.ps, c.Acceptors)
 }
 
 // cashbox reads cashbox_capacity (pieces, optional) and cashbox_near_full
@@ -720,11 +748,11 @@ func keyWhat(pr Protocol) string {
 // protocolKeys checks each protocol's own keys and refuses the others'.
 func (p *parser) protocolKeys(m rawAcceptor, t string, a *Acceptor) {
 	owner := map[string]Protocol{
-		"pulse_gap": ProtocolPulse,
-		"address":   ProtocolCCTalk, "crc16": ProtocolCCTalk, "poll_interval": ProtocolCCTalk,
+		"pulse_gap": ProtocolPulse, "encoding": ProtocolPulse,
+		"address": ProtocolCCTalk, "crc16": ProtocolCCTalk, "poll_interval": ProtocolCCTalk,
 		"encryption": ProtocolESSP, "key_file": ProtocolESSP, "fixed_key": ProtocolESSP,
 	}
-	for _, k := range []string{"pulse_gap", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"} {
+	for _, k := range []string{"pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"} {
 		if _, ok := m[k]; ok && a.Protocol != "" && owner[k] != a.Protocol {
 			p.add(t+"."+k, "applies only to protocol = %q, this acceptor is %q; remove it", owner[k], a.Protocol)
 		}
@@ -732,6 +760,7 @@ func (p *parser) protocolKeys(m rawAcceptor, t string, a *Acceptor) {
 	switch a.Protocol {
 	case ProtocolPulse:
 		a.PulseGap = p.duration(m, t, "pulse_gap", `"150ms"`, pulseGapRange, 150*time.Millisecond)
+		p.encoding(m, t, a)
 	case ProtocolCCTalk:
 		a.Address = 2
 		if n, ok := p.integer(m, t, "address", "2"); ok {
@@ -763,6 +792,36 @@ func (p *parser) protocolKeys(m rawAcceptor, t string, a *Acceptor) {
 		if !a.Encryption && (a.KeyFile != "" || a.FixedKey != "") {
 			p.add(t+".encryption", "is off but a key is configured; write encryption = true or remove the key")
 		}
+	}
+}
+
+// Pulse bridge encodings, and the largest count a count_byte bridge can
+// send (bytes from 0x20 up are a banner's text).
+const (
+	EncodingPulse     = "pulse"
+	EncodingCountByte = "count_byte"
+	EncodingCountLine = "count_line"
+	maxCountByte      = 31
+)
+
+func (p *parser) encoding(m rawAcceptor, t string, a *Acceptor) {
+	a.Encoding = EncodingPulse
+	s, ok := p.str(m, t, "encoding", `"pulse"`, false)
+	if !ok || s == "" {
+		return
+	}
+	switch s {
+	case EncodingPulse, EncodingCountLine:
+		a.Encoding = s
+	case EncodingCountByte:
+		a.Encoding = s
+		for k := range a.Values {
+			if n, err := strconv.Atoi(k); err == nil && n > maxCountByte {
+				p.add(t+".values."+k, "a count_byte bridge reports 1..%d pulses in one byte (larger bytes are text); program the acceptor with fewer pulses or use encoding = \"count_line\"", maxCountByte)
+			}
+		}
+	default:
+		p.add(t+".encoding", "%q is not a bridge encoding; write encoding = \"pulse\" (a byte per pulse), \"count_byte\" (a byte holding the pulse count) or \"count_line\" (a text line holding the count)", s)
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -15,7 +16,10 @@ type Problem struct {
 	// index 1-based, as the technician counts [[acceptor]] blocks). Empty for
 	// problems with the file as a whole.
 	Key string
-	Msg string
+	// Name is the [[acceptor]]'s name when Key is inside one and the name
+	// is known: the problem names the acceptor "coins", not "#2".
+	Name string
+	Msg  string
 }
 
 func (p Problem) Error() string {
@@ -28,7 +32,7 @@ func (p Problem) Error() string {
 		b.WriteString(": ")
 	}
 	if p.Key != "" {
-		b.WriteString(RenderKey(p.Key))
+		b.WriteString(renderNamedKey(p.Key, p.Name))
 		b.WriteString(": ")
 	}
 	b.WriteString(p.Msg)
@@ -79,4 +83,36 @@ func (ps Problems) Err() error {
 		return nil
 	}
 	return ps
+}
+
+// renderNamedKey is RenderKey with an array table shown by its name:
+// "acceptor[2].port", "coins" → `[[acceptor]] "coins" port`.
+func renderNamedKey(key, name string) string {
+	table, rest, _ := strings.Cut(key, ".")
+	tname, _, isArray := strings.Cut(table, "[")
+	if name == "" || !isArray {
+		return RenderKey(key)
+	}
+	s := "[[" + tname + "]] " + strconv.Quote(name)
+	if rest != "" {
+		s += " " + rest
+	}
+	return s
+}
+
+// acceptorIndex is N of a key inside "acceptor[N]" (1-based), else 0.
+func acceptorIndex(key string) int {
+	rest, ok := strings.CutPrefix(key, "acceptor[")
+	if !ok {
+		return 0
+	}
+	n, _, ok := strings.Cut(rest, "]")
+	if !ok {
+		return 0
+	}
+	i, err := strconv.Atoi(n)
+	if err != nil {
+		return 0
+	}
+	return i
 }

@@ -41,6 +41,10 @@ func ResolveSecretFile(path string, getenv func(string) string) (resolved string
 // their mode is not judged.
 func ReadSecretFile(path string, fromCredential bool) (Secret, error) {
 	fi, err := os.Stat(path)
+	if os.IsNotExist(err) {
+		return "", fmt.Errorf("%s does not exist; create it, readable only by the kiosk user, with the secret on one line: "+
+			"sudo install -m 0600 -o kiosk -g kiosk /dev/null %s && sudoedit %s", path, path, path)
+	}
 	if err != nil {
 		return "", fmt.Errorf("cannot read secret file: %w", err)
 	}

@@ -1,6 +1,7 @@
 // Package control owns the daemon's control socket: the small JSON-over-HTTP
 // protocol on a unix socket through which kioskctl asks a running kioskd for
 // its status, booking queue and cash box, and tells it to flush or cash up.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // The socket is mode 0600 in the runtime or state directory: whoever can
 // open it is the technician (root or the kiosk user). The same Status is

@@ -3,6 +3,7 @@
 // before anyone counts it, the Ledger that gives its records their meaning
 // (sessions, booking queue, unclaimed cash, device counters, cash-up
 // totals), compaction, and a read-only Inspect for the technician's tool.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // # File format
 //

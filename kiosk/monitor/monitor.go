@@ -1,6 +1,7 @@
 // Package monitor owns the kiosk's optional monitoring endpoint: Prometheus
 // metrics on /metrics and the control status as JSON on /status, served on
 // the `[monitor] listen` address.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // Figures that are state (queue depth, device connected) are read when
 // scraped from the same Status the control socket serves, so they cannot

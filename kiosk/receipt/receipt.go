@@ -1,8 +1,11 @@
 // Package receipt owns the kiosk's receipt codes: the signed text a student
 // gets (on screen, as text and QR code) when a top-up is credited or saved
 // offline, and the HMAC key that signs them.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
-// A code is one line a technician can type or scan and check offline:
+// A code is one line a technician can type or scan and check offline. The
+// screen and its QR code show the labelled form (see SignText), which a
+// person reads as a receipt; Verify also accepts the older form:
 //
 //	VK1|<kiosk id>|<reference>|<amount 13.50>|<unix time>|<mac>
 //
@@ -72,6 +75,7 @@ type Claim struct {
 	Reference string
 	Amount    int64 // minor units
 	At        time.Time
+	Currency  string // labelled codes only ("EUR"); VK1 codes do not carry it
 }
 
 // Sign returns the receipt code for a top-up. kioskID and reference must not
@@ -88,6 +92,9 @@ func Sign(key []byte, kioskID, reference string, amount int64, at time.Time) str
 // a wrong signature gives ErrBadSignature.
 func Verify(key []byte, code string) (Claim, error) {
 	code = strings.TrimSpace(code)
+	if IsText(code) {
+		return verifyText(key, code)
+	}
 	parts := strings.Split(code, "|")
 	if len(parts) != 6 {
 		return Claim{}, fmt.Errorf("receipt: %w: want 6 fields separated by '|', got %d", ErrMalformed, len(parts))

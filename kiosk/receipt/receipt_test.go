@@ -2,6 +2,7 @@ package receipt
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,4 +230,88 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(code)), "code-bytes")
+}
+
+func TestLabelledRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 23, 22, 16, 2, 0, time.UTC)
+	code := SignText(testKey, "library-ground-floor", "library-ground-floor/261123-221530-7f3a9c", "EUR", 1250, at)
+	want := "Receipt 12.50 EUR library-ground-floor/261123-221530-7f3a9c 2026-11-23T22:16:02Z "
+	if !strings.HasPrefix(code, want) || len(code) != len(want)+16 {
+		t.Fatalf("code %q, want %q and a 16-character signature", code, want)
+	}
+	if len(code) > 106 { // version-5 QR code at level L, byte mode
+		t.Errorf("a real code is %d bytes: it no longer fits the 80x24 screen's QR code", len(code))
+	}
+	got, err := Verify(testKey, "  "+code+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantClaim := Claim{KioskID: "library-ground-floor", Reference: "library-ground-floor/261123-221530-7f3a9c", Amount: 1250, At: at, Currency: "EUR"}
+	if got != wantClaim {
+		t.Errorf("claim %+v, want %+v", got, wantClaim)
+	}
+	// Every changed word breaks the signature or the form.
+	for i, w := range strings.Fields(code)[1:5] {
+		alt := map[int]string{0: "12.60", 1: "USD", 2: "library-ground-floor/261123-221530-7f3a9d", 3: "2026-11-23T22:16:03Z"}[i]
+		bad := strings.Replace(code, w, alt, 1)
+		if _, err := Verify(testKey, bad); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("changed %q to %q: err %v, want bad signature", w, alt, err)
+		}
+	}
+	// A VK1 signature does not carry over to the labelled form.
+	vk1 := Sign(testKey, "library-ground-floor", "library-ground-floor/261123-221530-7f3a9c", 1250, at)
+	forged := code[:strings.LastIndexByte(code, ' ')+1] + vk1[strings.LastIndexByte(vk1, '|')+1:]
+	if _, err := Verify(testKey, forged); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("VK1 signature on a labelled code: %v", err)
+	}
+	// A reference without the kiosk id gets it, so the claim names the kiosk.
+	c, err := Verify(testKey, SignText(testKey, "lib", "7", "CZK", 5, at))
+	if err != nil || c.KioskID != "lib" || c.Reference != "lib/7" {
+		t.Errorf("claim %+v, %v", c, err)
+	}
+	for _, bad := range []string{"Receipt 12.50 EUR", "Receipt 12,50 EUR a/1 2026-11-23T22:16:02Z AAAAAAAAAAAAAAAA",
+		"Receipt 12.50 EUR a1 2026-11-23T22:16:02Z AAAAAAAAAAAAAAAA",
+		"Receipt 12.50 EU a/1 2026-11-23T22:16:02Z AAAAAAAAAAAAAAAA", "Receipt 12.50 EUR a/1 yesterday AAAAAAAAAAAAAAAA", "Receipt 12.50 EUR a/1 2026-11-23T22:16:02Z AAAA"} {
+		if _, err := Verify(testKey, bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Verify(%q) = %v, want malformed", bad, err)
+		}
+	}
+}
+
+func TestLabelledTypedFromAPhoto(t *testing.T) {
+	at := time.Date(2026, 11, 23, 22, 16, 2, 0, time.UTC)
+	var code string
+	// A signature with an O, an I and an L in it, so the typos below mean something.
+	for i := 0; i < 5000; i++ {
+		c := SignText(testKey, "lib", fmt.Sprintf("lib/%d", i), "EUR", 1250, at)
+		sig := c[strings.LastIndexByte(c, ' ')+1:]
+		if strings.ContainsRune(sig, 'O') && strings.ContainsRune(sig, 'I') && strings.ContainsRune(sig, 'L') {
+			code = c
+			break
+		}
+	}
+	if code == "" {
+		t.Fatal("no signature with O, I and L in 5000 codes")
+	}
+	i := strings.LastIndexByte(code, ' ')
+	sig := code[i+1:]
+	typed := strings.ToLower(code[:i]) // "receipt 12.50 eur lib/..."
+	typed += " " + strings.ToLower(strings.NewReplacer("O", "0", "I", "1", "L", "1").Replace(sig))
+	c, err := Verify(testKey, typed)
+	if err != nil {
+		t.Fatalf("Verify(%q) typed from %q: %v", typed, code, err)
+	}
+	if c.Amount != 1250 || c.Currency != "EUR" {
+		t.Errorf("claim %+v", c)
+	}
+	// A wrong character is still a bad signature, not a lucky match.
+	bad := []byte(typed)
+	if bad[len(bad)-1] == 'a' {
+		bad[len(bad)-1] = 'b'
+	} else {
+		bad[len(bad)-1] = 'a'
+	}
+	if _, err := Verify(testKey, string(bad)); !errors.Is(err, ErrBadSignature) && !errors.Is(err, ErrMalformed) {
+		t.Errorf("a typo verified: %v", err)
+	}
 }

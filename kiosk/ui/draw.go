@@ -17,21 +17,42 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 )
 
-// The palette: only the 8 basic colours, so the Linux console shows the
-// same screen as xterm.
-var (
-	stBody    = tcell.StyleDefault.Foreground(tcell.ColorSilver).Background(tcell.ColorBlack)
-	stBar     = tcell.StyleDefault.Foreground(tcell.ColorSilver).Background(tcell.ColorNavy)
-	stBarKey  = stBar.Bold(true)
-	stTitle   = stBody.Bold(true)
-	stGood    = stBody.Foreground(tcell.ColorGreen).Bold(true)
-	stWarn    = stBody.Foreground(tcell.ColorOlive).Bold(true)
-	stBad     = stBody.Foreground(tcell.ColorMaroon).Bold(true)
-	stInfo    = stBody.Foreground(tcell.ColorTeal)
-	stBig     = stBody.Foreground(tcell.ColorGreen)
-	stBadge   = tcell.StyleDefault.Foreground(tcell.ColorSilver).Background(tcell.ColorMaroon).Bold(true)
-	stLangCur = stBar.Reverse(true)
-)
+// palette is the screen's styles: only the 8 basic colours, so the Linux
+// console shows the same screen as xterm.
+type palette struct {
+	body, bar, barKey, title, good, warn, bad, info, big, badge, offline, urgent tcell.Style
+}
+
+func newPalette(highContrast bool) palette {
+	body := tcell.StyleDefault.Foreground(tcell.ColorSilver).Background(tcell.ColorBlack)
+	bar := tcell.StyleDefault.Foreground(tcell.ColorSilver).Background(tcell.ColorNavy)
+	p := palette{
+		body:    body,
+		bar:     bar,
+		barKey:  bar.Bold(true),
+		title:   body.Bold(true),
+		good:    body.Foreground(tcell.ColorGreen).Bold(true),
+		warn:    body.Foreground(tcell.ColorOlive).Bold(true),
+		bad:     body.Foreground(tcell.ColorMaroon).Bold(true),
+		info:    body.Foreground(tcell.ColorTeal),
+		big:     body.Foreground(tcell.ColorGreen),
+		badge:   tcell.StyleDefault.Foreground(tcell.ColorSilver).Background(tcell.ColorMaroon).Bold(true),
+		offline: tcell.StyleDefault.Foreground(tcell.ColorBlack).Background(tcell.ColorOlive).Bold(true),
+		urgent:  tcell.StyleDefault.Foreground(tcell.ColorBlack).Background(tcell.ColorOlive).Bold(true),
+	}
+	if highContrast {
+		// Bold light text on black everywhere (bold is the bright colour on
+		// the console), the bars black on light; warnings on a solid ground.
+		lit := body.Bold(true)
+		p.body, p.title, p.info, p.big, p.good = lit, lit, lit, lit, lit
+		p.bar = tcell.StyleDefault.Foreground(tcell.ColorBlack).Background(tcell.ColorSilver)
+		p.barKey = p.bar.Bold(true)
+		p.warn = tcell.StyleDefault.Foreground(tcell.ColorBlack).Background(tcell.ColorOlive).Bold(true)
+		p.bad = tcell.StyleDefault.Foreground(tcell.ColorSilver).Background(tcell.ColorMaroon).Bold(true)
+		p.urgent = tcell.StyleDefault.Foreground(tcell.ColorBlack).Background(tcell.ColorSilver).Bold(true)
+	}
+	return p
+}
 
 // minTextCols is the narrowest text column beside a QR code.
 const minTextCols = 30
@@ -74,7 +95,7 @@ type line struct {
 }
 
 // wrap breaks s into lines of at most w columns at spaces; a word longer
-// than w is cut.
+// than w is cut after its last '/' or '-' that fits, else at w.
 func wrap(s string, w int) []string {
 	if w <= 0 {
 		return nil
@@ -88,6 +109,11 @@ func wrap(s string, w int) []string {
 				cur = ""
 			}
 			cut := runewidth.Truncate(word, w, "")
+			// A reference breaks after a '/' or '-', so each line is
+			// whole tokens to read out or type.
+			if i := strings.LastIndexAny(cut, "/-"); i > 0 {
+				cut = cut[:i+1]
+			}
 			out = append(out, cut)
 			word = word[len(cut):]
 		}
@@ -107,32 +133,6 @@ func wrap(s string, w int) []string {
 	return out
 }
 
-// splitCode breaks a receipt code into lines of at most w columns after its
-// '|' separators, so each line can be read and typed in one go.
-func splitCode(code string, w int) []string {
-	var out []string
-	cur := ""
-	for _, f := range strings.SplitAfter(code, "|") {
-		if cur != "" && width(cur)+width(f) > w {
-			out = append(out, cur)
-			cur = ""
-		}
-		cur += f
-	}
-	if cur != "" {
-		out = append(out, cur)
-	}
-	var res []string
-	for _, l := range out {
-		for width(l) > w {
-			res = append(res, l[:w])
-			l = l[w:]
-		}
-		res = append(res, l)
-	}
-	return res
-}
-
 // screenView draws the whole screen from the UI's state.
 type screenView struct {
 	*tview.Box
@@ -142,8 +142,12 @@ type screenView struct {
 func (v *screenView) Draw(scr tcell.Screen) {
 	w, h := scr.Size()
 	c := &canvas{scr: scr, w: w, h: h}
-	c.fill(0, 0, w, h, stBody)
 	u := v.u
+	for ; u.bells > 0; u.bells-- {
+		_ = scr.Beep() // no bell on this terminal: nothing to do
+		u.rung++
+	}
+	c.fill(0, 0, w, h, u.p.body)
 	if u.tech.mode != techClosed {
 		u.drawTech(c)
 		return
@@ -168,7 +172,6 @@ func (u *UI) t(key string, args ...any) string { return tr(u.langCode(), key, ar
 func (u *UI) drawKiosk(c *canvas) {
 	st := &u.st
 	bodyX, bodyW := 0, c.w
-	bodyTop, bodyH := 1, c.h-2
 
 	// A receipt takes the right side, from the top row down to the footer.
 	var code string
@@ -181,29 +184,36 @@ func (u *UI) drawKiosk(c *canvas) {
 		}
 	}
 	u.drawHeader(c, bodyW)
-	u.drawFooter(c)
+	footRows := u.drawFooter(c, m != nil)
+	bodyTop, bodyH := 1, c.h-1-footRows
 
 	var lines []line
 	var big string
-	bigAt := -1 // index in lines after which the big total goes
+	bigAt := -1 // index in lines before which the big amount goes
 	add := func(st tcell.Style, s string) {
 		for _, l := range wrap(s, bodyW-4) {
 			lines = append(lines, line{l, st})
 		}
 	}
 	blank := func() { lines = append(lines, line{}) }
+	unrecognised := func() {
+		if st.Unrecognised > 0 {
+			blank()
+			add(u.p.warn, u.t("unrecognised"))
+		}
+	}
 
 	switch st.Phase {
 	case kiosk.PhaseIdle:
 		if !u.have {
-			add(stInfo, u.t("please_wait"))
+			add(u.p.info, u.t("please_wait"))
 			break
 		}
-		add(stTitle, u.t("tap_card"))
-		add(stBody, u.t("tap_card_sub"))
+		add(u.p.title, u.t("tap_card"))
+		add(u.p.body, u.t("tap_card_sub"))
 		blank()
 		if st.Unclaimed > 0 {
-			add(stWarn, u.t("unclaimed", u.money(st.Unclaimed)))
+			add(u.p.warn, u.t("unclaimed", u.money(st.Unclaimed)))
 			blank()
 		}
 		if len(st.Accepted) > 0 {
@@ -211,12 +221,13 @@ func (u *UI) drawKiosk(c *canvas) {
 			for i, a := range st.Accepted {
 				vals[i] = u.money(a)
 			}
-			add(stBody, u.t("accepted", strings.Join(vals, "  ")))
+			add(u.p.body, u.t("accepted", strings.Join(vals, "  ")))
 		}
 		if !st.Queue.Online {
 			blank()
-			add(stWarn, u.t("myq_offline"))
+			add(u.p.warn, u.t("offline_idle"))
 		}
+		unrecognised()
 		if len(u.opts.Languages) > 1 {
 			blank()
 			names := make([]string, len(u.opts.Languages))
@@ -226,125 +237,167 @@ func (u *UI) drawKiosk(c *canvas) {
 					names[i] = "[" + names[i] + "]"
 				}
 			}
-			add(stInfo, u.t("lang_hint")+"  "+strings.Join(names, " · "))
+			add(u.p.info, u.t("lang_hint")+"  "+strings.Join(names, " · "))
 		}
 	case kiosk.PhaseLookingUp:
-		add(stTitle, u.t("looking_up"))
+		add(u.p.title, u.t("looking_up"))
 		if st.Card != "" {
-			add(stBody, u.t("card", devices.MaskCard(st.Card)))
+			add(u.p.body, u.t("card", devices.MaskCard(st.Card)))
 		}
 		blank()
-		add(stInfo, u.t("please_wait"))
+		add(u.p.info, u.t("please_wait"))
 	case kiosk.PhaseNotRegistered:
-		add(stBad, u.t("not_registered"))
+		// Never an invitation to claim money here: the student whose card
+		// was refused must not put more in.
+		title, help := "not_registered", "not_registered_help"
+		if st.Inactive {
+			title, help = "not_active", "not_active_help"
+		}
+		add(u.p.bad, u.t(title))
 		if st.Card != "" {
-			add(stBody, u.t("card", devices.MaskCard(st.Card)))
+			add(u.p.body, u.t("card", devices.MaskCard(st.Card)))
 		}
 		blank()
-		add(stBody, u.t("not_registered_help"))
-		if st.Unclaimed > 0 {
-			blank()
-			add(stWarn, u.t("unclaimed", u.money(st.Unclaimed)))
-		}
+		add(u.p.body, u.t(help))
+		unrecognised()
 	case kiosk.PhaseSession:
 		u.greeting(add)
 		if st.Offline {
 			blank()
-			add(stWarn, u.t("offline_session"))
+			if st.User == nil {
+				add(u.p.warn, u.t("offline_unverified"))
+			} else {
+				add(u.p.warn, u.t("offline_session"))
+			}
 		}
 		blank()
-		add(stBody, u.t("inserted"))
+		add(u.p.body, u.t("inserted"))
 		bigAt = len(lines)
 		big = u.money(st.Total)
 		blank()
 		refused := refusedKey(*st)
 		switch {
 		case st.MaxReached:
-			add(stWarn, u.t("max_reached"))
+			add(u.p.warn, u.t("max_reached"))
 		case st.BelowMin:
-			add(stWarn, u.t("below_min", u.money(st.MinTopup)))
+			add(u.p.warn, u.t("below_min", u.money(st.MinTopup)))
 			if refused != "" {
-				add(stWarn, u.t(refused))
+				add(u.p.warn, u.t(refused))
 			}
 		case refused != "":
-			add(stWarn, u.t(refused))
+			add(u.p.warn, u.t(refused))
 		default:
-			add(stBody, u.t("insert_money"))
+			add(u.p.body, u.t("insert_money"))
+		}
+		_, warn := u.warning()
+		cst := u.p.info
+		if warn {
+			cst = u.p.urgent
 		}
 		if s, ok := u.countdown(st.FinishAt); ok {
-			add(stInfo, u.t("auto_finish", s))
+			add(cst, u.t("auto_finish", s))
 		} else if s, ok := u.countdown(st.CloseAt); ok {
-			add(stInfo, u.t("closes_in", s))
+			add(cst, u.t("closes_in", s))
 		}
+		if warn {
+			add(u.p.urgent, u.t("more_time"))
+		}
+		if st.Notice != kiosk.NoticeNone && u.engineNow().Before(st.NoticeUntil) {
+			blank()
+			switch st.Notice {
+			case kiosk.NoticeEscRefused:
+				add(u.p.warn, u.t("esc_refused"))
+			case kiosk.NoticeSecondCard:
+				add(u.p.warn, u.t("second_card"))
+			}
+		}
+		unrecognised()
 	case kiosk.PhaseBooking:
 		u.greeting(add)
 		blank()
-		add(stTitle, u.t("booking", u.money(st.Total)))
-		add(stInfo, u.t("please_wait"))
+		add(u.p.title, u.t("booking", u.money(st.Total)))
+		add(u.p.info, u.t("please_wait"))
 	case kiosk.PhaseCredited, kiosk.PhaseSavedOffline:
 		r := st.Receipt
 		amount := st.Total
 		if r != nil {
 			amount = r.Amount
 		}
+		bigAt = 0
+		big = u.money(amount)
 		if st.Phase == kiosk.PhaseCredited {
-			add(stGood, u.t("credited", u.money(amount)))
+			add(u.p.good, u.t("credited_sub"))
 			if st.User != nil && st.User.FullName != "" {
-				add(stBody, u.t("credited_to", st.User.FullName))
+				add(u.p.body, u.t("credited_to", st.User.FullName))
 			}
 			if r != nil && r.NewBalance != nil {
-				add(stBody, u.t("new_balance", u.money(*r.NewBalance)))
+				key := "new_balance"
+				if r.BalanceAbout {
+					key = "new_balance_about"
+				}
+				add(u.p.body, u.t(key, u.money(*r.NewBalance)))
 			}
 		} else {
-			add(stWarn, u.t("saved_offline", u.money(amount)))
-			add(stBody, u.t("saved_offline_sub"))
+			if st.Offline && st.User == nil {
+				add(u.p.warn, u.t("saved_unverified"))
+			} else {
+				add(u.p.warn, u.t("saved_offline"))
+			}
+			add(u.p.body, u.t("saved_offline_sub"))
 		}
+		unrecognised()
 		if code != "" {
 			blank()
-			add(stBody, u.t("receipt"))
-			for _, l := range splitCode(code, bodyW-4) {
-				lines = append(lines, line{l, stTitle})
+			if m != nil {
+				add(u.p.title, u.t("photo_receipt"))
+			} else {
+				add(u.p.info, u.t("qr_too_small"))
 			}
-			if m == nil {
-				add(stInfo, u.t("qr_too_small"))
-			}
-			if st.Phase == kiosk.PhaseSavedOffline {
-				blank()
-				add(stBody, u.t("keep_receipt"))
+			add(u.p.body, u.t("receipt_code"))
+			for _, l := range wrap(code, bodyW-4) {
+				lines = append(lines, line{l, u.p.title})
 			}
 		}
 	case kiosk.PhaseOutOfService:
-		add(stBad, u.t("out_of_service"))
+		add(u.p.bad, u.t("out_of_service"))
 		blank()
 		if st.OutOfService != "" {
-			add(stBody, capitalise(st.OutOfService))
+			add(u.p.body, capitalise(st.OutOfService))
 			blank()
 		}
-		add(stBody, u.t("out_of_service_sub"))
+		add(u.p.body, u.t("out_of_service_sub"))
 	}
 
 	// Centre the block vertically; lines are left-aligned at a margin when
-	// a QR code shares the screen, centred otherwise.
+	// a QR code shares the screen, centred otherwise. The big amount takes
+	// the largest scale the space allows.
 	total := len(lines)
+	scale := 1
 	if bigAt >= 0 {
-		total += bigRows + 1
+		scale = bigScale(big, bodyW-4, bodyH-total-2)
+		total += bigRows*scale + 1
 	}
 	y := bodyTop + max((bodyH-total)/2, 0)
+	drawAmount := func() {
+		bw := bigWidth(big, scale)
+		drawBig(c, bodyX+max((bodyW-bw)/2, 0), y, big, u.p.big, scale)
+		y += bigRows*scale + 1
+	}
 	for i, l := range lines {
 		if i == bigAt {
-			bw := bigWidth(big)
-			drawBig(c, bodyX+max((bodyW-bw)/2, 0), y, big, stBig)
-			y += bigRows + 1
+			drawAmount()
 		}
 		x := bodyX + 2
 		if m == nil {
 			x = bodyX + max((bodyW-width(l.s))/2, 0)
 		}
-		c.text(x, y, l.s, l.st)
+		if y < bodyTop+bodyH {
+			c.text(x, y, l.s, l.st)
+		}
 		y++
 	}
 	if bigAt == len(lines) {
-		drawBig(c, bodyX+max((bodyW-bigWidth(big))/2, 0), y, big, stBig)
+		drawAmount()
 	}
 }
 
@@ -352,14 +405,14 @@ func (u *UI) greeting(add func(tcell.Style, string)) {
 	st := &u.st
 	switch {
 	case st.User != nil && st.User.FullName != "":
-		add(stTitle, u.t("hello", st.User.FullName))
+		add(u.p.title, u.t("hello", st.User.FullName))
 	case st.User != nil && st.User.Username != "":
-		add(stTitle, u.t("hello", st.User.Username))
+		add(u.p.title, u.t("hello", st.User.Username))
 	case st.Card != "":
-		add(stTitle, u.t("hello_card", devices.MaskCard(st.Card)))
+		add(u.p.title, u.t("hello_card", devices.MaskCard(st.Card)))
 	}
 	if st.User != nil && st.User.Balance != nil {
-		add(stBody, u.t("balance", u.money(*st.User.Balance)))
+		add(u.p.body, u.t("balance", u.money(*st.User.Balance)))
 	}
 }
 
@@ -369,26 +422,29 @@ func (u *UI) countdown(at time.Time) (int, bool) {
 	if at.IsZero() {
 		return 0, false
 	}
-	left := at.Sub(u.st.Now) - u.now().Sub(u.recvAt)
+	left := at.Sub(u.engineNow())
 	if left <= 0 {
 		return 0, true
 	}
 	return int((left + time.Second - 1) / time.Second), true
 }
 
+// engineNow is the engine's clock now, as far as the screen knows.
+func (u *UI) engineNow() time.Time { return u.st.Now.Add(u.now().Sub(u.recvAt)) }
+
 func (u *UI) drawHeader(c *canvas, w int) {
 	hc := &canvas{scr: c.scr, w: w, h: c.h}
-	hc.fill(0, 0, w, 1, stBar)
+	hc.fill(0, 0, w, 1, u.p.bar)
 	// Right side first (language, offline badge): they matter more than
 	// the title when the header shares the top row with a QR code.
 	right := w - 1
 	code := strings.ToUpper(u.langCode())
 	right -= width(code)
-	hc.text(right, 0, code, stBar)
+	hc.text(right, 0, code, u.p.bar)
 	if u.have && !u.st.Queue.Online {
-		b := " " + u.t("myq_offline_badge") + " "
+		b := " " + u.t("offline_badge") + " "
 		right -= width(b) + 1
-		hc.text(right, 0, b, stBadge)
+		hc.text(right, 0, b, u.p.offline)
 	}
 	room := right - 2
 	title := u.t("title")
@@ -396,15 +452,17 @@ func (u *UI) drawHeader(c *canvas, w int) {
 		title = title[:strings.LastIndexByte(title, ' ')] // whole words only
 	}
 	title = runeTrunc(title, room)
-	x := hc.text(1, 0, title, stBarKey)
+	x := hc.text(1, 0, title, u.p.barKey)
 	if id := u.opts.KioskID; id != "" && x+2+width(id) < right-1 {
-		hc.text(x+2, 0, id, stBar)
+		hc.text(x+2, 0, id, u.p.bar)
 	}
 }
 
-func (u *UI) drawFooter(c *canvas) {
-	y := c.h - 1
-	c.fill(0, y, c.w, 1, stBar)
+// drawFooter draws the keys the student can press on the bottom row and
+// returns the rows it took. Extra keys (the demo's) go on rows above, as
+// many as they need, so none is cut; with a QR code on screen they get only
+// what fits beside the student's keys, so the code keeps its height.
+func (u *UI) drawFooter(c *canvas, compact bool) int {
 	var hints []string
 	switch u.st.Phase {
 	case kiosk.PhaseIdle:
@@ -413,26 +471,68 @@ func (u *UI) drawFooter(c *canvas) {
 		}
 	case kiosk.PhaseSession:
 		hints = append(hints, u.t("key_enter_book"))
-		if u.st.Total == 0 {
+		if u.st.Total == 0 && !u.footerShows(tcell.KeyEscape) {
 			hints = append(hints, u.t("key_esc_cancel"))
 		}
-	case kiosk.PhaseCredited, kiosk.PhaseSavedOffline, kiosk.PhaseNotRegistered:
+	case kiosk.PhaseNotRegistered:
 		hints = append(hints, u.t("key_enter_ok"))
+	case kiosk.PhaseCredited, kiosk.PhaseSavedOffline:
+		if s, ok := u.countdown(u.st.MessageUntil); ok {
+			hints = append(hints, u.t("key_enter_done", s))
+		} else {
+			hints = append(hints, u.t("key_enter_ok"))
+		}
 	}
 	var extra []string
 	for _, f := range u.opts.Footer {
 		extra = append(extra, keyName(f.Key, f.Rune)+" "+f.Label)
 	}
-	all := strings.Join(append(append([]string(nil), hints...), extra...), "  ")
-	if len(extra) == 0 || runewidth.StringWidth(all) <= c.w-2 {
-		c.text(1, y, all, stBar)
-		return
+	const sep = "  "
+	room := c.w - 2
+	student := strings.Join(hints, sep)
+	var rows []string
+	if compact {
+		row := student
+		for _, e := range extra {
+			if width(row)+width(sep)+width(e) <= room {
+				if row != "" {
+					row += sep
+				}
+				row += e
+			}
+		}
+		rows = []string{row}
+	} else {
+		cur := ""
+		for _, e := range extra {
+			if cur != "" && width(cur)+width(sep)+width(e) > room {
+				rows = append(rows, cur)
+				cur = ""
+			}
+			if cur != "" {
+				cur += sep
+			}
+			cur += e
+		}
+		switch {
+		case cur != "" && width(cur)+width(sep)+width(student) <= room:
+			if student != "" {
+				cur = student + sep + cur
+			}
+			rows = append(rows, cur)
+		default:
+			if cur != "" {
+				rows = append(rows, cur)
+			}
+			rows = append(rows, student)
+		}
 	}
-	// The demo's keys do not fit beside the student's: they get the row
-	// above, so no key a newcomer needs is cut off.
-	c.fill(0, y-1, c.w, 1, stBar)
-	c.text(1, y-1, strings.Join(extra, "  "), stBar)
-	c.text(1, y, strings.Join(hints, "  "), stBar)
+	for i, r := range rows {
+		y := c.h - len(rows) + i
+		c.fill(0, y, c.w, 1, u.p.bar)
+		c.text(1, y, runeTrunc(r, room), u.p.bar)
+	}
+	return len(rows)
 }
 
 // receiptCode signs the receipt on screen once and caches its QR codes.
@@ -440,7 +540,7 @@ func (u *UI) receiptCode(r *kiosk.Receipt) string {
 	if u.rc.code != "" && u.rc.ref == r.Reference && u.rc.amount == r.Amount {
 		return u.rc.code
 	}
-	code := receipt.Sign(u.opts.ReceiptKey, u.opts.KioskID, r.Reference, r.Amount, r.At)
+	code := receipt.SignText(u.opts.ReceiptKey, u.opts.KioskID, r.Reference, u.currency(), r.Amount, r.At)
 	u.rc = receiptCache{ref: r.Reference, amount: r.Amount, code: code}
 	for _, lvl := range []qr.ErrorCorrectionLevel{qr.M, qr.L} {
 		m, err := encodeQR(code, lvl)
@@ -484,6 +584,16 @@ func capitalise(s string) string {
 		r[0] = unicode.ToUpper(r[0])
 	}
 	return string(r)
+}
+
+// footerShows reports whether an extra footer key already names k.
+func (u *UI) footerShows(k tcell.Key) bool {
+	for _, f := range u.opts.Footer {
+		if f.Key == k {
+			return true
+		}
+	}
+	return false
 }
 
 // refusedKey names the text for cash an acceptor refuses because its cash

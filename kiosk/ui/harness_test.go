@@ -222,3 +222,19 @@ func cellsText(cells []tcell.SimCell, w, h int) string {
 }
 
 func (h *harness) key(k tcell.Key, r rune, m tcell.ModMask) { h.scr.InjectKey(k, r, m) }
+
+// setLang switches the screen's language and waits for the redraw.
+func (h *harness) setLang(i int) {
+	h.t.Helper()
+	h.onLoop(func() {})
+	done := make(chan struct{})
+	h.u.app.QueueUpdateDraw(func() {
+		h.u.lang = i
+		close(done)
+	})
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("event loop did not answer")
+	}
+}

@@ -75,26 +75,29 @@ func TestBigFontGlyphs(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"0123456789", "€12.50", "12,50 Kč"} {
-		if bigWidth(s) <= len([]rune(s)) {
-			t.Errorf("bigWidth(%q) = %d", s, bigWidth(s))
+		if bigWidth(s, 1) <= len([]rune(s)) {
+			t.Errorf("bigWidth(%q) = %d", s, bigWidth(s, 1))
 		}
 	}
 }
 
-func TestWrapAndSplitCode(t *testing.T) {
+func TestWrapAndCodeLines(t *testing.T) {
 	for _, l := range wrap("The kiosk is offline: your money is counted and the credit will follow automatically.", 20) {
 		if width(l) > 20 {
 			t.Errorf("line %q longer than 20", l)
 		}
 	}
-	code := "VK1|library-ground-floor|library-ground-floor/000123|12.50|1741944400|WPSTERW6SABB446PT7NUUQYA4E"
-	lines := splitCode(code, 30)
-	if strings.Join(lines, "") != code {
-		t.Errorf("split code %q does not rejoin", lines)
+	code := "Receipt 12.50 EUR library-ground-floor/261123-221530-7f3a9c 2026-11-23T22:16:02Z WPSTERW6SABB446P"
+	lines := wrap(code, 30)
+	if strings.ReplaceAll(strings.Join(lines, ""), " ", "") != strings.ReplaceAll(code, " ", "") {
+		t.Errorf("wrapped code %q does not rejoin", lines)
 	}
-	for _, l := range splitCode(code, 10) {
-		if width(l) > 10 {
-			t.Errorf("code line %q longer than 10", l)
+	for _, l := range lines {
+		if width(l) > 30 {
+			t.Errorf("code line %q longer than 30", l)
+		}
+		if strings.HasSuffix(l, "22") {
+			t.Errorf("code line %q: a long word breaks after '/' or '-', not mid-token", l)
 		}
 	}
 }

@@ -34,58 +34,131 @@ func testReceipt() *kiosk.Receipt {
 
 var online = kiosk.QueueStatus{Online: true}
 
-// screenCases are every phase the student can see.
+// screenCases are every state the student can see; each is drawn in every
+// language at every size.
 var screenCases = []struct {
 	name string
-	lang int
 	st   kiosk.State
 }{
-	{"idle", 0, kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online}},
-	{"idle_cs", 1, kiosk.State{Phase: kiosk.PhaseIdle, Currency: "CZK", Accepted: []int64{100, 200, 500, 1000, 2000, 5000}, Queue: online}},
-	{"idle_offline_unclaimed", 0, kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Unclaimed: 150}},
-	{"looking_up", 0, kiosk.State{Phase: kiosk.PhaseLookingUp, Card: "0004417823", Queue: online}},
-	{"not_registered", 0, kiosk.State{Phase: kiosk.PhaseNotRegistered, Card: "0004417823", Queue: online}},
-	{"session_empty", 0, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", MinTopup: 50, MaxTopup: 5000,
+	{"idle", kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online}},
+	{"idle_czk", kiosk.State{Phase: kiosk.PhaseIdle, Currency: "CZK", Accepted: []int64{100, 200, 500, 1000, 2000, 5000}, Queue: online}},
+	{"idle_offline_unclaimed", kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Unclaimed: 150}},
+	{"idle_unrecognised", kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Unclaimed: 50, Unrecognised: 1, Queue: online}},
+	{"looking_up", kiosk.State{Phase: kiosk.PhaseLookingUp, Card: "0004417823", Queue: online}},
+	// Money taken while the card was checked is never offered to the
+	// student whose card was refused.
+	{"not_registered", kiosk.State{Phase: kiosk.PhaseNotRegistered, Card: "0004417823", Unclaimed: 50, Queue: online,
+		MessageUntil: testNow.Add(12 * time.Second)}},
+	{"not_active", kiosk.State{Phase: kiosk.PhaseNotRegistered, Inactive: true, Card: "0004417823", Queue: online,
+		MessageUntil: testNow.Add(12 * time.Second)}},
+	{"session_empty", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", MinTopup: 50, MaxTopup: 5000,
 		CloseAt: testNow.Add(25 * time.Second), Accepted: accepted, Queue: online}},
-	{"session", 0, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", Total: 1250, MinTopup: 50, MaxTopup: 5000,
+	{"session_empty_warning", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", MinTopup: 50, MaxTopup: 5000,
+		CloseAt: testNow.Add(7 * time.Second), Accepted: accepted, Queue: online}},
+	{"session", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", Total: 1250, MinTopup: 50, MaxTopup: 5000,
 		FinishAt: testNow.Add(15 * time.Second), Accepted: accepted, Queue: online}},
-	{"session_below_min_cs", 1, kiosk.State{Phase: kiosk.PhaseSession, Currency: "CZK", User: jana, Total: 1000, MinTopup: 2000, MaxTopup: 100000,
+	{"session_warning", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", Total: 1250, MinTopup: 50, MaxTopup: 5000,
+		FinishAt: testNow.Add(9 * time.Second), Accepted: accepted, Queue: online}},
+	{"session_esc_refused", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 200, MinTopup: 50, MaxTopup: 5000,
+		FinishAt: testNow.Add(18 * time.Second), Notice: kiosk.NoticeEscRefused, NoticeUntil: testNow.Add(5 * time.Second), Queue: online}},
+	{"session_second_card", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 200, MinTopup: 50, MaxTopup: 5000,
+		FinishAt: testNow.Add(18 * time.Second), Notice: kiosk.NoticeSecondCard, NoticeUntil: testNow.Add(5 * time.Second), Queue: online}},
+	{"session_unrecognised", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 200, MinTopup: 50, MaxTopup: 5000,
+		FinishAt: testNow.Add(18 * time.Second), Unrecognised: 1, Queue: online}},
+	{"session_below_min_czk", kiosk.State{Phase: kiosk.PhaseSession, Currency: "CZK", User: jana, Total: 1000, MinTopup: 2000, MaxTopup: 100000,
 		BelowMin: true, FinishAt: testNow.Add(20 * time.Second), Queue: online}},
-	{"session_max_de", 2, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 5000, MinTopup: 50, MaxTopup: 5000,
-		MaxReached: true, FinishAt: testNow.Add(9*time.Second + 300*time.Millisecond), Queue: online}},
-	{"session_notes_refused", 0, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", Total: 200, MinTopup: 50, MaxTopup: 5000,
+	{"session_max", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 5000, MinTopup: 50, MaxTopup: 5000,
+		MaxReached: true, FinishAt: testNow.Add(19*time.Second + 300*time.Millisecond), Queue: online}},
+	{"session_notes_refused", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", Total: 200, MinTopup: 50, MaxTopup: 5000,
 		NotesRefused: true, FinishAt: testNow.Add(15 * time.Second), Accepted: accepted, Queue: online}},
-	{"session_notes_refused_cs", 1, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 200, MinTopup: 50, MaxTopup: 5000,
-		NotesRefused: true, FinishAt: testNow.Add(15 * time.Second), Queue: online}},
-	{"session_notes_refused_de", 2, kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 20, MinTopup: 50, MaxTopup: 5000,
+	{"session_notes_refused_below_min", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 20, MinTopup: 50, MaxTopup: 5000,
 		BelowMin: true, NotesRefused: true, FinishAt: testNow.Add(15 * time.Second), Queue: online}},
-	{"session_offline_card", 0, kiosk.State{Phase: kiosk.PhaseSession, Card: "0004417823", Offline: true, Total: 200, MinTopup: 50, MaxTopup: 5000,
+	{"session_offline_cached_user", kiosk.State{Phase: kiosk.PhaseSession, User: jana, Card: "******7823", Offline: true, Total: 200, MinTopup: 50, MaxTopup: 5000,
 		FinishAt: testNow.Add(20 * time.Second)}},
-	{"booking", 0, kiosk.State{Phase: kiosk.PhaseBooking, User: jana, Total: 1250, Queue: online}},
-	{"credited", 0, kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 1250, Receipt: testReceipt(), Queue: online}},
-	{"saved_offline_de", 2, kiosk.State{Phase: kiosk.PhaseSavedOffline, Card: "******7823", Offline: true, Total: 1250,
-		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000124", Amount: 1250, At: testNow}}},
-	{"out_of_service", 0, kiosk.State{Phase: kiosk.PhaseOutOfService, OutOfService: "the journal disk is full", Queue: online}},
+	{"session_offline_card", kiosk.State{Phase: kiosk.PhaseSession, Card: "0004417823", Offline: true, Total: 200, MinTopup: 50, MaxTopup: 5000,
+		FinishAt: testNow.Add(20 * time.Second)}},
+	{"booking", kiosk.State{Phase: kiosk.PhaseBooking, User: jana, Total: 1250, Queue: online}},
+	{"credited", kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 1250, Receipt: testReceipt(), Queue: online,
+		MessageUntil: testNow.Add(15 * time.Second)}},
+	{"credited_late_balance", kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 1250, Queue: online,
+		Receipt:      &kiosk.Receipt{Reference: "library-ground-floor/000123", Amount: 1250, At: testNow, NewBalance: ptr(1570), BalanceAbout: true},
+		MessageUntil: testNow.Add(15 * time.Second)}},
+	{"credited_unrecognised", kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 1250, Receipt: testReceipt(), Queue: online,
+		Unrecognised: 1, MessageUntil: testNow.Add(15 * time.Second)}},
+	{"saved_offline", kiosk.State{Phase: kiosk.PhaseSavedOffline, User: jana, Card: "******7823", Offline: true, Total: 1250,
+		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000124", Amount: 1250, At: testNow}, MessageUntil: testNow.Add(15 * time.Second)}},
+	{"saved_offline_card", kiosk.State{Phase: kiosk.PhaseSavedOffline, Card: "******7823", Offline: true, Total: 1250,
+		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000124", Amount: 1250, At: testNow}, MessageUntil: testNow.Add(15 * time.Second)}},
+	{"out_of_service", kiosk.State{Phase: kiosk.PhaseOutOfService, OutOfService: "the journal disk is full", Queue: online}},
 }
 
 var sizes = [][2]int{{80, 24}, {120, 40}}
 
 func TestScreensGolden(t *testing.T) {
+	captures := map[string]string{} // "<case>_<lang>" at 80x24, for docs/SCREENS.md
 	for _, sz := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
 			h := startUI(t, sz[0], sz[1], nil)
 			for _, c := range screenCases {
-				h.onLoop(func() { h.u.lang = c.lang })
-				h.show(c.st)
-				got := h.text()
-				cells, w, ht := h.cells()
-				checkPalette(t, c.name, cells, w, ht)
-				if strings.Contains(got, "0004417823") {
-					t.Errorf("%s: the whole card number is on screen", c.name)
+				for lang, code := range h.u.opts.Languages {
+					h.show(c.st)
+					h.setLang(lang)
+					got := h.text()
+					cells, w, ht := h.cells()
+					checkPalette(t, c.name, cells, w, ht)
+					if strings.Contains(got, "0004417823") {
+						t.Errorf("%s: the whole card number is on screen", c.name)
+					}
+					golden(t, fmt.Sprintf("%s_%s_%dx%d.txt", c.name, code, sz[0], sz[1]), got)
+					if sz == [2]int{80, 24} {
+						captures[c.name+"_"+code] = got
+					}
 				}
-				golden(t, fmt.Sprintf("%s_%dx%d.txt", c.name, sz[0], sz[1]), got)
 			}
 		})
+	}
+	screensDoc(t, captures)
+}
+
+// TestScreensGolden keeps docs/SCREENS.md, the screens as text for people,
+// the same as the golden files: -update rewrites it too.
+func screensDoc(t *testing.T, captures map[string]string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# The kiosk's screens at 80x24\n\n")
+	b.WriteString("Captured from the simulation screen by `go test ./kiosk/ui/` (TestScreensGolden; `-update`\n")
+	b.WriteString("rewrites this file with the golden files in kiosk/ui/testdata, which hold every state in\n")
+	b.WriteString("English, Czech and German at 80x24 and 120x40). English unless the heading says otherwise;\n")
+	b.WriteString("colours are not shown: the QR code is black on white, the offline badge amber.\n")
+	shot := func(title, key string) {
+		fmt.Fprintf(&b, "\n## %s\n\n```\n%s```\n", title, captures[key])
+	}
+	for _, c := range screenCases {
+		shot(strings.ReplaceAll(c.name, "_", " "), c.name+"_en")
+	}
+	for _, k := range []string{"session_cs", "session_warning_de", "not_registered_cs", "credited_de", "saved_offline_card_cs"} {
+		shot(strings.ReplaceAll(k, "_", " "), k)
+	}
+	for _, f := range []string{"technician_80x24.txt", "technician_cashup_80x24.txt"} {
+		tech, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "\n## %s (English only)\n\n```\n%s```\n", strings.ReplaceAll(strings.TrimSuffix(f, "_80x24.txt"), "_", " "), tech)
+	}
+	path := filepath.Join("..", "..", "docs", "SCREENS.md")
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./kiosk/ui/ -update to create it)", err)
+	}
+	if string(want) != b.String() {
+		t.Errorf("%s differs from the screens: run go test ./kiosk/ui/ -update and review the diff", path)
 	}
 }
 
@@ -131,7 +204,7 @@ func TestReceiptQRDecodes(t *testing.T) {
 			h := startUI(t, sz[0], sz[1], nil)
 			r := testReceipt()
 			h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: r.Amount, Receipt: r, Queue: online})
-			want := receipt.Sign(testKey, "library-ground-floor", r.Reference, r.Amount, r.At)
+			want := receipt.SignText(testKey, "library-ground-floor", r.Reference, "EUR", r.Amount, r.At)
 			cells, w, ht := h.cells()
 			got, err := decodeScreenQR(cells, w, ht)
 			if err != nil {
@@ -144,11 +217,14 @@ func TestReceiptQRDecodes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("scanned code does not verify: %v", err)
 			}
-			if claim.Amount != 1250 || claim.Reference != r.Reference {
+			if !strings.HasPrefix(got, "Receipt 12.50 EUR library-ground-floor/000123 2025-03-14T09:26:40Z ") {
+				t.Errorf("QR code says %q: want it to read as a receipt", got)
+			}
+			if claim.Amount != 1250 || claim.Reference != r.Reference || claim.Currency != "EUR" {
 				t.Errorf("claim %+v", claim)
 			}
 			// The text code is on screen too, for typing it in.
-			if sig := want[strings.LastIndexByte(want, '|')+1:]; !strings.Contains(h.text(), sig) {
+			if sig := want[strings.LastIndexByte(want, ' ')+1:]; !strings.Contains(h.text(), sig) {
 				t.Error("the receipt code is not on screen as text")
 			}
 		})
@@ -221,11 +297,12 @@ func TestQRFitsConsole(t *testing.T) {
 		fits       bool
 	}{
 		{"demo", "demo/1", true},
-		{"lib", "lib/20250314-0001", true},
+		{"demo-kiosk", "demo-kiosk/261123-221530-7f3a9c", true},
 		{"library-ground-floor", "library-ground-floor/000123", true},
-		{"library-ground-floor", "library-ground-floor/20250314-000123", true},
-		{"library-ground-floor", "library-ground-floor/20250314T092640-000123", true}, // 102 bytes
-		{"library-ground-floor-east-wing", "library-ground-floor-east-wing/261123-221530-7f3a", false},
+		{"library-ground-floor", "library-ground-floor/261123-221530-7f3a9c", true}, // a real one, 99 bytes
+		{"library-ground-floor-2", "library-ground-floor-2/261123-221530-7f3a9c", true},
+		{"library-ground-floor-east-wing", "library-ground-floor-east-wing/261123-221530-7f3a9c", true},     // 104 bytes
+		{"library-ground-floor-east-wing-2", "library-ground-floor-east-wing-2/261123-221530-7f3a9c", true}, // the longest id config allows: 106 bytes, the most version 5-L holds
 		{strings.Repeat("k", 60), strings.Repeat("k", 60) + "/1", false},
 	}
 	for _, c := range cases {
@@ -267,11 +344,11 @@ func TestCountdownTicks(t *testing.T) {
 		}
 	})
 	h.show(kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 100, FinishAt: testNow.Add(15 * time.Second), Queue: online})
-	h.waitText("Booking automatically in 15 s")
+	h.waitText("Adding to your account in 15 s")
 	h.clock.add(3 * time.Second)
-	h.waitText("Booking automatically in 12 s")
+	h.waitText("Adding to your account in 12 s")
 	h.clock.add(20 * time.Second)
-	h.waitText("Booking automatically in 0 s")
+	h.waitText("Adding to your account in 0 s")
 	if got := h.eng.gotKeys(); len(got) != 0 {
 		t.Errorf("the countdown sent keys %v: the engine decides when to book", got)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gdamore/tcell/v2"
 
@@ -22,13 +23,15 @@ type Technician interface {
 	Queue() ([]QueueItem, error)
 	// FlushNow asks the booking queue to retry now.
 	FlushNow()
-	// Cashup closes the cash period and returns what it held.
-	Cashup() (CashReport, error)
+	// Cashup closes the cash period in the name of by (who emptied the
+	// box) and returns what it held.
+	Cashup(by string) (CashReport, error)
 }
 
 // CashReport is the cash box since a cash-up.
 type CashReport struct {
 	Since time.Time // the last cash-up; zero when never
+	By    string    // who made the last cash-up
 	Lines []CashLine
 	// Unclaimed is money inserted with no session that no card claimed.
 	Unclaimed int64
@@ -85,6 +88,7 @@ type techState struct {
 	queue   []QueueItem
 	dataErr string
 	action  string // result of the last action
+	name    string // typed at the cash-up prompt
 	loadSeq int    // ignores results of loads started before a newer one
 }
 
@@ -141,30 +145,45 @@ func (u *UI) techKey(ev *tcell.EventKey) {
 					u.loadTechData(ctx, "Flush requested.")
 				})
 			case 'c', 'C':
-				t.mode = techConfirm
+				t.mode, t.name = techConfirm, ""
 			case 'r', 'R':
 				u.refreshTech("")
 			}
 		}
 	case techConfirm:
-		switch {
-		case ev.Key() == tcell.KeyRune && (ev.Rune() == 'y' || ev.Rune() == 'Y'):
+		switch ev.Key() {
+		case tcell.KeyEscape:
+			t.mode = techMenu
+		case tcell.KeyBackspace, tcell.KeyBackspace2:
+			if r := []rune(t.name); len(r) > 0 {
+				t.name = string(r[:len(r)-1])
+			}
+		case tcell.KeyRune:
+			if r := ev.Rune(); unicode.IsPrint(r) && len([]rune(t.name)) < maxCashupName {
+				t.name += string(r)
+			}
+		case tcell.KeyEnter:
+			by := strings.TrimSpace(t.name)
+			if by == "" {
+				return // the journal records who emptied the box
+			}
 			t.mode, t.action = techMenu, "Cash-up running…"
 			u.spawn(func(ctx context.Context) {
-				rep, err := u.opts.Technician.Cashup()
+				rep, err := u.opts.Technician.Cashup(by)
 				msg := ""
 				if err != nil {
 					msg = "Cash-up FAILED: " + err.Error()
 				} else {
-					msg = fmt.Sprintf("Cash-up done: %s taken out (period since %s).", u.techMoney(rep.Total()), stamp(rep.Since))
+					msg = fmt.Sprintf("Cash-up by %s done: %s taken out (period since %s).", by, u.techMoney(rep.Total()), stamp(rep.Since))
 				}
 				u.loadTechData(ctx, msg)
 			})
-		case ev.Key() == tcell.KeyEscape || ev.Key() == tcell.KeyRune:
-			t.mode = techMenu
 		}
 	}
 }
+
+// maxCashupName bounds the name typed at the cash-up prompt.
+const maxCashupName = 40
 
 // checkPIN runs off the event loop: reading the file and the slow hash.
 func (u *UI) checkPIN(ctx context.Context, pin string) {
@@ -257,28 +276,28 @@ func stamp(t time.Time) string {
 // drawTech draws the PIN prompt or the technician menu (English only).
 func (u *UI) drawTech(c *canvas) {
 	t := &u.tech
-	c.fill(0, 0, c.w, 1, stBar)
-	c.text(1, 0, "Technician", stBarKey)
+	c.fill(0, 0, c.w, 1, u.p.bar)
+	c.text(1, 0, "Technician", u.p.barKey)
 	if u.opts.KioskID != "" {
-		c.text(13, 0, u.opts.KioskID, stBar)
+		c.text(13, 0, u.opts.KioskID, u.p.bar)
 	}
-	c.fill(0, c.h-1, c.w, 1, stBar)
+	c.fill(0, c.h-1, c.w, 1, u.p.bar)
 	left := u.techTimeout - u.now().Sub(t.lastKey)
 	closes := fmt.Sprintf("closes in %d s without keys", max(int((left+time.Second-1)/time.Second), 0))
-	c.text(c.w-1-width(closes), 0, closes, stBar)
+	c.text(c.w-1-width(closes), 0, closes, u.p.bar)
 
 	if t.mode == techPIN {
 		y := c.h/2 - 2
 		label := "Technician PIN: " + strings.Repeat("*", len(t.pin)) + "_"
-		c.text((c.w-width(label))/2, y, label, stTitle)
+		c.text((c.w-width(label))/2, y, label, u.p.title)
 		if t.msg != "" {
-			st := stInfo
+			st := u.p.info
 			if strings.HasPrefix(t.msg, "Wrong") || strings.HasPrefix(t.msg, "PIN file") {
-				st = stBad
+				st = u.p.bad
 			}
 			c.text((c.w-width(t.msg))/2, y+2, t.msg, st)
 		}
-		c.text(1, c.h-1, "digits, Enter: open   Esc: back to the kiosk screen", stBar)
+		c.text(1, c.h-1, "digits, Enter: open   Esc: back to the kiosk screen", u.p.bar)
 		return
 	}
 
@@ -289,28 +308,28 @@ func (u *UI) drawTech(c *canvas) {
 			c.text(x, y, runeTrunc(s, c.w-x-1), st)
 		}
 	}
-	put(1, "Devices", stTitle)
+	put(1, "Devices", u.p.title)
 	y++
 	devs := sortedDevices(u.st.Devices)
 	if len(devs) == 0 {
-		put(3, "no device has reported yet", stInfo)
+		put(3, "no device has reported yet", u.p.info)
 		y++
 	}
 	for _, d := range devs {
-		st := stGood
+		st := u.p.good
 		if !d.Status.Healthy() {
-			st = stBad
+			st = u.p.bad
 		}
-		put(3, fmt.Sprintf("%-10s", d.Device), stBody)
+		put(3, fmt.Sprintf("%-10s", d.Device), u.p.body)
 		put(14, fmt.Sprintf("%-16s", d.Status), st)
-		put(31, strings.TrimSpace(d.Detail+"  "+ago(now, d.At)+" ago"), stBody)
+		put(31, strings.TrimSpace(d.Detail+"  "+ago(now, d.At)+" ago"), u.p.body)
 		y++
 	}
 	for _, f := range u.st.Cashboxes {
 		if f.Capacity > 0 {
-			st := stBody
+			st := u.p.body
 			if f.NearFull {
-				st = stWarn
+				st = u.p.warn
 			}
 			put(3, cashboxLine(f), st)
 			y++
@@ -326,15 +345,15 @@ func (u *UI) drawTech(c *canvas) {
 	if q.Pending > 0 && !q.OldestPending.IsZero() {
 		oldest = fmt.Sprintf(", oldest %s ago", ago(now, q.OldestPending))
 	}
-	put(1, fmt.Sprintf("Queue: %d pending, %d need attention%s, %s", q.Pending, q.NeedsAttention, oldest, online), stTitle)
+	put(1, fmt.Sprintf("Queue: %d pending, %d need attention%s, %s", q.Pending, q.NeedsAttention, oldest, online), u.p.title)
 	y++
 	if q.LastError != "" {
-		put(3, "last error: "+q.LastError, stBad)
+		put(3, "last error: "+q.LastError, u.p.bad)
 		y++
 	}
 	for i, it := range t.queue {
 		if i >= 5 {
-			put(3, fmt.Sprintf("… and %d more", len(t.queue)-i), stInfo)
+			put(3, fmt.Sprintf("… and %d more", len(t.queue)-i), u.p.info)
 			y++
 			break
 		}
@@ -342,44 +361,63 @@ func (u *UI) drawTech(c *canvas) {
 		if who == "" {
 			who = "card " + devices.MaskCard(it.Card)
 		}
-		st := stBody
+		st := u.p.body
 		flag := ""
 		if it.NeedsAttention {
-			st, flag = stBad, " NEEDS ATTENTION"
+			st, flag = u.p.bad, " NEEDS ATTENTION"
 		}
-		put(3, fmt.Sprintf("%s  %s  %s  %d tries%s %s", it.Reference, u.techMoney(it.Amount), who, it.Attempts, flag, it.LastError), st)
+		put(3, fmt.Sprintf("%s  %s  %s  %d tries%s", it.Reference, u.techMoney(it.Amount), who, it.Attempts, flag), st)
 		y++
+		// The reason says how to fix it: wrapped, never cut.
+		for _, l := range wrap(it.LastError, c.w-7) {
+			put(5, l, st)
+			y++
+		}
 	}
 	y++
 	if t.cash != nil {
-		put(1, fmt.Sprintf("Cash since the last cash-up (%s): %s", stamp(t.cash.Since), u.techMoney(t.cash.Total())), stTitle)
+		since := "no cash-up yet"
+		if !t.cash.Since.IsZero() {
+			since = "since the cash-up of " + stamp(t.cash.Since)
+			if t.cash.By != "" {
+				since += " by " + t.cash.By
+			}
+		}
+		put(1, fmt.Sprintf("Cash in the box (%s): %s", since, u.techMoney(t.cash.Total())), u.p.title)
 		y++
 		for _, l := range t.cash.Lines {
-			put(3, fmt.Sprintf("%-10s %10s x %4d = %s", l.Device, u.techMoney(l.Value), l.Count, u.techMoney(l.Value*int64(l.Count))), stBody)
+			put(3, fmt.Sprintf("%-10s %10s x %4d = %s", l.Device, u.techMoney(l.Value), l.Count, u.techMoney(l.Value*int64(l.Count))), u.p.body)
 			y++
 		}
 		if t.cash.Unclaimed > 0 {
-			put(3, "unclaimed (no card tapped): "+u.techMoney(t.cash.Unclaimed), stWarn)
+			put(3, "unclaimed (no card tapped): "+u.techMoney(t.cash.Unclaimed), u.p.warn)
 			y++
 		}
 		for _, s := range t.cash.Unrecognised {
-			put(3, "unrecognised: "+s, stWarn)
+			put(3, "unrecognised: "+s, u.p.warn)
 			y++
 		}
 	}
 	if t.dataErr != "" {
-		put(1, t.dataErr, stBad)
+		put(1, t.dataErr, u.p.bad)
 		y++
 	}
 	if t.action != "" {
 		y = max(y, c.h-3)
-		put(1, t.action, stInfo)
+		put(1, t.action, u.p.info)
 	}
 	if t.mode == techConfirm {
-		msg := " Cash-up: empty the cash box now and start a new period? y = yes, any other key = no "
-		c.text(max((c.w-width(msg))/2, 0), c.h-3, runeTrunc(msg, c.w), stBadge)
+		var msg []string
+		msg = append(msg, wrap("Cash-up: empty the cash box now and start a new period.", c.w-4)...)
+		msg = append(msg, wrap("Your name or initials: "+t.name+"_", c.w-4)...)
+		msg = append(msg, wrap("Enter = cash-up, Esc = cancel", c.w-4)...)
+		top := c.h - 2 - len(msg)
+		c.fill(0, top-1, c.w, len(msg)+1, u.p.badge)
+		for i, l := range msg {
+			c.text(2, top+i, l, u.p.badge)
+		}
 	}
-	c.text(1, c.h-1, "F: flush queue now   C: cash-up   R: refresh   Esc: close", stBar)
+	c.text(1, c.h-1, "F: flush queue now   C: cash-up   R: refresh   Esc: close", u.p.bar)
 }
 
 func runeTrunc(s string, w int) string {

@@ -20,6 +20,7 @@ type techStub struct {
 	mu      sync.Mutex
 	flushes int
 	cashups int
+	by      []string
 	cash    CashReport
 }
 
@@ -32,7 +33,8 @@ func (s *techStub) Cash() (CashReport, error) {
 func (s *techStub) Queue() ([]QueueItem, error) {
 	return []QueueItem{
 		{Reference: "library-ground-floor/000120", Amount: 500, User: "jnovak", FinishedAt: testNow.Add(-time.Hour), Attempts: 7, LastError: "connection refused"},
-		{Reference: "library-ground-floor/000121", Amount: 200, Card: "******7823", Attempts: 3, NeedsAttention: true, LastError: "user not found"},
+		{Reference: "library-ground-floor/000121", Amount: 200, Card: "******7823", Attempts: 3, NeedsAttention: true,
+			LastError: "MyQ does not know user 1176 (HTTP 404): register the card in MyQ, then flush the queue"},
 	}, nil
 }
 
@@ -42,12 +44,13 @@ func (s *techStub) FlushNow() {
 	s.mu.Unlock()
 }
 
-func (s *techStub) Cashup() (CashReport, error) {
+func (s *techStub) Cashup(by string) (CashReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cashups++
+	s.by = append(s.by, by)
 	rep := s.cash
-	s.cash = CashReport{Since: testNow}
+	s.cash = CashReport{Since: testNow, By: by}
 	return rep, nil
 }
 
@@ -67,6 +70,7 @@ func startTech(t *testing.T, timeout time.Duration) (*harness, *techStub) {
 	}
 	stub := &techStub{cash: CashReport{
 		Since:        testNow.Add(-48 * time.Hour),
+		By:           "JS",
 		Lines:        []CashLine{{Device: "coins", Value: 100, Count: 12}, {Device: "coins", Value: 200, Count: 3}, {Device: "notes", Value: 1000, Count: 2}},
 		Unclaimed:    150,
 		Unrecognised: []string{"7 pulses"},
@@ -119,11 +123,12 @@ func TestTechnicianMenu(t *testing.T) {
 	h.key(tcell.KeyF10, 0, tcell.ModNone)
 	h.waitText("Technician PIN:")
 	h.typePIN(testPIN)
-	h.waitText("Cash since the last cash-up")
+	h.waitText("Cash in the box")
 	txt := h.text()
 	for _, want := range []string{"coins", "jammed", "coin jam in sorter", "2 pending, 1 need attention", "MyQ OFFLINE",
 		"connection refused", "NEEDS ATTENTION", "card ******7823", "€1.00 x   12 = €12.00", "unclaimed (no card tapped): €1.50",
-		"unrecognised: 7 pulses", "F: flush queue now"} {
+		"unrecognised: 7 pulses", "F: flush queue now", "7 tries", "by JS): €39.50",
+		"register the card in MyQ, then", "     flush the queue"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("menu lacks %q:\n%s", want, txt)
 		}
@@ -133,15 +138,35 @@ func TestTechnicianMenu(t *testing.T) {
 	h.key(tcell.KeyRune, 'f', tcell.ModNone)
 	h.waitText("Flush requested.")
 	h.key(tcell.KeyRune, 'c', tcell.ModNone)
-	h.waitText("y = yes")
-	h.key(tcell.KeyRune, 'n', tcell.ModNone) // changed their mind
+	h.waitText("Your name or initials: _")
+	prompt := h.text()
+	for _, want := range []string{"start a new period.", "Enter = cash-up, Esc = cancel"} {
+		if !strings.Contains(prompt, want) {
+			t.Errorf("cash-up prompt cut at 80 columns: lacks %q:\n%s", want, prompt)
+		}
+	}
+	golden(t, "technician_cashup_80x24.txt", prompt)
+	h.key(tcell.KeyEscape, 0, tcell.ModNone) // changed their mind
+	h.waitText("C: cash-up")
 	h.key(tcell.KeyRune, 'c', tcell.ModNone)
-	h.waitText("y = yes")
-	h.key(tcell.KeyRune, 'y', tcell.ModNone)
-	h.waitText("Cash-up done: €39.50 taken out")
+	h.waitText("Your name or initials: _")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone) // no name: nothing happens
+	for _, r := range "JN" {
+		h.key(tcell.KeyRune, r, tcell.ModNone)
+	}
+	h.waitText("Your name or initials: JN_")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	h.waitText("Cash-up by JN done: €39.50 taken out (period since 2025-03-12 09:26)")
+	// The menu now names the cash-up just made, not "never".
+	h.waitText("since the cash-up of 2025-03-14 09:26 by JN")
 	if f, c := stub.counts(); f != 1 || c != 1 {
 		t.Errorf("flushes %d, cash-ups %d: want 1 and 1", f, c)
 	}
+	stub.mu.Lock()
+	if len(stub.by) != 1 || stub.by[0] != "JN" {
+		t.Errorf("cash-up recorded by %q, want JN", stub.by)
+	}
+	stub.mu.Unlock()
 	h.key(tcell.KeyEscape, 0, tcell.ModNone)
 	h.waitText("Tap your card")
 	if len(h.eng.gotKeys()) != 0 {
@@ -153,7 +178,7 @@ func TestTechnicianMenuClosesWhenIdle(t *testing.T) {
 	h, _ := startTech(t, 60*time.Second)
 	h.key(tcell.KeyF10, 0, tcell.ModNone)
 	h.typePIN(testPIN)
-	h.waitText("Cash since the last cash-up")
+	h.waitText("Cash in the box")
 	// The fake clock does not redraw: the tick does. Wait for each advance
 	// to reach the screen before pressing a key, or a wait can match the
 	// previous drawing ("closes in 60 s" is on screen right after opening)
@@ -258,7 +283,7 @@ func TestTechnicianMenuShowsCashboxFill(t *testing.T) {
 	h.key(tcell.KeyF10, 0, tcell.ModNone)
 	h.waitText("Technician PIN:")
 	h.typePIN(testPIN)
-	h.waitText("Cash since the last cash-up")
+	h.waitText("Cash in the box")
 	txt := h.text()
 	for _, want := range []string{
 		"notes      cash box 285 of 300 pieces (95%): NEAR FULL, refusing cash",

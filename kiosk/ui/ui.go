@@ -3,14 +3,17 @@
 // the countdown, receipts with a QR code, out of service) in English, Czech
 // or German, forwards the student's Enter and Esc to the engine, and hides a
 // PIN-protected technician menu (device status, queue, cash-up).
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
 // It is a view: every rule lives in the engine. The only decisions made here
 // are which language to show and whether the technician typed the right PIN.
 //
 // Keys: Enter and Esc go to the engine; L on the idle screen cycles the
-// languages; F10 opens the technician menu (PIN first). Every other key,
-// Ctrl-C, Ctrl-Z, Ctrl-\ and Ctrl-D included, does nothing: the kiosk stops
-// only when Run's context ends (systemd stops the service).
+// languages; F10 opens the technician menu (PIN first); any other key during
+// a session tells the engine the student needs more time. No key, Ctrl-C,
+// Ctrl-Z, Ctrl-\ and Ctrl-D included, stops the kiosk: it stops only when
+// Run's context ends (systemd stops the service; the demo's quit key is a
+// footer key of the demo's own).
 package ui
 
 import (
@@ -45,6 +48,9 @@ type FooterKey struct {
 	Rune  rune
 	Label string
 	Do    func()
+	// ShowOnly labels a key the UI handles itself (F10, Esc) so a demo's
+	// footer can name it; Do must then be nil.
+	ShowOnly bool
 }
 
 // Options configures a UI.
@@ -61,6 +67,9 @@ type Options struct {
 	PINFile    string
 	Footer     []FooterKey
 	Log        *slog.Logger
+	// HighContrast draws bold light text on black and solid warning bars
+	// ([kiosk] high_contrast).
+	HighContrast bool
 }
 
 // Keys of the UI itself.
@@ -79,6 +88,7 @@ const (
 // UI is the kiosk screen.
 type UI struct {
 	opts Options
+	p    palette
 	log  *slog.Logger
 	app  *tview.Application
 	view *screenView
@@ -106,6 +116,10 @@ type UI struct {
 	lang   int
 	rc     receiptCache
 	tech   techState
+	// warned is the deadline whose last-10-seconds bell has rung.
+	warned time.Time
+	bells  int // to ring at the next draw
+	rung   int // bells rung so far (tests)
 }
 
 // New builds the UI. It does not touch the terminal until Run.
@@ -128,6 +142,12 @@ func New(o Options) (*UI, error) {
 		return nil, errors.New("ui: receipt key missing or shorter than 16 bytes")
 	}
 	for _, f := range o.Footer {
+		if f.ShowOnly {
+			if f.Do != nil || f.Label == "" {
+				return nil, fmt.Errorf("ui: footer label %q: a shown-only key has a label and no action", f.Label)
+			}
+			continue
+		}
 		if f.Do == nil || f.Label == "" {
 			return nil, fmt.Errorf("ui: footer key %q: needs a label and an action", f.Label)
 		}
@@ -141,6 +161,7 @@ func New(o Options) (*UI, error) {
 	}
 	u := &UI{
 		opts:        o,
+		p:           newPalette(o.HighContrast),
 		log:         o.Log,
 		app:         tview.NewApplication(),
 		now:         time.Now,
@@ -322,6 +343,10 @@ func (u *UI) onTick() {
 	if u.tech.mode != techClosed && u.now().Sub(u.tech.lastKey) >= u.techTimeout {
 		u.closeTech()
 	}
+	if at, ok := u.warning(); ok && !at.Equal(u.warned) {
+		u.warned = at
+		u.bell(1)
+	}
 }
 
 // apply takes a new engine state. On the event loop.
@@ -332,7 +357,11 @@ func (u *UI) apply(st kiosk.State) {
 	if u.have && u.st.Phase != kiosk.PhaseIdle && st.Phase == kiosk.PhaseIdle {
 		u.lang = 0 // the next student starts in the default language
 	}
+	prev, had := u.st, u.have
 	u.st, u.have, u.recvAt = st, true, u.now()
+	if had {
+		u.feedback(prev, st)
+	}
 }
 
 func (u *UI) langCode() string { return u.opts.Languages[u.lang] }
@@ -370,13 +399,17 @@ func (u *UI) handleKey(ev *tcell.EventKey) {
 		}
 	}
 	for _, f := range u.opts.Footer {
-		if ev.Key() == f.Key && (f.Key != tcell.KeyRune || ev.Rune() == f.Rune) {
+		if !f.ShowOnly && ev.Key() == f.Key && (f.Key != tcell.KeyRune || ev.Rune() == f.Rune) {
 			do := f.Do
 			u.spawn(func(context.Context) { do() })
 			return
 		}
 	}
-	// Anything else, Ctrl-C, Ctrl-Z, Ctrl-\ and Ctrl-D included: nothing.
+	// Anything else, Ctrl-C, Ctrl-Z, Ctrl-\ and Ctrl-D included, stops
+	// nothing; in a session it asks for more time.
+	if u.st.Phase == kiosk.PhaseSession {
+		u.sendKey(kiosk.KeyMore)
+	}
 }
 
 func keyName(k tcell.Key, r rune) string {

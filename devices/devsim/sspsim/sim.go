@@ -2,12 +2,20 @@
 // pseudo-terminal, so the bill driver and kioskctl can be exercised without
 // hardware. It keeps the notes it really stacked (Stacked) so tests can
 // compare them with what the host credited.
+// See docs/ARCHITECTURE.md for its place among the packages.
 //
-// The simulated device: answers a repeated sequence flag with its cached
-// reply (acting once), repeats POLL_WITH_ACK events until EVENT_ACK, holds a
-// note in escrow while HOLD arrives and rejects it after its own hold
-// timeout, stacks it on the next poll, and re-announces a held note after a
-// SYNC (a host that reconnected must decide again).
+// The simulated device follows ITL where ITL's documents and host code say
+// what a device does (testdata/conformance/essp names the sources), even
+// where that is inconvenient for our driver: it counts eSSP packets as ITL's
+// host expects (the reply carries the command's count plus one), refuses a
+// generator or modulus that is not a prime below 2^31 with
+// PARAMETER_OUT_OF_RANGE and a key exchange without them with FAIL, and with
+// POLL_WITH_ACK repeats only the events that need EVENT_ACK (CREDIT and the
+// NOTE_CLEARED events) and takes no further note until they are
+// acknowledged. It answers a repeated sequence flag with its cached reply
+// (acting once), holds a note in escrow while HOLD arrives and rejects it
+// after its own hold timeout, stacks it on the next poll, and re-announces a
+// held note after a SYNC (a host that reconnected must decide again).
 package sspsim
 
 import (
@@ -59,7 +67,7 @@ type Sim struct {
 	enabled      bool
 	inhibits     uint16
 	events       []bill.Event
-	delivered    int // head of events sent in a POLL_WITH_ACK reply, not yet acked
+	ackPending   []bill.Event // sent by POLL_WITH_ACK, repeated until EVENT_ACK
 	escrowCh     int
 	reported     bool // the escrow READ reached the host
 	lastHold     time.Time
@@ -228,6 +236,12 @@ func plainAllowed(c bill.Command) bool {
 	return false
 }
 
+// ackNeedsKey: ITL's command table marks POLL_WITH_ACK and EVENT_ACK
+// "Requires encryption" (testdata/conformance/essp "poll_with_ack"), so a
+// device refuses them in plain with KEY_NOT_SET even when the host does not
+// use eSSP otherwise.
+func ackNeedsKey(c bill.Command) bool { return c == bill.CmdPollWithAck || c == bill.CmdEventAck }
+
 // handle answers one frame; nil means no answer (dropped or undecryptable).
 func (s *Sim) handle(f bill.Frame) (reply []byte, unplug bool) {
 	if f.ID != 0 || len(f.Data) == 0 {
@@ -254,13 +268,15 @@ func (s *Sim) handle(f bill.Frame) (reply []byte, unplug bool) {
 			return nil, false
 		}
 		data, encrypted = d, true
+		// Received and decrypted: the count steps, and the reply carries it.
 		s.count++
+		count = s.count
 	}
 	cmd := bill.Command(data[0])
 	s.commands++
 	s.expire()
 	var r []byte
-	if s.opts.Encryption && !encrypted && !plainAllowed(cmd) {
+	if (s.opts.Encryption || ackNeedsKey(cmd)) && !encrypted && !plainAllowed(cmd) {
 		r = []byte{byte(bill.RespKeyNotSet)}
 	} else {
 		r, unplug = s.command(cmd, data[1:], f.Seq)
@@ -344,8 +360,8 @@ func (s *Sim) command(cmd bill.Command, arg []byte, seq bool) ([]byte, bool) {
 			return []byte{byte(bill.RespUnknownCommand)}, false
 		}
 		s.maybeStack()
-		evs := s.events
-		for _, e := range evs {
+		evs := append(append([]bill.Event(nil), s.ackPending...), s.events...)
+		for _, e := range s.events {
 			if e.Code == bill.EvRead && e.Channel > 0 && e.Channel == s.escrowCh {
 				s.reported = true
 				s.lastHold = time.Now()
@@ -353,17 +369,21 @@ func (s *Sim) command(cmd bill.Command, arg []byte, seq bool) ([]byte, bool) {
 		}
 		r := bill.EncodeEvents(evs)
 		if cmd == bill.CmdPoll {
-			s.events, s.delivered = nil, 0
+			s.ackPending = nil
 		} else {
-			s.delivered = len(evs)
+			for _, e := range s.events {
+				if needsAck(e.Code) {
+					s.ackPending = append(s.ackPending, e)
+				}
+			}
 		}
+		s.events = nil
 		return r, false
 	case bill.CmdEventAck:
-		if s.delivered == 0 {
+		if len(s.ackPending) == 0 {
 			return []byte{byte(bill.RespCannotProcess)}, false
 		}
-		s.events = append([]bill.Event(nil), s.events[s.delivered:]...)
-		s.delivered = 0
+		s.ackPending = nil
 		return ok, false
 	case bill.CmdHold:
 		if s.escrowCh == 0 || !s.reported {
@@ -389,6 +409,12 @@ func (s *Sim) command(cmd bill.Command, arg []byte, seq bool) ([]byte, bool) {
 			return []byte{byte(bill.RespWrongParams)}, false
 		}
 		v := binary.LittleEndian.Uint64(arg)
+		// ITL: "The slave will reply with OK or PARAMETER_OUT_OF_RANGE if
+		// the number is not prime." Firmware built on ITL's 64-bit
+		// arithmetic (Random.h MAX_PRIME_NUMBER) cannot use a larger one.
+		if v >= bill.KeyLimit || !bill.IsPrime(v) {
+			return []byte{byte(bill.RespParamOutOfRange)}, false
+		}
 		if cmd == bill.CmdSetGenerator {
 			s.generator = v
 		} else {
@@ -398,6 +424,11 @@ func (s *Sim) command(cmd bill.Command, arg []byte, seq bool) ([]byte, bool) {
 	case bill.CmdRequestKeyExchange:
 		if len(arg) != 8 {
 			return []byte{byte(bill.RespWrongParams)}, false
+		}
+		if s.generator == 0 || s.modulus == 0 {
+			// ITL: "If Generator and Modulus are not set then the slave
+			// will reply FAIL."
+			return []byte{byte(bill.RespFail)}, false
 		}
 		kx, err := bill.NewKeyExchange(s.generator, s.modulus)
 		if err != nil {
@@ -427,9 +458,16 @@ func (s *Sim) setup() bill.Setup {
 	return st
 }
 
+// needsAck: the events POLL_WITH_ACK repeats until EVENT_ACK (see
+// testdata/conformance/essp "poll_with_ack").
+func needsAck(c bill.EventCode) bool {
+	return c == bill.EvCredit || c == bill.EvClearedFromFront || c == bill.EvClearedToCashbox
+}
+
 // maybeStack stacks a reported note: a poll after the escrow READ accepts it.
+// ITL: no further note action while an event waits for EVENT_ACK.
 func (s *Sim) maybeStack() {
-	if s.escrowCh == 0 || !s.reported {
+	if s.escrowCh == 0 || !s.reported || len(s.ackPending) > 0 {
 		return
 	}
 	ch := s.escrowCh
@@ -482,6 +520,8 @@ func (s *Sim) InsertNote(channel int) error {
 		return fmt.Errorf("%w: channel %d inhibited", ErrNotAccepting, channel)
 	case s.escrowCh != 0:
 		return fmt.Errorf("%w: a note is in escrow", ErrNotAccepting)
+	case len(s.ackPending) > 0:
+		return fmt.Errorf("%w: events wait for EVENT_ACK", ErrNotAccepting)
 	}
 	s.escrowCh, s.reported, s.lastHold = channel, false, time.Now()
 	s.events = append(s.events, bill.Event{Code: bill.EvRead, Channel: 0}, bill.Event{Code: bill.EvRead, Channel: channel})
@@ -497,6 +537,22 @@ func (s *Sim) Reject() {
 		s.events = append(s.events, bill.Event{Code: bill.EvRead, Channel: 0})
 	}
 	s.returnNote()
+}
+
+// InjectEvent queues a raw event code with no data: a code ITL documents
+// without data, or one of unknown length to test that a host never
+// acknowledges a reply it did not fully understand.
+func (s *Sim) InjectEvent(code byte) { s.push(bill.Event{Code: bill.EventCode(code)}) }
+
+// Credit queues a CREDIT for a channel with no note in escrow, as a
+// validator does after power-up for a note it finished stacking.
+func (s *Sim) Credit(channel int) { s.push(bill.Event{Code: bill.EvCredit, Channel: channel}) }
+
+// AckPending lists the events waiting for EVENT_ACK.
+func (s *Sim) AckPending() []bill.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]bill.Event(nil), s.ackPending...)
 }
 
 // Jam reports an unsafe jam.
