@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/devices/voucher"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
@@ -72,6 +73,8 @@ type Config struct {
 	// Log receives what the engine must tell the technician, above all money
 	// held in memory while the journal cannot be written. Nil: discarded.
 	Log *slog.Logger
+	// Voucher: MyQ vouchers in a session (voucher.go).
+	Voucher VoucherRules
 }
 
 func (c Config) withDefaults() Config {
@@ -88,6 +91,7 @@ func (c Config) withDefaults() Config {
 	def(&c.JournalRetry, DefaultJournalRetry)
 	c.Accepted = slices.Clone(c.Accepted)
 	slices.Sort(c.Accepted)
+	c.Voucher = c.Voucher.withDefaults()
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -284,6 +288,7 @@ type Engine struct {
 	lastState  State
 	stateValid bool
 	nt         notices
+	v          voucherState
 }
 
 // NewEngine makes an idle engine. newID returns a short random string for
@@ -338,10 +343,16 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		}
 	case CashboxPieces:
 		e.boxes.set(ev)
+	case VoucherCode:
+		cmds = e.onVoucherCode(ev)
+	case VoucherResult:
+		cmds = e.onVoucherResult(ev)
 	case *devices.Escrow:
 		if ev != nil {
 			cmds = e.onEscrow(*ev)
 		}
+	case voucher.Scan:
+		cmds = e.onVoucherCode(VoucherCode{Code: ev.Code, Source: "scanner"})
 	default:
 		e.log.Warn("engine: unknown event ignored", "type", fmt.Sprintf("%T", ev))
 	}
@@ -381,6 +392,7 @@ func (e *Engine) NextDeadline() time.Time {
 	if e.jErr != nil {
 		add(e.jRetryAt)
 	}
+	add(e.voucherDeadline())
 	switch e.phase {
 	case PhaseSession:
 		at, _ := e.finishAt()
@@ -610,6 +622,9 @@ func (e *Engine) onUnrecognised(u devices.UnrecognisedCash) {
 // ---- keys, lookups, bookings ----
 
 func (e *Engine) onKey(k Key) []Command {
+	if cmds, ok := e.voucherKey(k); ok {
+		return cmds
+	}
 	switch e.phase {
 	case PhaseSession:
 		s := e.sess
@@ -703,6 +718,7 @@ func (e *Engine) due() []Command {
 	if len(e.closing) > 0 && e.jErr == nil {
 		cmds = append(cmds, e.closeParked()...)
 	}
+	cmds = append(cmds, e.voucherDue()...)
 	switch e.phase {
 	case PhaseSession:
 		s := e.sess
@@ -747,7 +763,7 @@ func (e *Engine) due() []Command {
 // finishAt is when the open session books itself, and why.
 func (e *Engine) finishAt() (time.Time, string) {
 	s := e.sess
-	if s == nil || e.phase != PhaseSession {
+	if s == nil || e.phase != PhaseSession || e.voucherBusy() {
 		return time.Time{}, ""
 	}
 	return finishDeadline(s.total, s.lastMoney, len(e.sessionNotes()) > 0 || s.finishReq,
@@ -756,7 +772,7 @@ func (e *Engine) finishAt() (time.Time, string) {
 
 func (e *Engine) closeAt() time.Time {
 	s := e.sess
-	if s == nil || e.phase != PhaseSession || s.total != 0 || len(e.sessionNotes()) > 0 {
+	if s == nil || e.phase != PhaseSession || s.total != 0 || len(e.sessionNotes()) > 0 || e.voucherBusy() {
 		return time.Time{}
 	}
 	return s.activity.Add(e.cfg.CardTimeout)
@@ -788,7 +804,7 @@ func (e *Engine) finish(s *session, reason string) []Command {
 		e.bookingID = s.id
 		e.finished = s
 		e.bookingSince = e.now
-		e.receipt = &Receipt{Reference: f.Reference, Amount: f.Total, At: e.now}
+		e.receipt = &Receipt{Reference: f.Reference, Amount: f.Total, At: e.now, Vouchers: e.voucherLines(s)}
 	}
 	return []Command{Book{SessionID: s.id, Finish: f}}
 }
@@ -1053,6 +1069,7 @@ func (e *Engine) snapshot() {
 		}
 	}
 	e.fillNotices(&st)
+	st.Voucher = e.voucherView()
 	prev := e.lastState
 	prev.Now = time.Time{}
 	st.Seq = prev.Seq
@@ -1069,6 +1086,7 @@ func (s State) clone() State {
 	c := s
 	c.User = cloneUser(s.User)
 	c.Receipt = cloneReceipt(s.Receipt)
+	c.Voucher = cloneVoucherView(s.Voucher)
 	c.Accepted = slices.Clone(s.Accepted)
 	c.Cashboxes = slices.Clone(s.Cashboxes)
 	if s.Devices != nil {
@@ -1095,6 +1113,7 @@ func cloneReceipt(r *Receipt) *Receipt {
 	}
 	c := *r
 	c.NewBalance = cloneInt(r.NewBalance)
+	c.Vouchers = slices.Clone(r.Vouchers)
 	return &c
 }
 

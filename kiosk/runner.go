@@ -71,6 +71,9 @@ type RunnerConfig struct {
 	Log           *slog.Logger
 	LookupTimeout time.Duration // default 10 s
 	NewID         func() string // session id randomness; nil: RandomID
+
+	// Vouchers carries out voucher commands; nil: codes are answered offline.
+	Vouchers VoucherService
 }
 
 // maxPosted bounds Post's queue; beyond it events are dropped and logged
@@ -275,6 +278,8 @@ func (r *Runner) exec(ctx context.Context, wg *sync.WaitGroup, cmds []Command) {
 			if err := r.cfg.Cache.Put(c.Card, c.User, r.cfg.Clock.Now()); err != nil {
 				r.log.Warn("kiosk: card cache not saved", "err", err)
 			}
+		case RedeemVoucher, CommitVoucher, CancelVoucher:
+			r.execVoucher(c)
 		default:
 			r.log.Error("kiosk: unknown command", "type", fmt.Sprintf("%T", c))
 		}

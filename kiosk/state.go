@@ -67,6 +67,8 @@ type Receipt struct {
 	// BalanceAbout: NewBalance is the balance before plus the amount, and
 	// the commit came late (booked from the queue), so it may be off.
 	BalanceAbout bool
+	// Vouchers added in the session, each its own payment (not in Amount).
+	Vouchers []VoucherLine
 }
 
 // QueueStatus is the booking queue as the screen and the monitor see it.
@@ -137,4 +139,7 @@ type State struct {
 	// MessageUntil is when the not-registered or receipt screen gives way
 	// to the idle screen, zero on other screens.
 	MessageUntil time.Time
+	// Voucher is the voucher part of a session screen; nil when vouchers
+	// are off or no session is open.
+	Voucher *VoucherView
 }

@@ -215,6 +215,7 @@ func printCashIn(out io.Writer, cash control.Cash, b box) {
 	if t.Unrecognised > 0 {
 		fmt.Fprintf(w, "unrecognised coins\t%d (in the box, credited to nobody)\n", t.Unrecognised)
 	}
+	printVouchers(w, cash)
 	w.Flush()
 	for _, f := range cash.Fill {
 		if f.Capacity > 0 {

@@ -132,7 +132,9 @@ func (d *daemon) Flush(ctx context.Context) error {
 
 // Cash implements control.Backend.
 func (d *daemon) Cash(ctx context.Context) (control.Cash, error) {
-	c := control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: d.journal.Ledger().Cash()}
+	l := d.journal.Ledger()
+	v := l.Vouchers()
+	c := control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: l.Cash(), Vouchers: &v}
 	if r := d.runner.Load(); r != nil {
 		c.Fill = cashboxFill(r.State().Cashboxes)
 	}
@@ -149,6 +151,7 @@ func (d *daemon) Cashup(ctx context.Context, by string) (control.Cash, error) {
 	d.cashup.Lock()
 	defer d.cashup.Unlock()
 	totals := d.journal.Ledger().Cash()
+	vouchers := d.journal.Ledger().Vouchers()
 	rec := journal.New(journal.KindCashup, "", time.Now(), journal.Cashup{By: by, Totals: totals})
 	if _, err := d.journal.Append(rec); err != nil {
 		return control.Cash{}, fmt.Errorf("journal the cash-up: %w", err)
@@ -158,7 +161,7 @@ func (d *daemon) Cashup(ctx context.Context, by string) (control.Cash, error) {
 	}
 	d.log.Info("cash-up", "by", by, "accepted", totals.Accepted, "committed", totals.Committed,
 		"pending", totals.Pending, "unclaimed", totals.Unclaimed)
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals}, nil
+	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals, Vouchers: &vouchers}, nil
 }
 
 // directory adapts the MyQ client to the engine's card lookup.
@@ -226,6 +229,8 @@ func (t *technician) Cash() (ui.CashReport, error) {
 	r := t.report(l.Cash())
 	p := l.CashPeriod()
 	r.Since, r.By = p.Since, p.By
+	v := l.Vouchers()
+	r.VoucherCount, r.Vouchers = int(v.Count), v.Committed
 	return r, nil
 }
 
@@ -250,6 +255,9 @@ func (t *technician) Cashup(by string) (ui.CashReport, error) {
 	}
 	r := t.report(c.Totals)
 	r.Since = closed.Since
+	if c.Vouchers != nil {
+		r.VoucherCount, r.Vouchers = int(c.Vouchers.Count), c.Vouchers.Committed
+	}
 	return r, nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
+	"github.com/printroom/voucherkiosk/kiosk/voucherlink"
 )
 
 // daemonOptions is what runDaemon needs beyond the config: the demo adds
@@ -142,6 +143,13 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return fmt.Errorf("booking: %w", err)
 	}
 	d.booker = booker
+	vouchers, voucherRules, scanner, err := voucherParts(cfg, client, j, d.post, log)
+	if err != nil {
+		return err
+	}
+	if scanner != nil {
+		hw.all = append(hw.all, scanner)
+	}
 
 	events := make(chan devices.Event, 64)
 	acceptorNames := make([]string, 0, len(hw.acceptors))
@@ -154,7 +162,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
-			Log: log.With("part", "engine"), Cashboxes: cashboxes(cfg, hw.acceptors),
+			Log: log.With("part", "engine"), Voucher: voucherRules, Cashboxes: cashboxes(cfg, hw.acceptors),
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),
@@ -165,6 +173,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Cache:         cache,
 		Log:           log.With("part", "runner"),
 		LookupTimeout: cfg.MyQ.RequestTimeout,
+		Vouchers:      voucherlink.Service(vouchers),
 	})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
@@ -217,6 +226,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return cancel
 	}
 	stopBooker := start("booking", booker.Run)
+	stopVouchers := start("vouchers", runVouchers(vouchers))
 	stopRunner := start("engine", runner.Run)
 	devCtx, stopDevices := context.WithCancel(context.Background())
 	var devWG sync.WaitGroup
@@ -314,6 +324,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	pcancel2()
 	stopRunner()
 	stopBooker()
+	stopVouchers()
 	stopUI()
 	stopNotify()
 	done := make(chan struct{})

@@ -477,7 +477,7 @@ func (b *Booker) rollbackOrphans(ctx context.Context, ps []api.Payment, e *entry
 		}
 		mine := (p.Description != "" && p.Description == ref) || (known != "" && p.ID == known)
 		if !mine {
-			if !strings.HasPrefix(p.Description, b.refPrefix) || b.pendingRef(p.Description) {
+			if !strings.HasPrefix(p.Description, b.refPrefix) || b.pendingRef(p.Description) || isVoucherRef(p.Description) {
 				continue
 			}
 		}

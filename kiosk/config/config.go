@@ -43,6 +43,9 @@ type Config struct {
 	Acceptors  []Acceptor
 	Monitor    Monitor
 
+	Voucher       Voucher
+	VoucherReader VoucherReader
+
 	lines *lineIndex // where each key is, for problems found after Parse
 }
 
@@ -197,6 +200,9 @@ type rawConfig struct {
 	CardReader map[string]any `toml:"card_reader"`
 	Acceptor   []rawAcceptor  `toml:"acceptor"`
 	Monitor    map[string]any `toml:"monitor"`
+
+	Voucher       map[string]any `toml:"voucher"`
+	VoucherReader map[string]any `toml:"voucher_reader"`
 }
 
 type rawAcceptor map[string]any
@@ -255,6 +261,8 @@ func parse(data []byte, name string) (*Config, Problems) {
 	p.cardReader(raw.CardReader, &c.CardReader)
 	p.acceptors(raw.Acceptor, c)
 	p.monitor(raw.Monitor, &c.Monitor)
+	p.voucher(raw.Voucher, &c.Voucher)
+	p.voucherReader(raw.VoucherReader, &c.VoucherReader)
 	return c, p.ps
 }
 
@@ -280,6 +288,7 @@ func (p *parser) unknownKeys(md toml.MetaData) {
 	known := map[string][]string{
 		"kiosk": kioskKeys, "myq": myqKeys, "card_reader": cardReaderKeys,
 		"acceptor": acceptorKeys, "monitor": monitorKeys,
+		"voucher": voucherKeys, "voucher_reader": voucherReaderKeys,
 	}
 	seen := map[string]int{}
 	for _, k := range md.Keys() {

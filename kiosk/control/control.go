@@ -85,6 +85,8 @@ type Cash struct {
 	Totals   journal.CashTotals `json:"totals"`
 	// Fill is each acceptor's cash-box fill level (cashbox_capacity).
 	Fill []CashboxFill `json:"fill,omitempty"`
+	// Vouchers redeemed since the cash-up: not in the box, on their own line.
+	Vouchers *journal.VoucherTotals `json:"vouchers,omitempty"`
 }
 
 // Backend is what the daemon answers with. Calls may block briefly (they go

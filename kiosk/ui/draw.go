@@ -312,6 +312,7 @@ func (u *UI) drawKiosk(c *canvas) {
 			}
 		}
 		unrecognised()
+		u.drawVoucher(add, blank)
 	case kiosk.PhaseBooking:
 		u.greeting(add)
 		blank()
@@ -337,6 +338,7 @@ func (u *UI) drawKiosk(c *canvas) {
 				}
 				add(u.p.body, u.t(key, u.money(*r.NewBalance)))
 			}
+			u.drawReceiptVouchers(add)
 		} else {
 			if st.Offline && st.User == nil {
 				add(u.p.warn, u.t("saved_unverified"))
@@ -474,6 +476,7 @@ func (u *UI) drawFooter(c *canvas, compact bool) int {
 		if u.st.Total == 0 && !u.footerShows(tcell.KeyEscape) {
 			hints = append(hints, u.t("key_esc_cancel"))
 		}
+		hints = u.voucherHints(hints)
 	case kiosk.PhaseNotRegistered:
 		hints = append(hints, u.t("key_enter_ok"))
 	case kiosk.PhaseCredited, kiosk.PhaseSavedOffline:

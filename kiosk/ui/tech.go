@@ -37,6 +37,10 @@ type CashReport struct {
 	Unclaimed int64
 	// Unrecognised lists cash that matched no configured value ("7 pulses").
 	Unrecognised []string
+	// Vouchers redeemed since the cash-up: not cash, not in the box, not
+	// in Total.
+	VoucherCount int
+	Vouchers     int64
 }
 
 // Total is the sum of all lines and unclaimed money.
@@ -395,6 +399,10 @@ func (u *UI) drawTech(c *canvas) {
 		}
 		for _, s := range t.cash.Unrecognised {
 			put(3, "unrecognised: "+s, u.p.warn)
+			y++
+		}
+		if t.cash.VoucherCount > 0 {
+			put(3, fmt.Sprintf("vouchers (not cash, not in the box): %d, %s", t.cash.VoucherCount, u.techMoney(t.cash.Vouchers)), u.p.body)
 			y++
 		}
 	}
