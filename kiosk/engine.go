@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/devices/voucher"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
@@ -66,9 +67,14 @@ type Config struct {
 	NoteWait time.Duration
 	// JournalRetry: while the journal fails, how often a Tick retries it.
 	JournalRetry time.Duration
+	// Cashboxes are the acceptors' cash boxes, one per acceptor, for the
+	// capacity rule (capacity.go). Empty: no box is ever near full.
+	Cashboxes []Cashbox
 	// Log receives what the engine must tell the technician, above all money
 	// held in memory while the journal cannot be written. Nil: discarded.
 	Log *slog.Logger
+	// Voucher: MyQ vouchers in a session (voucher.go).
+	Voucher VoucherRules
 }
 
 func (c Config) withDefaults() Config {
@@ -85,6 +91,7 @@ func (c Config) withDefaults() Config {
 	def(&c.JournalRetry, DefaultJournalRetry)
 	c.Accepted = slices.Clone(c.Accepted)
 	slices.Sort(c.Accepted)
+	c.Voucher = c.Voucher.withDefaults()
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -158,8 +165,12 @@ type (
 		SessionID string
 		Card      string // whole card number: never log it (devices.MaskCard)
 	}
-	// SetAccepting enables or inhibits every acceptor.
-	SetAccepting struct{ On bool }
+	// SetAccepting enables or inhibits every acceptor; Refuse lists the
+	// acceptors that stay inhibited while On (cash box near full).
+	SetAccepting struct {
+		On     bool
+		Refuse []string
+	}
 	// Decide answers a note in escrow (send on Escrow.Decide).
 	Decide struct {
 		Escrow   devices.Escrow
@@ -268,6 +279,8 @@ type Engine struct {
 	jRetryAt   time.Time
 	shutdown   bool
 	accepting  bool
+	boxes      cashboxes
+	refusing   []string // the Refuse of the last SetAccepting
 	devices    map[string]devices.StatusChange
 	queue      QueueStatus
 	lastIDs    []string
@@ -275,6 +288,7 @@ type Engine struct {
 	lastState  State
 	stateValid bool
 	nt         notices
+	v          voucherState
 }
 
 // NewEngine makes an idle engine. newID returns a short random string for
@@ -284,7 +298,8 @@ func NewEngine(cfg Config, j Journal, now time.Time, newID func() string) *Engin
 	if newID == nil {
 		newID = RandomID
 	}
-	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{}}
+	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{},
+		boxes: newCashboxes(cfg.Cashboxes)}
 	e.snapshot()
 	return e
 }
@@ -299,6 +314,7 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 	case devices.CardRead:
 		cmds = e.onCard(ev)
 	case devices.Credit:
+		e.boxes.add(ev.Device)
 		e.onCredit(ev)
 	case devices.Escrow:
 		cmds = e.onEscrow(ev)
@@ -325,10 +341,18 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		if ev.Online {
 			e.lookupReached(true)
 		}
+	case CashboxPieces:
+		e.boxes.set(ev)
+	case VoucherCode:
+		cmds = e.onVoucherCode(ev)
+	case VoucherResult:
+		cmds = e.onVoucherResult(ev)
 	case *devices.Escrow:
 		if ev != nil {
 			cmds = e.onEscrow(*ev)
 		}
+	case voucher.Scan:
+		cmds = e.onVoucherCode(VoucherCode{Code: ev.Code, Source: "scanner"})
 	default:
 		e.log.Warn("engine: unknown event ignored", "type", fmt.Sprintf("%T", ev))
 	}
@@ -368,6 +392,7 @@ func (e *Engine) NextDeadline() time.Time {
 	if e.jErr != nil {
 		add(e.jRetryAt)
 	}
+	add(e.voucherDeadline())
 	switch e.phase {
 	case PhaseSession:
 		at, _ := e.finishAt()
@@ -597,6 +622,9 @@ func (e *Engine) onUnrecognised(u devices.UnrecognisedCash) {
 // ---- keys, lookups, bookings ----
 
 func (e *Engine) onKey(k Key) []Command {
+	if cmds, ok := e.voucherKey(k); ok {
+		return cmds
+	}
 	switch e.phase {
 	case PhaseSession:
 		s := e.sess
@@ -690,6 +718,7 @@ func (e *Engine) due() []Command {
 	if len(e.closing) > 0 && e.jErr == nil {
 		cmds = append(cmds, e.closeParked()...)
 	}
+	cmds = append(cmds, e.voucherDue()...)
 	switch e.phase {
 	case PhaseSession:
 		s := e.sess
@@ -734,7 +763,7 @@ func (e *Engine) due() []Command {
 // finishAt is when the open session books itself, and why.
 func (e *Engine) finishAt() (time.Time, string) {
 	s := e.sess
-	if s == nil || e.phase != PhaseSession {
+	if s == nil || e.phase != PhaseSession || e.voucherBusy() {
 		return time.Time{}, ""
 	}
 	return finishDeadline(s.total, s.lastMoney, len(e.sessionNotes()) > 0 || s.finishReq,
@@ -743,7 +772,7 @@ func (e *Engine) finishAt() (time.Time, string) {
 
 func (e *Engine) closeAt() time.Time {
 	s := e.sess
-	if s == nil || e.phase != PhaseSession || s.total != 0 || len(e.sessionNotes()) > 0 {
+	if s == nil || e.phase != PhaseSession || s.total != 0 || len(e.sessionNotes()) > 0 || e.voucherBusy() {
 		return time.Time{}
 	}
 	return s.activity.Add(e.cfg.CardTimeout)
@@ -775,7 +804,7 @@ func (e *Engine) finish(s *session, reason string) []Command {
 		e.bookingID = s.id
 		e.finished = s
 		e.bookingSince = e.now
-		e.receipt = &Receipt{Reference: f.Reference, Amount: f.Total, At: e.now}
+		e.receipt = &Receipt{Reference: f.Reference, Amount: f.Total, At: e.now, Vouchers: e.voucherLines(s)}
 	}
 	return []Command{Book{SessionID: s.id, Finish: f}}
 }
@@ -955,9 +984,9 @@ func (e *Engine) wantAccepting() bool {
 }
 
 func (e *Engine) acceptingCmd() []Command {
-	if w := e.wantAccepting(); w != e.accepting {
-		e.accepting = w
-		return []Command{SetAccepting{On: w}}
+	if w, ref := e.wantAccepting(), e.boxes.refusing(); w != e.accepting || !slices.Equal(ref, e.refusing) {
+		e.accepting, e.refusing = w, ref
+		return []Command{SetAccepting{On: w, Refuse: ref}}
 	}
 	return nil
 }
@@ -1005,6 +1034,8 @@ func (e *Engine) snapshot() {
 	for _, u := range e.unclaimed {
 		st.Unclaimed += u.amount
 	}
+	st.Cashboxes = e.boxes.fill()
+	st.NotesRefused, st.CoinsRefused = e.boxes.refused()
 	if st.Phase == PhaseOutOfService {
 		st.OutOfService = e.outOfService()
 	}
@@ -1038,6 +1069,7 @@ func (e *Engine) snapshot() {
 		}
 	}
 	e.fillNotices(&st)
+	st.Voucher = e.voucherView()
 	prev := e.lastState
 	prev.Now = time.Time{}
 	st.Seq = prev.Seq
@@ -1054,7 +1086,9 @@ func (s State) clone() State {
 	c := s
 	c.User = cloneUser(s.User)
 	c.Receipt = cloneReceipt(s.Receipt)
+	c.Voucher = cloneVoucherView(s.Voucher)
 	c.Accepted = slices.Clone(s.Accepted)
+	c.Cashboxes = slices.Clone(s.Cashboxes)
 	if s.Devices != nil {
 		c.Devices = make(map[string]devices.StatusChange, len(s.Devices))
 		for k, v := range s.Devices {
@@ -1079,6 +1113,7 @@ func cloneReceipt(r *Receipt) *Receipt {
 	}
 	c := *r
 	c.NewBalance = cloneInt(r.NewBalance)
+	c.Vouchers = slices.Clone(r.Vouchers)
 	return &c
 }
 

@@ -67,6 +67,8 @@ type Receipt struct {
 	// BalanceAbout: NewBalance is the balance before plus the amount, and
 	// the commit came late (booked from the queue), so it may be off.
 	BalanceAbout bool
+	// Vouchers added in the session, each its own payment (not in Amount).
+	Vouchers []VoucherLine
 }
 
 // QueueStatus is the booking queue as the screen and the monitor see it.
@@ -119,6 +121,13 @@ type State struct {
 	Devices map[string]devices.StatusChange // latest status per device name
 	Queue   QueueStatus
 
+	// Cashboxes is each acceptor's cash-box fill since the last cash-up.
+	Cashboxes []CashboxFill
+	// NotesRefused / CoinsRefused: every note validator (coin acceptor) is
+	// refusing money because its cash box is near full; the screen says
+	// which kind of cash is still taken.
+	NotesRefused bool
+	CoinsRefused bool
 	// Unrecognised counts cash taken but not valued (two coins merged, a
 	// pulse train cut short) since the kiosk was last idle; the student is
 	// told at once and on the receipt screen.
@@ -130,4 +139,7 @@ type State struct {
 	// MessageUntil is when the not-registered or receipt screen gives way
 	// to the idle screen, zero on other screens.
 	MessageUntil time.Time
+	// Voucher is the voucher part of a session screen; nil when vouchers
+	// are off or no session is open.
+	Voucher *VoucherView
 }

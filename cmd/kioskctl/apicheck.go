@@ -33,7 +33,9 @@ often wrong when a kiosk is set up, and says how to fix each in MyQ's web UI:
   2. user lookup: the test card (--card) finds a user; with --raw the number is
      what the reader sends and goes through the config's transform chain first;
   3. the recharge provider "external" is listed (External Payment Providers is
-     enabled in Settings > Credit).
+     enabled in Settings > Credit);
+  4. with [voucher] enabled: the voucher form MyQ offers (v3 provider or v2),
+     and, with --card, that MyQ refuses a made-up voucher code for that user.
 
 It creates no payment and moves no money.`,
 		Example: `  sudo kioskctl api-check --card 0008844356
@@ -173,6 +175,9 @@ func runAPICheck(ctx context.Context, e *env, o apiCheckOptions) error {
 			fmt.Fprintln(e.stdout, "note  vouchers: no v3 voucher provider listed; vouchers would use v2 /v2/payments/voucher")
 		}
 	}
+	checkVoucherPath(ctx, cfg, client, o.card, o.raw, ok, func(format string, a ...any) {
+		fmt.Fprintf(e.stdout, "skip     "+format+"\n", a...)
+	}, bad)
 	if failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d check(s) failed", failed)}
 	}

@@ -212,6 +212,10 @@ func printJournalReport(w io.Writer, rep *journal.Report, records bool) {
 	for _, k := range keys {
 		fmt.Fprintf(tw, "  %s\t%d piece(s)\n", k, c.Pieces[k])
 	}
+	if v := l.Vouchers(); v.Count > 0 || v.Owed > 0 || len(l.OpenVouchers()) > 0 {
+		fmt.Fprintf(tw, "\nVouchers since the last cash-up (not cash): %d, %s committed, %s owed, %d open\n",
+			v.Count, jmoney(v.Committed), jmoney(v.Owed), len(l.OpenVouchers()))
+	}
 	counters := l.Counters()
 	if len(counters) == 0 {
 		fmt.Fprintln(tw, "\nDevice counters: none yet (no device has reported an event counter)")

@@ -109,6 +109,7 @@ func (d *daemon) Status(ctx context.Context) (control.Status, error) {
 	for name, s := range st.Devices {
 		out.Devices[name] = control.Device{Status: s.Status.String(), Detail: s.Detail, Since: s.At}
 	}
+	out.Cashbox = cashboxFill(st.Cashboxes)
 	return out, nil
 }
 
@@ -131,7 +132,13 @@ func (d *daemon) Flush(ctx context.Context) error {
 
 // Cash implements control.Backend.
 func (d *daemon) Cash(ctx context.Context) (control.Cash, error) {
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: d.journal.Ledger().Cash()}, nil
+	l := d.journal.Ledger()
+	v := l.Vouchers()
+	c := control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: l.Cash(), Vouchers: &v}
+	if r := d.runner.Load(); r != nil {
+		c.Fill = cashboxFill(r.State().Cashboxes)
+	}
+	return c, nil
 }
 
 // Cashup implements control.Backend: it journals what the box should hold;
@@ -144,13 +151,17 @@ func (d *daemon) Cashup(ctx context.Context, by string) (control.Cash, error) {
 	d.cashup.Lock()
 	defer d.cashup.Unlock()
 	totals := d.journal.Ledger().Cash()
+	vouchers := d.journal.Ledger().Vouchers()
 	rec := journal.New(journal.KindCashup, "", time.Now(), journal.Cashup{By: by, Totals: totals})
 	if _, err := d.journal.Append(rec); err != nil {
 		return control.Cash{}, fmt.Errorf("journal the cash-up: %w", err)
 	}
+	if r := d.runner.Load(); r != nil {
+		r.Post(kiosk.CashboxPieces{Pieces: d.journal.Ledger().Cash().Pieces}) // the boxes are empty again
+	}
 	d.log.Info("cash-up", "by", by, "accepted", totals.Accepted, "committed", totals.Committed,
 		"pending", totals.Pending, "unclaimed", totals.Unclaimed)
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals}, nil
+	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals, Vouchers: &vouchers}, nil
 }
 
 // directory adapts the MyQ client to the engine's card lookup.
@@ -218,6 +229,8 @@ func (t *technician) Cash() (ui.CashReport, error) {
 	r := t.report(l.Cash())
 	p := l.CashPeriod()
 	r.Since, r.By = p.Since, p.By
+	v := l.Vouchers()
+	r.VoucherCount, r.Vouchers = int(v.Count), v.Committed
 	return r, nil
 }
 
@@ -242,6 +255,9 @@ func (t *technician) Cashup(by string) (ui.CashReport, error) {
 	}
 	r := t.report(c.Totals)
 	r.Since = closed.Since
+	if c.Vouchers != nil {
+		r.VoucherCount, r.Vouchers = int(c.Vouchers.Count), c.Vouchers.Committed
+	}
 	return r, nil
 }
 

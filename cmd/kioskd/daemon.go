@@ -21,9 +21,11 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/config"
 	"github.com/printroom/voucherkiosk/kiosk/control"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
+	"github.com/printroom/voucherkiosk/kiosk/logging"
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
+	"github.com/printroom/voucherkiosk/kiosk/voucherlink"
 )
 
 // daemonOptions is what runDaemon needs beyond the config: the demo adds
@@ -47,7 +49,8 @@ const shutdownBudget = 4500 * time.Millisecond
 
 // newLogger logs to stderr, unless stderr is the terminal the kiosk screen
 // draws on: then to kioskd.log in the state directory, so log lines never
-// scribble over what the student reads. Under systemd stderr is the journal.
+// scribble over what the student reads. Under systemd stderr is the journal:
+// each line then carries its syslog priority.
 func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) (*slog.Logger, func(), error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -60,6 +63,9 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) 
 			fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
 		}
 		return slog.New(slog.NewTextHandler(lf, opts)), func() { lf.Close() }, nil
+	}
+	if f, ok := stderr.(*os.File); ok && logging.ToJournal(os.Getenv, f) {
+		return slog.New(logging.NewJournalHandler(stderr, opts)), func() {}, nil
 	}
 	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
 }
@@ -137,6 +143,13 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return fmt.Errorf("booking: %w", err)
 	}
 	d.booker = booker
+	vouchers, voucherRules, scanner, err := voucherParts(cfg, client, j, d.post, log)
+	if err != nil {
+		return err
+	}
+	if scanner != nil {
+		hw.all = append(hw.all, scanner)
+	}
 
 	events := make(chan devices.Event, 64)
 	acceptorNames := make([]string, 0, len(hw.acceptors))
@@ -149,7 +162,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
-			Log: log.With("part", "engine"),
+			Log: log.With("part", "engine"), Voucher: voucherRules, Cashboxes: cashboxes(cfg, hw.acceptors),
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),
@@ -160,6 +173,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		Cache:         cache,
 		Log:           log.With("part", "runner"),
 		LookupTimeout: cfg.MyQ.RequestTimeout,
+		Vouchers:      voucherlink.Service(vouchers),
 	})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
@@ -212,6 +226,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		return cancel
 	}
 	stopBooker := start("booking", booker.Run)
+	stopVouchers := start("vouchers", runVouchers(vouchers))
 	stopRunner := start("engine", runner.Run)
 	devCtx, stopDevices := context.WithCancel(context.Background())
 	var devWG sync.WaitGroup
@@ -309,6 +324,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	pcancel2()
 	stopRunner()
 	stopBooker()
+	stopVouchers()
 	stopUI()
 	stopNotify()
 	done := make(chan struct{})

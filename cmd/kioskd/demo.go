@@ -141,6 +141,14 @@ func runDemo(ctx context.Context, level slog.Level, stderr io.Writer) error {
 		footer = append(footer, ui.FooterKey{Key: tcell.KeyF8, Label: "note " + config.FormatAmount(noteKeys[1]),
 			Do: func() { notes.InsertNote(1) }})
 	}
+	scanner, err := demoVoucherScanner(cfg, fake, simDir)
+	if err != nil {
+		return err
+	}
+	if scanner != nil {
+		defer scanner.Close()
+		footer = append(footer, scanner.keys...)
+	}
 	footer = append(footer, ui.FooterKey{Key: tcell.KeyF9, Label: "outage", Do: func() {
 		fake.SetDown(!outage.Load())
 		outage.Store(!outage.Load())

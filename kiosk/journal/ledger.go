@@ -191,6 +191,7 @@ type Ledger struct {
 	unrecognised int64      // unrecognised events in the current epoch
 	lastCashup   *Record
 	settled      int // records compaction could fold (approximate)
+	vouchers     map[string]*vch
 }
 
 // Snapshot is a deep copy of a Journal's ledger at one moment: the queries
@@ -229,6 +230,7 @@ func (l *Ledger) Clone() *Ledger {
 	}
 	c.counters = maps.Clone(l.counters)
 	c.carry.Pieces = maps.Clone(l.carry.Pieces)
+	c.vouchers = l.cloneVouchers()
 	return &c
 }
 
@@ -288,6 +290,9 @@ func (l *Ledger) Apply(r Record) error {
 }
 
 func (l *Ledger) apply(r Record) error {
+	if r.Kind.voucher() {
+		return l.applyVoucher(r)
+	}
 	switch r.Kind {
 	case KindSessionOpen:
 		d, err := decodeData(r, fastSessionOpen)
@@ -874,6 +879,7 @@ func (l *Ledger) Live() []Record {
 	if l.lastCashup != nil {
 		out = append(out, *l.lastCashup)
 	}
+	out = append(out, l.liveVoucherRecords()...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out
 }

@@ -76,7 +76,7 @@ func (k Kind) Known() bool {
 		KindCounter, KindCashup, KindCarry:
 		return true
 	}
-	return false
+	return k.voucher()
 }
 
 // Record is one line of the journal. Seq is assigned by Append: strictly

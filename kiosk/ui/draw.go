@@ -275,11 +275,17 @@ func (u *UI) drawKiosk(c *canvas) {
 		bigAt = len(lines)
 		big = u.money(st.Total)
 		blank()
+		refused := refusedKey(*st)
 		switch {
 		case st.MaxReached:
 			add(u.p.warn, u.t("max_reached"))
 		case st.BelowMin:
 			add(u.p.warn, u.t("below_min", u.money(st.MinTopup)))
+			if refused != "" {
+				add(u.p.warn, u.t(refused))
+			}
+		case refused != "":
+			add(u.p.warn, u.t(refused))
 		default:
 			add(u.p.body, u.t("insert_money"))
 		}
@@ -306,6 +312,7 @@ func (u *UI) drawKiosk(c *canvas) {
 			}
 		}
 		unrecognised()
+		u.drawVoucher(add, blank)
 	case kiosk.PhaseBooking:
 		u.greeting(add)
 		blank()
@@ -331,6 +338,7 @@ func (u *UI) drawKiosk(c *canvas) {
 				}
 				add(u.p.body, u.t(key, u.money(*r.NewBalance)))
 			}
+			u.drawReceiptVouchers(add)
 		} else {
 			if st.Offline && st.User == nil {
 				add(u.p.warn, u.t("saved_unverified"))
@@ -468,6 +476,7 @@ func (u *UI) drawFooter(c *canvas, compact bool) int {
 		if u.st.Total == 0 && !u.footerShows(tcell.KeyEscape) {
 			hints = append(hints, u.t("key_esc_cancel"))
 		}
+		hints = u.voucherHints(hints)
 	case kiosk.PhaseNotRegistered:
 		hints = append(hints, u.t("key_enter_ok"))
 	case kiosk.PhaseCredited, kiosk.PhaseSavedOffline:
@@ -588,4 +597,18 @@ func (u *UI) footerShows(k tcell.Key) bool {
 		}
 	}
 	return false
+}
+
+// refusedKey names the text for cash an acceptor refuses because its cash
+// box is near full ("" when every kind of cash is taken).
+func refusedKey(st kiosk.State) string {
+	switch {
+	case st.NotesRefused && st.CoinsRefused:
+		return "cash_refused"
+	case st.NotesRefused:
+		return "notes_refused"
+	case st.CoinsRefused:
+		return "coins_refused"
+	}
+	return ""
 }

@@ -120,6 +120,7 @@ type UI struct {
 	warned time.Time
 	bells  int // to ring at the next draw
 	rung   int // bells rung so far (tests)
+	vin    voucherInput
 }
 
 // New builds the UI. It does not touch the terminal until Run.
@@ -380,6 +381,9 @@ func (u *UI) sendKey(k kiosk.Key) {
 func (u *UI) handleKey(ev *tcell.EventKey) {
 	if u.tech.mode != techClosed {
 		u.techKey(ev)
+		return
+	}
+	if u.voucherKey(ev) {
 		return
 	}
 	switch ev.Key() {

@@ -1,0 +1,195 @@
+package ui
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/printroom/voucherkiosk/kiosk"
+)
+
+// postEngine is chanEngine that also takes voucher codes.
+type postEngine struct {
+	*chanEngine
+	mu    sync.Mutex
+	codes []kiosk.VoucherCode
+}
+
+func (e *postEngine) Post(ev any) {
+	if c, ok := ev.(kiosk.VoucherCode); ok {
+		e.mu.Lock()
+		e.codes = append(e.codes, c)
+		e.mu.Unlock()
+	}
+}
+
+func (e *postEngine) got() []kiosk.VoucherCode {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]kiosk.VoucherCode(nil), e.codes...)
+}
+
+func startVoucherUI(t *testing.T) (*harness, *postEngine) {
+	var pe *postEngine
+	h := startUI(t, 100, 30, func(o *Options, u *UI) {
+		if o != nil {
+			pe = &postEngine{chanEngine: o.Engine.(*chanEngine)}
+			o.Engine = pe
+		}
+		if u != nil {
+			u.vin.clock = u.now
+		}
+	})
+	return h, pe
+}
+
+// press runs a key through handleKey on the event loop, at the fake clock's
+// time, and waits for it to be handled.
+func (h *harness) press(k tcell.Key, r rune) {
+	h.t.Helper()
+	done := make(chan struct{})
+	h.u.app.QueueUpdateDraw(func() {
+		h.u.handleKey(tcell.NewEventKey(k, r, tcell.ModNone))
+		close(done)
+	})
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("event loop did not answer")
+	}
+}
+
+func (h *harness) typeRunes(s string, gap time.Duration) {
+	for _, r := range s {
+		h.press(tcell.KeyRune, r)
+		h.clock.add(gap)
+	}
+}
+
+func sessionState(v kiosk.VoucherView) kiosk.State {
+	return kiosk.State{Phase: kiosk.PhaseSession, SessionID: "s1", User: &kiosk.User{ID: 7, FullName: "Ada"}, Voucher: &v}
+}
+
+func TestWedgeScannerBurstIsACodeNotEnter(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{}))
+	h.waitText("Scan a voucher or type its code (V)")
+	h.typeRunes("MYQ5-7Q3K-4821", time.Millisecond)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("code posted", func() bool { return len(pe.got()) == 1 })
+	if c := pe.got()[0]; c.Code != "MYQ5-7Q3K-4821" || c.Source != "keyboard" {
+		t.Errorf("code = %+v", c)
+	}
+	if k := h.eng.gotKeys(); len(k) != 0 {
+		t.Errorf("the scanner's Enter reached the engine as %v", k)
+	}
+	// A wedge code that starts with V keeps its V.
+	h.typeRunes("V123-4567", time.Millisecond)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("second code", func() bool { return len(pe.got()) == 2 })
+	if c := pe.got()[1]; c.Code != "V123-4567" || c.Source != "keyboard" {
+		t.Errorf("V code = %+v", c)
+	}
+	// A person pressing a key, then Enter a while later: Enter books.
+	h.clock.add(time.Second)
+	h.typeRunes("x", 500*time.Millisecond)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("enter at the engine", func() bool { return len(h.eng.gotKeys()) == 1 })
+	if len(pe.got()) != 2 {
+		t.Errorf("a slow key and Enter became a code: %+v", pe.got())
+	}
+}
+
+func TestKeypadVoucherEntry(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{}))
+	h.press(tcell.KeyRune, 'v')
+	h.waitText("Voucher code:")
+	h.clock.add(time.Second)
+	h.typeRunes("ABCD-12345", 300*time.Millisecond)
+	h.press(tcell.KeyBackspace2, 0)
+	h.waitText("Voucher code: ABCD-1234_")
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("code posted", func() bool { return len(pe.got()) == 1 })
+	if c := pe.got()[0]; c.Code != "ABCD-1234" || c.Source != "keypad" {
+		t.Errorf("code = %+v", c)
+	}
+	// Esc leaves the entry line without cancelling the session.
+	h.press(tcell.KeyRune, 'V')
+	h.press(tcell.KeyEscape, 0)
+	if k := h.eng.gotKeys(); len(k) != 0 {
+		t.Errorf("keys at the engine: %v", k)
+	}
+}
+
+func TestVoucherScreens(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherOffer, Amount: 500}))
+	h.waitText("Voucher worth €5.00: Enter to add it, Esc to cancel")
+	h.waitText("Enter: add voucher")
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherRejected, Reason: kiosk.VoucherUsed, MyQText: "Voucher \x1b[2Jused [red]!"}))
+	h.waitText("This voucher has already been used")
+	if txt := h.text(); strings.Contains(txt, "[red]") || strings.Contains(txt, "\x1b") {
+		t.Errorf("MyQ's text shown uncleaned:\n%s", txt)
+	}
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherNoServer}))
+	h.waitText("Vouchers need the print server: try again later")
+	// In the student's language.
+	h.onLoop(func() { h.u.lang = 1 })
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherNoServer}))
+	h.waitText("Poukázky vyžadují tiskový server")
+	h.onLoop(func() { h.u.lang = 2 })
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherLocked, LockedUntil: testNow.Add(2 * time.Minute)}))
+	h.waitText("Zu viele ungültige Codes: Gutscheine sind für 2 min gesperrt")
+}
+
+func TestVoucherCatalogsHaveSameKeys(t *testing.T) {
+	for lang, c := range voucherCatalogs {
+		if _, ok := catalogs[lang]; !ok {
+			t.Errorf("voucher catalog %s has no screen catalog", lang)
+		}
+		for k := range voucherCatalogs["en"] {
+			if c[k] == "" {
+				t.Errorf("%s lacks %s", lang, k)
+			}
+		}
+		if len(c) != len(voucherCatalogs["en"]) {
+			t.Errorf("%s has %d keys, en %d", lang, len(c), len(voucherCatalogs["en"]))
+		}
+	}
+}
+
+func TestTechnicianMenuShowsVouchersApartFromCash(t *testing.T) {
+	h, stub := startTech(t, time.Hour)
+	stub.mu.Lock()
+	stub.cash.VoucherCount, stub.cash.Vouchers = 2, 1000
+	stub.mu.Unlock()
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("vouchers (not cash, not in the box): 2, €10.00")
+	if txt := h.text(); !strings.Contains(txt, "Cash in the box") || !strings.Contains(txt, "): €39.50") {
+		t.Errorf("vouchers counted as cash:\n%s", txt)
+	}
+}
+
+// A scanner burst while an offer is on screen must not confirm the offer
+// with its Enter; the student's own Enter does.
+func TestWedgeBurstDuringOfferDoesNotConfirm(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherOffer, Amount: 500}))
+	h.typeRunes("MYQ5-H2VX-9034", time.Millisecond)
+	h.press(tcell.KeyEnter, 0)
+	if k := h.eng.gotKeys(); len(k) != 0 {
+		t.Fatalf("the scanner's Enter reached the engine: %v", k)
+	}
+	if len(pe.got()) != 0 {
+		t.Errorf("a second code was posted during an offer: %v", pe.got())
+	}
+	h.clock.add(time.Second)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("the student's Enter", func() bool { return len(h.eng.gotKeys()) == 1 })
+}
