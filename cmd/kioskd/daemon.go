@@ -21,6 +21,7 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/config"
 	"github.com/printroom/voucherkiosk/kiosk/control"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
+	"github.com/printroom/voucherkiosk/kiosk/logging"
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
 	"github.com/printroom/voucherkiosk/kiosk/pinlock"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
@@ -50,7 +51,8 @@ const shutdownBudget = 4500 * time.Millisecond
 
 // newLogger logs to stderr, unless stderr is the terminal the kiosk screen
 // draws on: then to kioskd.log in the state directory, so log lines never
-// scribble over what the student reads. Under systemd stderr is the journal.
+// scribble over what the student reads. Under systemd stderr is the journal:
+// each line then carries its syslog priority.
 func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) (*slog.Logger, func(), error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -63,6 +65,9 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) 
 			fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
 		}
 		return slog.New(slog.NewTextHandler(lf, opts)), func() { lf.Close() }, nil
+	}
+	if f, ok := stderr.(*os.File); ok && logging.ToJournal(os.Getenv, f) {
+		return slog.New(logging.NewJournalHandler(stderr, opts)), func() {}, nil
 	}
 	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
 }
@@ -163,7 +168,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
 			OnCardPause: func(time.Duration) { d.metrics.CardPause() }, OnCardIgnored: d.metrics.CardIgnored,
-			Log: log.With("part", "engine"), Voucher: voucherRules,
+			Log: log.With("part", "engine"), Voucher: voucherRules, Cashboxes: cashboxes(cfg, hw.acceptors),
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),
