@@ -730,9 +730,7 @@ func (e *Engine) due() []Command {
 			s.finishReq = false // the note went back: nothing to book, carry on
 		}
 		if at := e.closeAt(); !at.IsZero() && !e.now.Before(at) {
-			if e.cancel(s) == nil {
-				e.toIdle()
-			}
+			e.closeEmpty(s)
 		}
 	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
 		if !e.now.Before(e.msgUntil) {
