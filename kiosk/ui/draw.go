@@ -316,7 +316,13 @@ func (u *UI) drawKiosk(c *canvas) {
 		r := st.Receipt
 		amount := st.Total
 		if r != nil {
+			// Credited: everything that reached the account, vouchers
+			// included (each on its line below). Saved offline: the cash
+			// still to be added; vouchers never wait offline.
 			amount = r.Amount
+			if st.Phase == kiosk.PhaseCredited {
+				amount = r.Added()
+			}
 		}
 		bigAt = 0
 		big = u.money(amount)
@@ -340,6 +346,7 @@ func (u *UI) drawKiosk(c *canvas) {
 				add(u.p.warn, u.t("saved_offline"))
 			}
 			add(u.p.body, u.t("saved_offline_sub"))
+			u.drawReceiptVouchers(add)
 		}
 		unrecognised()
 		if code != "" {
@@ -534,11 +541,14 @@ func (u *UI) drawFooter(c *canvas, compact bool) int {
 
 // receiptCode signs the receipt on screen once and caches its QR codes.
 func (u *UI) receiptCode(r *kiosk.Receipt) string {
-	if u.rc.code != "" && u.rc.ref == r.Reference && u.rc.amount == r.Amount {
+	// The code vouches for what the session put on the account, cash and
+	// vouchers: the screen says the same in large digits.
+	amount := r.Added()
+	if u.rc.code != "" && u.rc.ref == r.Reference && u.rc.amount == amount {
 		return u.rc.code
 	}
-	code := receipt.SignText(u.opts.ReceiptKey, u.opts.KioskID, r.Reference, u.currency(), r.Amount, r.At)
-	u.rc = receiptCache{ref: r.Reference, amount: r.Amount, code: code}
+	code := receipt.SignText(u.opts.ReceiptKey, u.opts.KioskID, r.Reference, u.currency(), amount, r.At)
+	u.rc = receiptCache{ref: r.Reference, amount: amount, code: code}
 	for _, lvl := range []qr.ErrorCorrectionLevel{qr.M, qr.L} {
 		m, err := encodeQR(code, lvl)
 		if err != nil {

@@ -236,6 +236,11 @@ func (u *UI) voucherHints(hints []string) []string {
 	case u.vin.visible:
 		return esc([]string{u.vt("v_key_submit")})
 	case voucherReady(v.Step):
+		if u.st.Total == 0 && v.Credited > 0 && len(hints) > 0 && hints[0] == u.t("key_enter_book") {
+			// The vouchers are on the account already: Enter only ends
+			// the session on its receipt.
+			hints = append([]string{u.vt("v_key_finish")}, hints[1:]...)
+		}
 		return append(hints, u.vt("v_key_v"))
 	}
 	return hints
@@ -246,6 +251,10 @@ func (u *UI) drawReceiptVouchers(add func(tcell.Style, string)) {
 	r := u.st.Receipt
 	if r == nil {
 		return
+	}
+	if len(r.Vouchers) > 0 && r.Amount > 0 {
+		// The headline counts both: say which part was cash.
+		add(u.p.body, u.vt("v_receipt_cash", u.money(r.Amount)))
 	}
 	for _, l := range r.Vouchers {
 		key := "v_receipt_line"
@@ -296,6 +305,8 @@ var voucherCatalogs = map[string]catalog{
 		"v_key_v":           "V: voucher",
 		"v_key_add":         "Enter: add voucher",
 		"v_key_submit":      "Enter: check code",
+		"v_key_finish":      "Enter: finish",
+		"v_receipt_cash":    "Coins and notes %s",
 		"v_receipt_line":    "Voucher %s (%s)",
 		"v_receipt_pending": "Voucher %s (%s): being credited",
 	},
@@ -319,6 +330,8 @@ var voucherCatalogs = map[string]catalog{
 		"v_key_v":           "V: poukázka",
 		"v_key_add":         "Enter: přidat poukázku",
 		"v_key_submit":      "Enter: ověřit kód",
+		"v_key_finish":      "Enter: dokončit",
+		"v_receipt_cash":    "Mince a bankovky %s",
 		"v_receipt_line":    "Poukázka %s (%s)",
 		"v_receipt_pending": "Poukázka %s (%s): připisuje se",
 	},
@@ -342,6 +355,8 @@ var voucherCatalogs = map[string]catalog{
 		"v_key_v":           "V: Gutschein",
 		"v_key_add":         "Enter: aufladen",
 		"v_key_submit":      "Enter: Code prüfen",
+		"v_key_finish":      "Enter: fertig",
+		"v_receipt_cash":    "Münzen und Scheine %s",
 		"v_receipt_line":    "Gutschein %s (%s)",
 		"v_receipt_pending": "Gutschein %s (%s): wird gutgeschrieben",
 	},

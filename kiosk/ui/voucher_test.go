@@ -193,3 +193,20 @@ func TestWedgeBurstDuringOfferDoesNotConfirm(t *testing.T) {
 	h.press(tcell.KeyEnter, 0)
 	h.waitFor("the student's Enter", func() bool { return len(h.eng.gotKeys()) == 1 })
 }
+
+// After a voucher with no cash, Enter shows the receipt (the engine ends the
+// session): the footer says "finish", not "add to my account".
+func TestVoucherOnlyFooterSaysFinish(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	st := sessionState(kiosk.VoucherView{Step: kiosk.VoucherAdded, Amount: 500, Credited: 500, Count: 1})
+	h.show(st)
+	h.waitText("Enter: finish")
+	if strings.Contains(h.text(), "Enter: add to my account") {
+		t.Errorf("footer offers to add what is already added:\n%s", h.text())
+	}
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("Enter at the engine", func() bool { return len(h.eng.gotKeys()) == 1 })
+	st.Total = 200
+	h.show(st)
+	h.waitText("Enter: add to my account")
+}
