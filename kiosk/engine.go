@@ -327,9 +327,7 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		e.onBooking(ev)
 	case QueueUpdate:
 		e.queue = ev.QueueStatus
-		if ev.Online {
-			e.lookupReached(true)
-		}
+		e.queueReached(ev.Online)
 	case VoucherCode:
 		cmds = e.onVoucherCode(ev)
 	case VoucherResult:

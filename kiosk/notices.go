@@ -38,9 +38,14 @@ type notices struct {
 	// unrecognised counts cash the acceptors took but could not value since
 	// the kiosk was last idle: the student must hear of it at once.
 	unrecognised int
-	// myqDown: the last card lookup could not reach MyQ, so the screen says
-	// offline before any booking fails.
+	// myqDown is the newest news of MyQ: a card lookup that could not reach
+	// it (the screen says offline before any booking fails), a lookup that
+	// did, or the booking queue changing its mind.
 	myqDown bool
+	// queueKnown and queueOnline are the booking queue's last word, so a
+	// stale "offline" it repeats with each status does not undo a lookup
+	// that got through since.
+	queueKnown, queueOnline bool
 }
 
 func (e *Engine) notify(n Notice) {
@@ -63,6 +68,16 @@ func (e *Engine) extendSession() {
 // lookupReached records whether a card lookup reached MyQ.
 func (e *Engine) lookupReached(ok bool) { e.nt.myqDown = !ok }
 
+// queueReached takes the booking queue's word on MyQ: "online" always
+// counts; "offline" only when it is news (the queue says it again with
+// every status until its next retry).
+func (e *Engine) queueReached(online bool) {
+	if online || !e.nt.queueKnown || e.nt.queueOnline {
+		e.nt.myqDown = !online
+	}
+	e.nt.queueKnown, e.nt.queueOnline = true, online
+}
+
 // resetNotices is called when the kiosk goes idle after a session or message.
 func (e *Engine) resetNotices() { e.nt.notice, e.nt.unrecognised = NoticeNone, 0 }
 
@@ -73,7 +88,9 @@ func (e *Engine) fillNotices(st *State) {
 	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
 		st.MessageUntil = e.msgUntil
 	}
-	if e.nt.myqDown {
+	if e.nt.queueKnown {
+		st.Queue.Online = !e.nt.myqDown
+	} else if e.nt.myqDown {
 		st.Queue.Online = false
 	}
 	if e.nt.notice != NoticeNone && e.now.Before(e.nt.until) && e.phase == PhaseSession {
