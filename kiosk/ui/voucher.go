@@ -70,6 +70,10 @@ func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 	// While a voucher is with MyQ or offered, a second scan is still
 	// collected, so the scanner's Enter cannot confirm the offer on screen.
 	ready := voucherReady(u.st.Voucher.Step)
+	// Offline, V does not open the entry line (the screen says vouchers
+	// need the print server); a scanner's code still goes to the engine,
+	// which says the same.
+	typing := ready && !u.st.Offline
 	if !ready && in.visible {
 		in.reset()
 	}
@@ -82,7 +86,7 @@ func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 		}
 		r := ev.Rune()
 		if len(in.buf) == 0 && !in.visible {
-			if (r == 'v' || r == 'V') && ready {
+			if (r == 'v' || r == 'V') && typing {
 				in.begin(true, nil, now)
 				return true
 			}
@@ -178,6 +182,12 @@ func (u *UI) drawVoucher(add func(tcell.Style, string), blank func()) {
 	}
 	switch v.Step {
 	case kiosk.VoucherIdle:
+		if u.st.Offline && !u.vin.visible {
+			// Only MyQ can check a code: no invitation the kiosk cannot
+			// keep, and no surprise after typing one.
+			add(u.p.warn, u.vt("v_offline"))
+			break
+		}
 		if u.vin.visible {
 			add(u.p.title, u.vt("v_type")+" "+string(u.vin.buf)+"_")
 			add(u.p.info, u.vt("v_type_help"))
@@ -235,6 +245,8 @@ func (u *UI) voucherHints(hints []string) []string {
 		return esc([]string{u.vt("v_key_add")})
 	case u.vin.visible:
 		return esc([]string{u.vt("v_key_submit")})
+	case u.st.Offline:
+		return hints
 	case voucherReady(v.Step):
 		if u.st.Total == 0 && v.Credited > 0 && len(hints) > 0 && hints[0] == u.t("key_enter_book") {
 			// The vouchers are on the account already: Enter only ends

@@ -210,3 +210,27 @@ func TestVoucherOnlyFooterSaysFinish(t *testing.T) {
 	h.show(st)
 	h.waitText("Enter: add to my account")
 }
+
+// Offline (MyQ not reached at the card tap) the session screen does not
+// invite a voucher it cannot take: it says so at once, and V opens nothing.
+func TestOfflineSessionDoesNotInviteVouchers(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	st := sessionState(kiosk.VoucherView{})
+	st.Offline, st.Total = true, 100
+	h.show(st)
+	h.waitText("Vouchers need the print server: try again later")
+	txt := h.text()
+	if strings.Contains(txt, "Scan a voucher") || strings.Contains(txt, "V: voucher") {
+		t.Errorf("offline screen invites vouchers:\n%s", txt)
+	}
+	h.clock.add(time.Second)
+	h.press(tcell.KeyRune, 'v')
+	if strings.Contains(h.text(), "Voucher code:") {
+		t.Error("V opened the code entry offline")
+	}
+	// A scanner's burst still reaches the engine (which answers offline).
+	h.clock.add(time.Second)
+	h.typeRunes("MYQ5-7Q3K-4821", time.Millisecond)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("code posted", func() bool { return len(pe.got()) == 1 })
+}
