@@ -106,6 +106,11 @@ func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 			in.buf = append(in.buf, r)
 		}
 		in.last = now
+		if in.visible && !gapOK {
+			// A person typing (not a scanner's burst): keep the session
+			// open while they do.
+			u.sendKey(kiosk.KeyMore)
+		}
 		return true
 	case tcell.KeyBackspace, tcell.KeyBackspace2:
 		if in.visible && len(in.buf) > 0 {
@@ -180,7 +185,11 @@ func (u *UI) drawVoucher(add func(tcell.Style, string), blank func()) {
 	if v.Credited > 0 {
 		add(u.p.good, u.vt("v_credited", v.Count, u.money(v.Credited)))
 	}
-	switch v.Step {
+	step := v.Step
+	if u.vin.visible && voucherReady(step) {
+		step = kiosk.VoucherIdle // the entry line replaces a message it follows
+	}
+	switch step {
 	case kiosk.VoucherIdle:
 		if u.st.Offline && !u.vin.visible {
 			// Only MyQ can check a code: no invitation the kiosk cannot

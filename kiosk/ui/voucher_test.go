@@ -117,11 +117,14 @@ func TestKeypadVoucherEntry(t *testing.T) {
 	if c := pe.got()[0]; c.Code != "ABCD-1234" || c.Source != "keypad" {
 		t.Errorf("code = %+v", c)
 	}
-	// Esc leaves the entry line without cancelling the session.
+	// Esc leaves the entry line without cancelling the session; typing
+	// only told the engine the student needs more time.
 	h.press(tcell.KeyRune, 'V')
 	h.press(tcell.KeyEscape, 0)
-	if k := h.eng.gotKeys(); len(k) != 0 {
-		t.Errorf("keys at the engine: %v", k)
+	for _, k := range h.eng.gotKeys() {
+		if k != kiosk.KeyMore {
+			t.Errorf("key at the engine: %v", k)
+		}
 	}
 }
 
@@ -233,4 +236,29 @@ func TestOfflineSessionDoesNotInviteVouchers(t *testing.T) {
 	h.typeRunes("MYQ5-7Q3K-4821", time.Millisecond)
 	h.press(tcell.KeyEnter, 0)
 	h.waitFor("code posted", func() bool { return len(pe.got()) == 1 })
+}
+
+// V right after "voucher added" (or a refusal) opens the entry line where
+// the message was: the student sees what they type. Typing keeps the
+// session open (each key is activity for the engine).
+func TestKeypadEntryShowsOverAMessage(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherAdded, Amount: 500, Credited: 500, Count: 1}))
+	h.waitText("Voucher of €5.00 added")
+	h.press(tcell.KeyRune, 'v')
+	h.clock.add(time.Second)
+	h.typeRunes("AB", 300*time.Millisecond)
+	h.waitText("Voucher code: AB_")
+	if strings.Contains(h.text(), "Voucher of €5.00 added") {
+		t.Errorf("the old message hides the entry line:\n%s", h.text())
+	}
+	h.waitFor("activity at the engine", func() bool { return len(h.eng.gotKeys()) == 2 })
+	for _, k := range h.eng.gotKeys() {
+		if k != kiosk.KeyMore {
+			t.Errorf("typing sent %v, want only 'more time'", k)
+		}
+	}
+	if len(pe.got()) != 0 {
+		t.Errorf("codes posted: %v", pe.got())
+	}
 }
