@@ -453,11 +453,9 @@ func (b *bencher) topupLoop() error {
 			value: fmt.Sprintf("%.1f MB (peak %.1f MB)", float64(rss)/1024, float64(hwm)/1024), goal: "≤ 30 MB",
 			met: yesNo(rss <= 30*1024), note: fmt.Sprintf("%.0f ms per top-up through the screen", float64(el.Milliseconds())/float64(b.o.topups))})
 
-		routes := []myqfake.Route{myqfake.RouteToken, myqfake.RouteFindUser, myqfake.RouteAccounts, myqfake.RouteProviders,
-			myqfake.RouteCreate, myqfake.RouteCommit, myqfake.RouteRollback, myqfake.RouteList, myqfake.RouteUpdate}
 		total := 0
 		var parts []string
-		for _, r := range routes {
+		for r := myqfake.RouteUnknown; r <= myqfake.RouteVoucherCommit; r++ { // every route the fake counts
 			n := k.Fake.Requests(r)
 			total += n
 			if n > 0 {
@@ -465,8 +463,8 @@ func (b *bencher) topupLoop() error {
 			}
 		}
 		per := float64(total) / float64(b.o.topups)
-		b.rows = append(b.rows, row{name: "API requests per top-up (card cached)", value: fmt.Sprintf("%.2f", per),
-			goal: "2 (create, commit)", met: yesNo(per <= 2.0001), note: strings.Join(parts, ", ")})
+		b.rows = append(b.rows, row{name: "API requests per top-up", value: fmt.Sprintf("%.2f", per),
+			goal: "3 (find, create, commit)", met: yesNo(per <= 3.0001), note: strings.Join(parts, ", ")})
 		return nil
 	})
 }
