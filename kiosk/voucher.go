@@ -505,8 +505,13 @@ func (e *Engine) voucherDue() []Command {
 	return nil
 }
 
-// voucherView is the screen's voucher part (nil: vouchers off or no session).
+// voucherView is the screen's voucher part (nil: vouchers off or no
+// session). On the idle screen it is there only while vouchers are locked,
+// so a student whose session the lockout ended learns why.
 func (e *Engine) voucherView() *VoucherView {
+	if e.cfg.Voucher.Enabled && e.displayPhase() == PhaseIdle && e.now.Before(e.v.lockedUntil) {
+		return &VoucherView{Step: VoucherLocked, LockedUntil: e.v.lockedUntil}
+	}
 	if !e.cfg.Voucher.Enabled || e.phase != PhaseSession || e.sess == nil {
 		return nil
 	}

@@ -420,3 +420,28 @@ func TestVoucherOnlySessionEndsOnItsReceipt(t *testing.T) {
 		}
 	}
 }
+
+// The fifth invalid code ends a session with no money: the idle screen then
+// says why (vouchers paused), for as long as the pause lasts.
+func TestVoucherLockoutSaysWhyOnIdle(t *testing.T) {
+	h := newHarness(t, voucherConfig())
+	h.open("0012345678", &alice)
+	for i := 0; i < 5; i++ {
+		r := h.scan(code)
+		h.do(VoucherResult{Reference: r.Reference, Outcome: VoucherOutcomeRefused})
+	}
+	st := h.st()
+	if st.Phase != PhaseIdle {
+		t.Fatalf("phase %v after 5 invalid codes, want idle", st.Phase)
+	}
+	if st.Voucher == nil || st.Voucher.Step != VoucherLocked || !st.Voucher.LockedUntil.Equal(h.now.Add(time.Minute)) {
+		t.Fatalf("idle screen after the lockout: voucher %+v, want locked for 1 min", st.Voucher)
+	}
+	h.adv(61 * time.Second)
+	if v := h.st().Voucher; v != nil {
+		t.Errorf("idle screen after the pause: voucher %+v, want none", v)
+	}
+	if v := newHarness(t, voucherConfig()).st().Voucher; v != nil {
+		t.Errorf("idle screen with no lockout: voucher %+v", v)
+	}
+}

@@ -228,6 +228,7 @@ func (u *UI) drawKiosk(c *canvas) {
 			add(u.p.warn, u.t("offline_idle"))
 		}
 		unrecognised()
+		u.drawIdleVoucher(add, blank)
 		if len(u.opts.Languages) > 1 {
 			blank()
 			names := make([]string, len(u.opts.Languages))

@@ -73,7 +73,7 @@ func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 	// Offline, V does not open the entry line (the screen says vouchers
 	// need the print server); a scanner's code still goes to the engine,
 	// which says the same.
-	typing := ready && !u.st.Offline
+	typing := ready && !u.st.Offline && !u.vouchersLocked()
 	if !ready && in.visible {
 		in.reset()
 	}
@@ -189,6 +189,9 @@ func (u *UI) drawVoucher(add func(tcell.Style, string), blank func()) {
 	if u.vin.visible && voucherReady(step) {
 		step = kiosk.VoucherIdle // the entry line replaces a message it follows
 	}
+	if step == kiosk.VoucherIdle && u.vouchersLocked() {
+		step = kiosk.VoucherLocked // no invitation while codes are refused
+	}
 	switch step {
 	case kiosk.VoucherIdle:
 		if u.st.Offline && !u.vin.visible {
@@ -230,11 +233,32 @@ func (u *UI) drawVoucher(add func(tcell.Style, string), blank func()) {
 	case kiosk.VoucherNoServer:
 		add(u.p.warn, u.vt("v_offline"))
 	case kiosk.VoucherLocked:
-		mins := int(v.LockedUntil.Sub(u.st.Now).Round(time.Minute) / time.Minute)
-		add(u.p.bad, u.vt("v_locked", max(mins, 1)))
+		add(u.p.bad, u.lockedText())
 	case kiosk.VoucherBroken:
 		add(u.p.bad, u.vt("v_broken"))
 	}
+}
+
+// vouchersLocked: too many invalid codes, and the pause is not over yet
+// on the engine's clock.
+func (u *UI) vouchersLocked() bool {
+	v := u.st.Voucher
+	return v != nil && !v.LockedUntil.IsZero() && u.engineNow().Before(v.LockedUntil)
+}
+
+func (u *UI) lockedText() string {
+	mins := int((u.st.Voucher.LockedUntil.Sub(u.engineNow()) + time.Minute - 1) / time.Minute)
+	return u.vt("v_locked", max(mins, 1))
+}
+
+// drawIdleVoucher tells the idle screen that vouchers are paused (the
+// lockout that ended the last session), until the pause is over.
+func (u *UI) drawIdleVoucher(add func(tcell.Style, string), blank func()) {
+	if u.st.Phase != kiosk.PhaseIdle || !u.vouchersLocked() {
+		return
+	}
+	blank()
+	add(u.p.warn, u.lockedText())
 }
 
 // voucherHints are the footer hints of a session with vouchers on.
@@ -254,7 +278,7 @@ func (u *UI) voucherHints(hints []string) []string {
 		return esc([]string{u.vt("v_key_add")})
 	case u.vin.visible:
 		return esc([]string{u.vt("v_key_submit")})
-	case u.st.Offline:
+	case u.st.Offline, u.vouchersLocked():
 		return hints
 	case voucherReady(v.Step):
 		if u.st.Total == 0 && v.Credited > 0 && len(hints) > 0 && hints[0] == u.t("key_enter_book") {

@@ -262,3 +262,28 @@ func TestKeypadEntryShowsOverAMessage(t *testing.T) {
 		t.Errorf("codes posted: %v", pe.got())
 	}
 }
+
+// After five invalid codes the session ends and vouchers pause: the idle
+// screen says so until the pause is over, and the next session shows the
+// pause instead of inviting a code (V opens nothing).
+func TestVoucherLockoutShown(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	locked := &kiosk.VoucherView{Step: kiosk.VoucherLocked, LockedUntil: testNow.Add(90 * time.Second)}
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Now: testNow, Accepted: accepted, Queue: online, Voucher: locked})
+	h.waitText("Too many invalid codes: vouchers are paused for 2 min")
+	st := sessionState(kiosk.VoucherView{LockedUntil: testNow.Add(30 * time.Second)})
+	st.Now = testNow
+	h.show(st)
+	h.waitText("Too many invalid codes: vouchers are paused for 1 min")
+	txt := h.text()
+	if strings.Contains(txt, "Scan a voucher") || strings.Contains(txt, "V: voucher") {
+		t.Errorf("a locked session invites vouchers:\n%s", txt)
+	}
+	h.press(tcell.KeyRune, 'v')
+	if strings.Contains(h.text(), "Voucher code:") {
+		t.Error("V opened the code entry while vouchers are paused")
+	}
+	// The pause ends on the engine's clock: the idle screen forgets it.
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Now: testNow.Add(2 * time.Minute), Accepted: accepted, Queue: online, Voucher: locked})
+	h.waitFor("lock gone", func() bool { return !strings.Contains(h.textNow(), "paused") })
+}
