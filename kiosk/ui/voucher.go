@@ -276,6 +276,11 @@ func (u *UI) voucherHints(hints []string) []string {
 	switch {
 	case v.Step == kiosk.VoucherOffer:
 		return esc([]string{u.vt("v_key_add")})
+	case v.Step == kiosk.VoucherAsking:
+		// The engine takes no Enter while MyQ checks the code: only Esc.
+		return esc(nil)
+	case v.Step == kiosk.VoucherAdding:
+		return nil // the commit is on its way: no key does anything
 	case u.vin.visible:
 		return esc([]string{u.vt("v_key_submit")})
 	case u.st.Offline, u.vouchersLocked():

@@ -287,3 +287,21 @@ func TestVoucherLockoutShown(t *testing.T) {
 	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Now: testNow.Add(2 * time.Minute), Accepted: accepted, Queue: online, Voucher: locked})
 	h.waitFor("lock gone", func() bool { return !strings.Contains(h.textNow(), "paused") })
 }
+
+// While MyQ checks a code or commits it the engine swallows Enter: the
+// footer must not offer "Enter: add to my account" then.
+func TestVoucherBusyFooterOffersNoEnter(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	for _, step := range []kiosk.VoucherStep{kiosk.VoucherAsking, kiosk.VoucherAdding} {
+		st := sessionState(kiosk.VoucherView{Step: step, Amount: 500})
+		st.Total = 200
+		h.show(st)
+		txt := h.text()
+		if strings.Contains(txt, "Enter:") {
+			t.Errorf("%v: footer offers Enter:\n%s", step, txt)
+		}
+		if step == kiosk.VoucherAsking && !strings.Contains(txt, "Esc") {
+			t.Errorf("%v: footer does not say Esc cancels:\n%s", step, txt)
+		}
+	}
+}
