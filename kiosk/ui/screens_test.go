@@ -95,6 +95,10 @@ var screenCases = []struct {
 		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000126", Amount: 200, At: testNow, NewBalance: ptr(1020),
 			Vouchers: []kiosk.VoucherLine{{Reference: "library-ground-floor/000126/v1", Masked: "**********0001", Amount: 500}}},
 		MessageUntil: testNow.Add(15 * time.Second)}},
+	{"saved_offline_with_voucher", kiosk.State{Phase: kiosk.PhaseSavedOffline, User: jana, Total: 200,
+		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000127", Amount: 200, At: testNow,
+			Vouchers: []kiosk.VoucherLine{{Reference: "library-ground-floor/000127/v1", Masked: "**********0001", Amount: 500}}},
+		MessageUntil: testNow.Add(15 * time.Second)}},
 	{"out_of_service", kiosk.State{Phase: kiosk.PhaseOutOfService, OutOfService: "the journal disk is full", Queue: online}},
 }
 

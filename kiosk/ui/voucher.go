@@ -302,14 +302,20 @@ func (u *UI) drawReceiptVouchers(add func(tcell.Style, string)) {
 	if r == nil {
 		return
 	}
-	if len(r.Vouchers) > 0 && r.Amount > 0 {
+	saved := u.st.Phase == kiosk.PhaseSavedOffline
+	if len(r.Vouchers) > 0 && r.Amount > 0 && !saved {
 		// The headline counts both: say which part was cash.
 		add(u.p.body, u.vt("v_receipt_cash", u.money(r.Amount)))
 	}
 	for _, l := range r.Vouchers {
 		key := "v_receipt_line"
-		if l.Pending {
+		switch {
+		case l.Pending:
 			key = "v_receipt_pending"
+		case saved:
+			// The headline is the cash still to be added; the vouchers
+			// were committed in the session, offline or not now.
+			key = "v_receipt_done"
 		}
 		add(u.p.body, u.vt(key, u.money(l.Amount), l.Masked))
 	}
@@ -358,6 +364,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_key_finish":      "Enter: finish",
 		"v_receipt_cash":    "Coins and notes %s",
 		"v_receipt_line":    "Voucher %s (%s)",
+		"v_receipt_done":    "Voucher %s (%s): already added",
 		"v_receipt_pending": "Voucher %s (%s): being credited",
 	},
 	"cs": {
@@ -383,6 +390,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_key_finish":      "Enter: dokončit",
 		"v_receipt_cash":    "Mince a bankovky %s",
 		"v_receipt_line":    "Poukázka %s (%s)",
+		"v_receipt_done":    "Poukázka %s (%s): již připsána",
 		"v_receipt_pending": "Poukázka %s (%s): připisuje se",
 	},
 	"de": {
@@ -408,6 +416,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_key_finish":      "Enter: fertig",
 		"v_receipt_cash":    "Münzen und Scheine %s",
 		"v_receipt_line":    "Gutschein %s (%s)",
+		"v_receipt_done":    "Gutschein %s (%s): bereits gutgeschrieben",
 		"v_receipt_pending": "Gutschein %s (%s): wird gutgeschrieben",
 	},
 }
