@@ -474,7 +474,11 @@ func (u *UI) drawFooter(c *canvas, compact bool) int {
 			hints = append(hints, u.t("key_lang"))
 		}
 	case kiosk.PhaseSession:
-		hints = append(hints, u.t("key_enter_book"))
+		if u.st.Total > 0 && !u.st.BelowMin {
+			// Only when Enter adds something: with nothing in, or below
+			// the minimum, the engine does nothing on Enter.
+			hints = append(hints, u.t("key_enter_book"))
+		}
 		if u.st.Total == 0 && !u.footerShows(tcell.KeyEscape) {
 			hints = append(hints, u.t("key_esc_cancel"))
 		}

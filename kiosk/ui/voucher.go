@@ -286,10 +286,10 @@ func (u *UI) voucherHints(hints []string) []string {
 	case u.st.Offline, u.vouchersLocked():
 		return hints
 	case voucherReady(v.Step):
-		if u.st.Total == 0 && v.Credited > 0 && len(hints) > 0 && hints[0] == u.t("key_enter_book") {
-			// The vouchers are on the account already: Enter only ends
-			// the session on its receipt.
-			hints = append([]string{u.vt("v_key_finish")}, hints[1:]...)
+		if u.st.Total == 0 && v.Credited > 0 {
+			// The vouchers are on the account already: Enter (or Esc)
+			// only ends the session on its receipt; nothing to cancel.
+			hints = []string{u.vt("v_key_finish")}
 		}
 		return append(hints, u.vt("v_key_v"))
 	}

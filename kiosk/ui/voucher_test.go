@@ -305,3 +305,23 @@ func TestVoucherBusyFooterOffersNoEnter(t *testing.T) {
 		}
 	}
 }
+
+// With nothing in (or below the minimum) Enter does nothing at the engine:
+// the footer must not offer it.
+func TestFooterOffersEnterOnlyWhenItAdds(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	empty := sessionState(kiosk.VoucherView{})
+	h.show(empty)
+	if txt := h.text(); strings.Contains(txt, "Enter: add to my account") {
+		t.Errorf("empty session offers Enter:\n%s", txt)
+	}
+	below := sessionState(kiosk.VoucherView{})
+	below.Total, below.MinTopup, below.BelowMin = 50, 100, true
+	h.show(below)
+	if txt := h.text(); strings.Contains(txt, "Enter: add to my account") {
+		t.Errorf("session below the minimum offers Enter:\n%s", txt)
+	}
+	below.Total, below.BelowMin = 150, false
+	h.show(below)
+	h.waitText("Enter: add to my account")
+}
