@@ -408,7 +408,7 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 	case PhaseBooking:
 		return nil // the previous student is still waiting for their receipt
 	case PhaseSession:
-		if e.sess.total > 0 || len(e.sessionNotes()) > 0 {
+		if e.sess.total > 0 || len(e.sessionNotes()) > 0 || e.voucherHeld(e.sess) {
 			if c.Number != e.sess.card {
 				e.notify(NoticeSecondCard)
 			}

@@ -401,6 +401,12 @@ func (e *Engine) voucherOnly(s *session) bool {
 	return s != nil && s.total == 0 && len(e.voucherLines(s)) > 0 && len(e.sessionNotes()) == 0
 }
 
+// voucherHeld: the session has a voucher added or on its way, so it is
+// the student's as much as one with coins (another card does not replace it).
+func (e *Engine) voucherHeld(s *session) bool {
+	return len(e.voucherLines(s)) > 0 || (s == e.sess && e.voucherBusy())
+}
+
 // closeEmpty ends a session with no cash: on the vouchers' receipt when it
 // has some, otherwise back to the idle screen.
 func (e *Engine) closeEmpty(s *session) {

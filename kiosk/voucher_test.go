@@ -445,3 +445,25 @@ func TestVoucherLockoutSaysWhyOnIdle(t *testing.T) {
 		t.Errorf("idle screen with no lockout: voucher %+v", v)
 	}
 }
+
+// A session holding a voucher (added, offered or being checked) is the
+// student's as much as one with coins: another card is ignored with a word,
+// never replacing it (the first student lost their receipt screen).
+func TestVoucherSessionNotReplacedBySecondCard(t *testing.T) {
+	for _, held := range []string{"added", "offered"} {
+		h := newHarness(t, voucherConfig())
+		h.open("0012345678", &alice)
+		if held == "added" {
+			h.addVoucher(code, 500, VoucherOutcomeCommitted)
+		} else {
+			h.offer(h.scan(code), "p1", 500)
+		}
+		if _, ok := find[LookupCard](h.do(devices.CardRead{Device: "card", Number: "0099999999"})); ok {
+			t.Fatalf("%s: a second card replaced the session", held)
+		}
+		st := h.st()
+		if st.Phase != PhaseSession || st.Notice != NoticeSecondCard {
+			t.Errorf("%s: phase %v notice %v, want the session and 'second card ignored'", held, st.Phase, st.Notice)
+		}
+	}
+}
