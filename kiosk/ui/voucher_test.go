@@ -325,3 +325,15 @@ func TestFooterOffersEnterOnlyWhenItAdds(t *testing.T) {
 	h.show(below)
 	h.waitText("Enter: add to my account")
 }
+
+// "Gutscheine aufgeladen: 1, 5,00 €" read as a list of numbers in Czech and
+// German, where the comma is the decimal mark: the sum goes in brackets.
+func TestVoucherCountReadsInEveryLanguage(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	want := []string{"Vouchers added: 1 (€5.00)", "Přidané poukázky: 1 (5,00 €)", "Gutscheine aufgeladen: 1 (5,00 €)"}
+	for i, w := range want {
+		h.onLoop(func() { h.u.lang = i })
+		h.show(sessionState(kiosk.VoucherView{Credited: 500, Count: 1}))
+		h.waitText(w)
+	}
+}
