@@ -383,7 +383,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_myq_says":        "Tiskový server: %s",
 		"v_offline":         "Poukázky vyžadují tiskový server: zkuste to později",
 		"v_locked":          "Příliš mnoho neplatných kódů: poukázky jsou pozastaveny na %d min",
-		"v_broken":          "Poukázky nejsou k dispozici: obraťte se na obsluhu tiskárny",
+		"v_broken":          "Poukázky nejsou k dispozici: obraťte se na obsluhu",
 		"v_key_v":           "V: poukázka",
 		"v_key_add":         "Enter: přidat poukázku",
 		"v_key_submit":      "Enter: ověřit kód",

@@ -337,3 +337,16 @@ func TestVoucherCountReadsInEveryLanguage(t *testing.T) {
 		h.waitText(w)
 	}
 }
+
+// Issue 16's wording applies to the voucher screens too: "obsluha
+// tiskárny" reads as a print shop in Czech, and "book" is jargon.
+func TestVoucherWordsFollowTheScreens(t *testing.T) {
+	for lang, c := range voucherCatalogs {
+		for k, s := range c {
+			low := strings.ToLower(s)
+			if strings.Contains(low, "tiskárny") || strings.Contains(low, "book") {
+				t.Errorf("%s %s = %q", lang, k, s)
+			}
+		}
+	}
+}
