@@ -14,6 +14,9 @@ const (
 	// NoticeSecondCard: another card was tapped during a session with
 	// money; the session keeps its card.
 	NoticeSecondCard
+	// NoticeVoucherNeedsCard: a voucher was scanned on the idle screen; a
+	// voucher is credited to the card's account, so the card comes first.
+	NoticeVoucherNeedsCard
 )
 
 func (n Notice) String() string {
@@ -24,6 +27,8 @@ func (n Notice) String() string {
 		return "esc refused"
 	case NoticeSecondCard:
 		return "second card ignored"
+	case NoticeVoucherNeedsCard:
+		return "voucher needs a card"
 	}
 	return "Notice(?)"
 }
@@ -93,7 +98,11 @@ func (e *Engine) fillNotices(st *State) {
 	} else if e.nt.myqDown {
 		st.Queue.Online = false
 	}
-	if e.nt.notice != NoticeNone && e.now.Before(e.nt.until) && e.phase == PhaseSession {
+	// The idle screen's one notice is for a voucher scanned before the
+	// card; the session screen has the others.
+	idleNotice := e.nt.notice == NoticeVoucherNeedsCard
+	if e.nt.notice != NoticeNone && e.now.Before(e.nt.until) &&
+		((e.phase == PhaseSession && !idleNotice) || (idleNotice && st.Phase == PhaseIdle)) {
 		st.Notice, st.NoticeUntil = e.nt.notice, e.nt.until
 	}
 }

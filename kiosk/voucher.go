@@ -219,6 +219,10 @@ func (e *Engine) setVoucherStep(st VoucherStep) {
 
 func (e *Engine) onVoucherCode(c VoucherCode) []Command {
 	rules := e.cfg.Voucher
+	if rules.Enabled && !e.shutdown && e.displayPhase() == PhaseIdle {
+		e.notify(NoticeVoucherNeedsCard) // never silent: "tap your card first"
+		return nil
+	}
 	if !rules.Enabled || e.shutdown || e.displayPhase() != PhaseSession {
 		return nil
 	}

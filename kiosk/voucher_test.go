@@ -467,3 +467,39 @@ func TestVoucherSessionNotReplacedBySecondCard(t *testing.T) {
 		}
 	}
 }
+
+// A voucher scanned on the idle screen (before the card) was dropped without
+// a word: the screen says to tap the card first.
+func TestVoucherBeforeCardIsAnswered(t *testing.T) {
+	h := newHarness(t, voucherConfig())
+	if cmds := h.do(VoucherCode{Code: code, Source: "scanner"}); len(cmds) != 0 {
+		t.Fatalf("a code with no session asked for %v", cmds)
+	}
+	st := h.st()
+	if st.Phase != PhaseIdle || st.Notice != NoticeVoucherNeedsCard || !st.NoticeUntil.After(h.now) {
+		t.Fatalf("idle after a scan: phase %v notice %v until %v", st.Phase, st.Notice, st.NoticeUntil)
+	}
+	if len(h.tj.kinds(journal.KindVoucherSeen)) != 0 {
+		t.Error("a code with no session was journaled")
+	}
+	h.adv(NoticeFor + time.Second)
+	if st := h.st(); st.Notice != NoticeNone {
+		t.Errorf("notice %v after it ran out", st.Notice)
+	}
+	// Vouchers off: nothing to say.
+	h2 := newHarness(t, testConfig())
+	h2.do(VoucherCode{Code: code, Source: "scanner"})
+	if st := h2.st(); st.Notice != NoticeNone {
+		t.Errorf("vouchers off: notice %v", st.Notice)
+	}
+}
+
+// The idle notice does not follow the student into the session it opened.
+func TestVoucherNeedsCardNoticeStaysOnIdle(t *testing.T) {
+	h := newHarness(t, voucherConfig())
+	h.do(VoucherCode{Code: code, Source: "scanner"})
+	h.open("0012345678", &alice)
+	if st := h.st(); st.Notice != NoticeNone {
+		t.Errorf("session opened with notice %v", st.Notice)
+	}
+}

@@ -254,11 +254,17 @@ func (u *UI) lockedText() string {
 // drawIdleVoucher tells the idle screen that vouchers are paused (the
 // lockout that ended the last session), until the pause is over.
 func (u *UI) drawIdleVoucher(add func(tcell.Style, string), blank func()) {
-	if u.st.Phase != kiosk.PhaseIdle || !u.vouchersLocked() {
+	if u.st.Phase != kiosk.PhaseIdle {
 		return
 	}
-	blank()
-	add(u.p.warn, u.lockedText())
+	if u.st.Notice == kiosk.NoticeVoucherNeedsCard && u.engineNow().Before(u.st.NoticeUntil) {
+		blank()
+		add(u.p.warn, u.vt("v_card_first"))
+	}
+	if u.vouchersLocked() {
+		blank()
+		add(u.p.warn, u.lockedText())
+	}
 }
 
 // voucherHints are the footer hints of a session with vouchers on.
@@ -343,6 +349,7 @@ func trf(s string, args ...any) string {
 var voucherCatalogs = map[string]catalog{
 	"en": {
 		"v_offer_scan":      "Scan a voucher or type its code (V)",
+		"v_card_first":      "Tap your card first, then scan the voucher",
 		"v_type":            "Voucher code:",
 		"v_type_help":       "Type the code and press Enter",
 		"v_checking":        "Checking the voucher…",
@@ -369,6 +376,7 @@ var voucherCatalogs = map[string]catalog{
 	},
 	"cs": {
 		"v_offer_scan":      "Naskenujte poukázku nebo zadejte její kód (V)",
+		"v_card_first":      "Nejdřív přiložte kartu, pak naskenujte poukázku",
 		"v_type":            "Kód poukázky:",
 		"v_type_help":       "Zadejte kód a stiskněte Enter",
 		"v_checking":        "Ověřuji poukázku…",
@@ -395,6 +403,7 @@ var voucherCatalogs = map[string]catalog{
 	},
 	"de": {
 		"v_offer_scan":      "Gutschein scannen oder Code eingeben (V)",
+		"v_card_first":      "Zuerst die Karte an das Lesegerät halten, dann den Gutschein scannen",
 		"v_type":            "Gutscheincode:",
 		"v_type_help":       "Code eingeben und Enter drücken",
 		"v_checking":        "Gutschein wird geprüft…",

@@ -350,3 +350,15 @@ func TestVoucherWordsFollowTheScreens(t *testing.T) {
 		}
 	}
 }
+
+// A voucher scanned before the card: the idle screen says what to do, for
+// as long as the engine's notice lasts.
+func TestIdleSaysCardFirst(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online,
+		Notice: kiosk.NoticeVoucherNeedsCard, NoticeUntil: testNow.Add(5 * time.Second)})
+	h.waitText("Tap your card first, then scan the voucher")
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Now: testNow.Add(6 * time.Second), Accepted: accepted, Queue: online,
+		Notice: kiosk.NoticeVoucherNeedsCard, NoticeUntil: testNow.Add(5 * time.Second)})
+	h.waitFor("notice gone", func() bool { return !strings.Contains(h.textNow(), "card first") })
+}
