@@ -91,19 +91,19 @@ func TestVoucherSerialScanner(t *testing.T) {
 	if got := k.Fake.Balance(u.ID) - before; got != 500 {
 		t.Fatalf("voucher moved %d, want 500", got)
 	}
-	k.SendKeys("Enter") // dismiss
-	// A voucher used before: refused, with MyQ's words, and no money.
+	// A voucher used before, scanned while "added" is still on screen:
+	// refused, with MyQ's words, and no money.
 	used := "E2E5-USED-0009"
 	k.Fake.AddVouchers(myqfake.Voucher{Code: used, Value: 500, Used: true})
 	if err := sc.TapCard(used); err != nil {
 		t.Fatal(err)
 	}
 	k.WaitScreen("This voucher has already been used")
-	k.SendKeys("Escape")
+	k.SendKeys("Escape") // hides the refusal; the session goes on
 	k.WaitScreen("Scan a voucher or type its code (V)")
 	k.SendKeys("Enter")
-	k.WaitCredited(50)
-	k.WaitScreen("Voucher " + Money(500))
+	// The headline is what reached the account: the coin and the voucher.
+	k.WaitCredited(550, "Coins and notes "+Money(50), "Voucher "+Money(500), "Receipt 5.50 EUR")
 	k.WaitBooked(map[int64]int64{u.ID: 550})
 	recs, err := k.JournalRecords()
 	if err != nil {
@@ -155,10 +155,8 @@ func TestVoucherKeyboardWedge(t *testing.T) {
 	k.WaitScreen("Voucher worth " + Money(500))
 	k.SendKeys("Enter")
 	k.WaitScreen("Voucher of " + Money(500) + " added")
-	k.SendKeys("Enter")
-	k.WaitScreen("Scan a voucher or type its code (V)")
-	k.SendKeys("Enter")
-	k.WaitCredited(100)
+	k.SendKeys("Enter") // one Enter finishes, the message on screen or not
+	k.WaitCredited(600, "Voucher "+Money(500))
 	k.WaitBooked(map[int64]int64{u.ID: 600})
 	checkVouchers(t, k, u.ID, codes...)
 }
