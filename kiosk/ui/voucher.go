@@ -182,7 +182,8 @@ func (u *UI) drawVoucher(add func(tcell.Style, string), blank func()) {
 		return
 	}
 	blank()
-	if v.Credited > 0 {
+	if v.Credited > 0 && !(v.Step == kiosk.VoucherAdded && v.Count == 1 && !u.vin.visible) {
+		// (The first voucher's own "added" line says it all.)
 		add(u.p.good, u.vt("v_credited", v.Count, u.money(v.Credited)))
 	}
 	step := v.Step

@@ -362,3 +362,19 @@ func TestIdleSaysCardFirst(t *testing.T) {
 		Notice: kiosk.NoticeVoucherNeedsCard, NoticeUntil: testNow.Add(5 * time.Second)})
 	h.waitFor("notice gone", func() bool { return !strings.Contains(h.textNow(), "card first") })
 }
+
+// "Vouchers added: 1 (€5.00)" right above "Voucher of €5.00 added" said the
+// same thing twice; the count shows once there are two, or the message is
+// gone.
+func TestVoucherAddedSaidOnce(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherAdded, Amount: 500, Credited: 500, Count: 1}))
+	h.waitText("Voucher of €5.00 added")
+	if strings.Contains(h.text(), "Vouchers added:") {
+		t.Errorf("the first voucher is announced twice:\n%s", h.text())
+	}
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherAdded, Amount: 500, Credited: 1000, Count: 2}))
+	h.waitText("Vouchers added: 2 (€10.00)")
+	h.show(sessionState(kiosk.VoucherView{Credited: 500, Count: 1}))
+	h.waitText("Vouchers added: 1 (€5.00)")
+}
