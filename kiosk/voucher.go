@@ -81,6 +81,8 @@ type VoucherView struct {
 	LockedUntil time.Time // VoucherLocked
 	Credited    int64     // vouchers added in this session
 	Count       int
+	// Until is when an offer left alone is cancelled (VoucherOffer only).
+	Until time.Time
 }
 
 // VoucherLine is one voucher on a receipt.
@@ -529,6 +531,9 @@ func (e *Engine) voucherView() *VoucherView {
 	v := &e.v
 	if v.sessID == e.sess.id {
 		vv.Step, vv.Amount, vv.Pending, vv.Reason, vv.MyQText = v.step, v.amount, v.pending, v.reason, v.text
+		if v.step == VoucherOffer {
+			vv.Until = e.voucherDeadline()
+		}
 		for _, l := range v.lines {
 			vv.Credited += l.Amount
 			vv.Count++

@@ -503,3 +503,19 @@ func TestVoucherNeedsCardNoticeStaysOnIdle(t *testing.T) {
 		t.Errorf("session opened with notice %v", st.Notice)
 	}
 }
+
+// An offer left alone is cancelled after MessageFor; the screen needs that
+// time to show a countdown (it vanished without warning).
+func TestVoucherOfferCarriesItsDeadline(t *testing.T) {
+	h := newHarness(t, voucherConfig())
+	h.open("0012345678", &alice)
+	h.offer(h.scan(code), "p1", 500)
+	v := h.st().Voucher
+	if v.Step != VoucherOffer || !v.Until.Equal(h.now.Add(15*time.Second)) {
+		t.Fatalf("offer %+v: want Until 15 s from now", v)
+	}
+	h.adv(15 * time.Second)
+	if v := h.st().Voucher; v.Step != VoucherIdle || !v.Until.IsZero() {
+		t.Errorf("after the deadline: %+v", v)
+	}
+}

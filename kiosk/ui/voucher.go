@@ -211,6 +211,9 @@ func (u *UI) drawVoucher(add func(tcell.Style, string), blank func()) {
 		add(u.p.info, u.vt("v_checking"))
 	case kiosk.VoucherOffer:
 		add(u.p.title, u.vt("v_worth", u.money(v.Amount)))
+		if s, ok := u.countdown(v.Until); ok {
+			add(u.p.info, u.vt("v_offer_ends", s))
+		}
 	case kiosk.VoucherAdding:
 		add(u.p.info, u.vt("v_adding", u.money(v.Amount)))
 	case kiosk.VoucherAdded:
@@ -356,6 +359,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_checking":        "Checking the voucher…",
 		"v_worth":           "Voucher worth %s: Enter to add it, Esc to cancel",
 		"v_adding":          "Adding the voucher (%s)…",
+		"v_offer_ends":      "Not added unless you press Enter within %d s",
 		"v_added":           "Voucher of %s added",
 		"v_pending":         "Voucher of %s accepted: it will be credited shortly",
 		"v_credited":        "Vouchers added: %d (%s)",
@@ -383,6 +387,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_checking":        "Ověřuji poukázku…",
 		"v_worth":           "Poukázka v hodnotě %s: Enter ji přidá, Esc zruší",
 		"v_adding":          "Přidávám poukázku (%s)…",
+		"v_offer_ends":      "Pokud do %d s nestisknete Enter, poukázka se nepřidá",
 		"v_added":           "Poukázka %s přidána",
 		"v_pending":         "Poukázka %s přijata: kredit bude brzy připsán",
 		"v_credited":        "Přidané poukázky: %d (%s)",
@@ -410,6 +415,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_checking":        "Gutschein wird geprüft…",
 		"v_worth":           "Gutschein über %s: Enter zum Aufladen, Esc zum Abbrechen",
 		"v_adding":          "Gutschein wird aufgeladen (%s)…",
+		"v_offer_ends":      "Ohne Enter innerhalb von %d s wird er nicht aufgeladen",
 		"v_added":           "Gutschein über %s aufgeladen",
 		"v_pending":         "Gutschein über %s angenommen: das Guthaben folgt in Kürze",
 		"v_credited":        "Gutscheine aufgeladen: %d (%s)",

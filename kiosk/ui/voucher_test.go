@@ -378,3 +378,10 @@ func TestVoucherAddedSaidOnce(t *testing.T) {
 	h.show(sessionState(kiosk.VoucherView{Credited: 500, Count: 1}))
 	h.waitText("Vouchers added: 1 (€5.00)")
 }
+
+// The offer says how long it waits for Enter.
+func TestVoucherOfferShowsItsCountdown(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherOffer, Amount: 500, Until: testNow.Add(12 * time.Second)}))
+	h.waitText("Not added unless you press Enter within 12 s")
+}
