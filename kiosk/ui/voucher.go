@@ -40,6 +40,7 @@ type voucherInput struct {
 	buf     []rune // typed so far
 	last    time.Time
 	fast    bool // every keystroke so far came within wedgeGap
+	lang    int  // idle screen: the language before the burst's first key
 	// clock, when set, replaces the keys' own time (tests).
 	clock func() time.Time
 }
@@ -63,6 +64,9 @@ func (v *voucherInput) at(ev *tcell.EventKey) time.Time {
 // voucherKey takes the keys vouchers need; true when it used ev.
 func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 	in := &u.vin
+	if u.st.Phase == kiosk.PhaseIdle && u.have {
+		return u.idleWedgeKey(ev)
+	}
 	if u.st.Phase != kiosk.PhaseSession || u.st.Voucher == nil {
 		in.reset()
 		return false
@@ -154,6 +158,46 @@ func (u *UI) voucherKey(ev *tcell.EventKey) bool {
 		return true
 	}
 	return in.visible // other keys do nothing while typing a code
+}
+
+// idleWedgeKey watches the idle screen for a keyboard-wedge scanner's burst
+// (a voucher scanned before the card). A person's keys pass through: the
+// first key of a burst is not yet known to be one, so an L that began it
+// switched the language, and is undone when the burst shows itself. The
+// code goes to the engine, which tells the student to tap the card first.
+func (u *UI) idleWedgeKey(ev *tcell.EventKey) bool {
+	in := &u.vin
+	now := in.at(ev)
+	gapOK := !in.last.IsZero() && now.Sub(in.last) < wedgeGap
+	switch ev.Key() {
+	case tcell.KeyRune:
+		if ev.Modifiers()&(tcell.ModCtrl|tcell.ModAlt) != 0 {
+			in.reset()
+			return false
+		}
+		if len(in.buf) == 0 || !gapOK {
+			in.begin(false, []rune{ev.Rune()}, now)
+			in.lang = u.lang
+			return false // a person's key, as far as anyone knows yet
+		}
+		u.lang = in.lang // a burst: its first key was not the student's L
+		if len(in.buf) < maxCodeRunes {
+			in.buf = append(in.buf, ev.Rune())
+		}
+		in.last = now
+		return true
+	case tcell.KeyEnter:
+		burst := gapOK && len(in.buf) >= 2
+		code := string(in.buf)
+		in.reset()
+		if !burst {
+			return false
+		}
+		u.postVoucher(kiosk.VoucherCode{Code: code, Source: "keyboard"})
+		return true
+	}
+	in.reset()
+	return false
 }
 
 // voucherReady: the session screen can take a new code.

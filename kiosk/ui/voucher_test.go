@@ -385,3 +385,39 @@ func TestVoucherOfferShowsItsCountdown(t *testing.T) {
 	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherOffer, Amount: 500, Until: testNow.Add(12 * time.Second)}))
 	h.waitText("Not added unless you press Enter within 12 s")
 }
+
+// A wedge scanner's burst on the idle screen (a voucher before the card)
+// went nowhere, and each L in the code switched the language: the code goes
+// to the engine (which says "tap your card first"), the language stays.
+func TestIdleWedgeBurst(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online})
+	h.waitText("Tap your card on the reader")
+	h.typeRunes("LML5-7Q3K-4L21", time.Millisecond)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("code posted", func() bool { return len(pe.got()) == 1 })
+	if c := pe.got()[0]; c.Code != "LML5-7Q3K-4L21" || c.Source != "keyboard" {
+		t.Errorf("code = %+v", c)
+	}
+	var lang int
+	h.onLoop(func() { lang = h.u.lang })
+	if lang != 0 {
+		t.Errorf("the burst switched the language to %d", lang)
+	}
+	if k := h.eng.gotKeys(); len(k) != 0 {
+		t.Errorf("keys at the engine: %v", k)
+	}
+	// A person's L still switches the language, and a slow Enter is Enter.
+	h.clock.add(time.Second)
+	h.press(tcell.KeyRune, 'l')
+	h.onLoop(func() { lang = h.u.lang })
+	if lang != 1 {
+		t.Errorf("a person's L: language %d, want 1", lang)
+	}
+	h.clock.add(time.Second)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("Enter at the engine", func() bool { return len(h.eng.gotKeys()) == 1 })
+	if len(pe.got()) != 1 {
+		t.Errorf("a person's L and Enter became a code: %v", pe.got())
+	}
+}
