@@ -67,6 +67,9 @@ type Config struct {
 	NoteWait time.Duration
 	// JournalRetry: while the journal fails, how often a Tick retries it.
 	JournalRetry time.Duration
+	// Cashboxes are the acceptors' cash boxes, one per acceptor, for the
+	// capacity rule (capacity.go). Empty: no box is ever near full.
+	Cashboxes []Cashbox
 	// Log receives what the engine must tell the technician, above all money
 	// held in memory while the journal cannot be written. Nil: discarded.
 	Log *slog.Logger
@@ -162,8 +165,12 @@ type (
 		SessionID string
 		Card      string // whole card number: never log it (devices.MaskCard)
 	}
-	// SetAccepting enables or inhibits every acceptor.
-	SetAccepting struct{ On bool }
+	// SetAccepting enables or inhibits every acceptor; Refuse lists the
+	// acceptors that stay inhibited while On (cash box near full).
+	SetAccepting struct {
+		On     bool
+		Refuse []string
+	}
 	// Decide answers a note in escrow (send on Escrow.Decide).
 	Decide struct {
 		Escrow   devices.Escrow
@@ -272,6 +279,8 @@ type Engine struct {
 	jRetryAt   time.Time
 	shutdown   bool
 	accepting  bool
+	boxes      cashboxes
+	refusing   []string // the Refuse of the last SetAccepting
 	devices    map[string]devices.StatusChange
 	queue      QueueStatus
 	lastIDs    []string
@@ -289,7 +298,8 @@ func NewEngine(cfg Config, j Journal, now time.Time, newID func() string) *Engin
 	if newID == nil {
 		newID = RandomID
 	}
-	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{}}
+	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{},
+		boxes: newCashboxes(cfg.Cashboxes)}
 	e.snapshot()
 	return e
 }
@@ -304,6 +314,7 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 	case devices.CardRead:
 		cmds = e.onCard(ev)
 	case devices.Credit:
+		e.boxes.add(ev.Device)
 		e.onCredit(ev)
 	case devices.Escrow:
 		cmds = e.onEscrow(ev)
@@ -328,6 +339,8 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 	case QueueUpdate:
 		e.queue = ev.QueueStatus
 		e.queueReached(ev.Online)
+	case CashboxPieces:
+		e.boxes.set(ev)
 	case VoucherCode:
 		cmds = e.onVoucherCode(ev)
 	case VoucherResult:
@@ -967,9 +980,9 @@ func (e *Engine) wantAccepting() bool {
 }
 
 func (e *Engine) acceptingCmd() []Command {
-	if w := e.wantAccepting(); w != e.accepting {
-		e.accepting = w
-		return []Command{SetAccepting{On: w}}
+	if w, ref := e.wantAccepting(), e.boxes.refusing(); w != e.accepting || !slices.Equal(ref, e.refusing) {
+		e.accepting, e.refusing = w, ref
+		return []Command{SetAccepting{On: w, Refuse: ref}}
 	}
 	return nil
 }
@@ -1017,6 +1030,8 @@ func (e *Engine) snapshot() {
 	for _, u := range e.unclaimed {
 		st.Unclaimed += u.amount
 	}
+	st.Cashboxes = e.boxes.fill()
+	st.NotesRefused, st.CoinsRefused = e.boxes.refused()
 	if st.Phase == PhaseOutOfService {
 		st.OutOfService = e.outOfService()
 	}
@@ -1069,6 +1084,7 @@ func (s State) clone() State {
 	c.Receipt = cloneReceipt(s.Receipt)
 	c.Voucher = cloneVoucherView(s.Voucher)
 	c.Accepted = slices.Clone(s.Accepted)
+	c.Cashboxes = slices.Clone(s.Cashboxes)
 	if s.Devices != nil {
 		c.Devices = make(map[string]devices.StatusChange, len(s.Devices))
 		for k, v := range s.Devices {

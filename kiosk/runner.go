@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +44,9 @@ type Restored struct {
 	Open         []journal.OpenSession
 	Unclaimed    []journal.UnclaimedCash
 	PendingNotes []journal.NoteEscrow
+	// Pieces are the pieces in the cash boxes since the last cash-up
+	// (CashTotals.Pieces), for the capacity rule.
+	Pieces map[string]int64
 }
 
 // RestoredFrom reads what Restore needs from a ledger snapshot.
@@ -50,7 +54,7 @@ func RestoredFrom(s journal.Snapshot) Restored {
 	if s.Ledger == nil {
 		return Restored{}
 	}
-	return Restored{Open: s.OpenSessions(), Unclaimed: s.Unclaimed(), PendingNotes: s.PendingNotes()}
+	return Restored{Open: s.OpenSessions(), Unclaimed: s.Unclaimed(), PendingNotes: s.PendingNotes(), Pieces: s.Cash().Pieces}
 }
 
 // RunnerConfig wires the engine to the world.
@@ -134,6 +138,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	// before Run) is the restored one, not a blank idle screen over a
 	// session that is about to come back. Its commands wait for Run.
 	rs := cfg.Restore
+	r.eng.boxes.set(CashboxPieces{Pieces: rs.Pieces})
 	r.restored = r.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes)
 	r.state = r.eng.State()
 	return r, nil
@@ -246,7 +251,7 @@ func (r *Runner) exec(ctx context.Context, wg *sync.WaitGroup, cmds []Command) {
 		switch c := c.(type) {
 		case SetAccepting:
 			for _, a := range r.cfg.Acceptors {
-				a.SetAccepting(c.On)
+				a.SetAccepting(c.On && !slices.Contains(c.Refuse, a.Name()))
 			}
 		case Decide:
 			if c.Escrow.Decide == nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/config"
 	"github.com/printroom/voucherkiosk/kiosk/control"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
+	"github.com/printroom/voucherkiosk/kiosk/logging"
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
@@ -48,7 +49,8 @@ const shutdownBudget = 4500 * time.Millisecond
 
 // newLogger logs to stderr, unless stderr is the terminal the kiosk screen
 // draws on: then to kioskd.log in the state directory, so log lines never
-// scribble over what the student reads. Under systemd stderr is the journal.
+// scribble over what the student reads. Under systemd stderr is the journal:
+// each line then carries its syslog priority.
 func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) (*slog.Logger, func(), error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -61,6 +63,9 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) 
 			fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
 		}
 		return slog.New(slog.NewTextHandler(lf, opts)), func() { lf.Close() }, nil
+	}
+	if f, ok := stderr.(*os.File); ok && logging.ToJournal(os.Getenv, f) {
+		return slog.New(logging.NewJournalHandler(stderr, opts)), func() {}, nil
 	}
 	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
 }
@@ -157,7 +162,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
-			Log: log.With("part", "engine"), Voucher: voucherRules,
+			Log: log.With("part", "engine"), Voucher: voucherRules, Cashboxes: cashboxes(cfg, hw.acceptors),
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),

@@ -43,6 +43,20 @@ type Status struct {
 	Unclaimed int64             `json:"unclaimed"` // minor units
 	Currency  string            `json:"currency"`
 	Devices   map[string]Device `json:"devices"`
+	Cashbox   []CashboxFill     `json:"cashbox,omitempty"`
+}
+
+// CashboxFill is one acceptor's cash box: pieces since the last cash-up
+// against its configured capacity (0: none configured).
+type CashboxFill struct {
+	Acceptor string `json:"acceptor"`
+	Pieces   int    `json:"pieces"`
+	Capacity int    `json:"capacity,omitempty"`
+	// Percent is Pieces over Capacity in whole percent, rounded down.
+	Percent int `json:"percent,omitempty"`
+	// NearFull: at or over the near-full threshold, so the acceptor
+	// refuses cash where it can.
+	NearFull bool `json:"near_full,omitempty"`
 }
 
 // Device is one device's last reported status.
@@ -69,6 +83,8 @@ type Cash struct {
 	Currency string             `json:"currency"`
 	Since    time.Time          `json:"since,omitempty"`
 	Totals   journal.CashTotals `json:"totals"`
+	// Fill is each acceptor's cash-box fill level (cashbox_capacity).
+	Fill []CashboxFill `json:"fill,omitempty"`
 	// Vouchers redeemed since the cash-up: not in the box, on their own line.
 	Vouchers *journal.VoucherTotals `json:"vouchers,omitempty"`
 }

@@ -32,6 +32,8 @@ type Metrics struct {
 	amount    prometheus.Counter
 	apiErrors *prometheus.CounterVec
 	fsync     prometheus.Histogram
+	pinFails  prometheus.Counter
+	damaged   prometheus.Gauge
 }
 
 // StatusFunc returns the daemon's current status; it must not block long.
@@ -54,7 +56,13 @@ func New(status StatusFunc) *Metrics {
 		Help:    "Time for a journal append to become durable (write + fsync).",
 		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1},
 	})
-	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync,
+	m.pinFails = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "kiosk_technician_pin_failures_total", Help: "Wrong PINs entered at the technician menu.",
+	})
+	m.damaged = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kiosk_journal_damaged", Help: "Journal damage found at replay that a technician has not acknowledged.",
+	})
+	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync, m.pinFails, m.damaged,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&stateCollector{status: status})
 	return m
@@ -72,6 +80,12 @@ func (m *Metrics) APIError(kind string) { m.apiErrors.WithLabelValues(kind).Inc(
 // Fsync records how long one journal append took to become durable.
 func (m *Metrics) Fsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
 
+// PINFailure counts one wrong technician PIN.
+func (m *Metrics) PINFailure() { m.pinFails.Inc() }
+
+// JournalDamaged sets how many journal damages wait for acknowledgement.
+func (m *Metrics) JournalDamaged(n int) { m.damaged.Set(float64(n)) }
+
 // Registry exposes the registry (tests gather from it).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
@@ -83,12 +97,14 @@ var (
 	descUnclaimed = prometheus.NewDesc("kiosk_unclaimed_minor", "Cash inserted with no session, not yet claimed (minor units).", nil, nil)
 	descDevice    = prometheus.NewDesc("kiosk_device_connected", "1 when the device's port is open and it answers.", []string{"device"}, nil)
 	descService   = prometheus.NewDesc("kiosk_out_of_service", "1 when the kiosk cannot take money.", nil, nil)
+	descBoxPieces = prometheus.NewDesc("kiosk_cashbox_pieces", "Coins or notes an acceptor put in its cash box since the last cash-up.", []string{"acceptor"}, nil)
+	descBoxFill   = prometheus.NewDesc("kiosk_cashbox_fill_ratio", "Cash-box fill from pieces since the last cash-up over cashbox_capacity (0..1, more when overfull); only acceptors with a capacity.", []string{"acceptor"}, nil)
 )
 
 type stateCollector struct{ status StatusFunc }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPending, descOldest, descAttention, descOnline, descUnclaimed, descDevice, descService} {
+	for _, d := range []*prometheus.Desc{descPending, descOldest, descAttention, descOnline, descUnclaimed, descDevice, descService, descBoxPieces, descBoxFill} {
 		ch <- d
 	}
 }
@@ -113,6 +129,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descService, prometheus.GaugeValue, b2f(st.Phase == "out of service"))
 	for name, d := range st.Devices {
 		ch <- prometheus.MustNewConstMetric(descDevice, prometheus.GaugeValue, b2f(d.Status != "disconnected" && d.Status != "unknown"), name)
+	}
+	for _, b := range st.Cashbox {
+		ch <- prometheus.MustNewConstMetric(descBoxPieces, prometheus.GaugeValue, float64(b.Pieces), b.Acceptor)
+		if b.Capacity > 0 {
+			ch <- prometheus.MustNewConstMetric(descBoxFill, prometheus.GaugeValue, float64(b.Pieces)/float64(b.Capacity), b.Acceptor)
+		}
 	}
 }
 

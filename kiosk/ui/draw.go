@@ -276,11 +276,17 @@ func (u *UI) drawKiosk(c *canvas) {
 		bigAt = len(lines)
 		big = u.money(st.Total)
 		blank()
+		refused := refusedKey(*st)
 		switch {
 		case st.MaxReached:
 			add(u.p.warn, u.t("max_reached"))
 		case st.BelowMin:
 			add(u.p.warn, u.t("below_min", u.money(st.MinTopup)))
+			if refused != "" {
+				add(u.p.warn, u.t(refused))
+			}
+		case refused != "":
+			add(u.p.warn, u.t(refused))
 		default:
 			add(u.p.body, u.t("insert_money"))
 		}
@@ -606,4 +612,18 @@ func (u *UI) footerShows(k tcell.Key) bool {
 		}
 	}
 	return false
+}
+
+// refusedKey names the text for cash an acceptor refuses because its cash
+// box is near full ("" when every kind of cash is taken).
+func refusedKey(st kiosk.State) string {
+	switch {
+	case st.NotesRefused && st.CoinsRefused:
+		return "cash_refused"
+	case st.NotesRefused:
+		return "notes_refused"
+	case st.CoinsRefused:
+		return "coins_refused"
+	}
+	return ""
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk"
 )
 
 // Technician is what the technician menu needs from the daemon (which adapts
@@ -343,6 +344,16 @@ func (u *UI) drawTech(c *canvas) {
 			y++
 		}
 	}
+	for _, f := range u.st.Cashboxes {
+		if f.Capacity > 0 {
+			st := u.p.body
+			if f.NearFull {
+				st = u.p.warn
+			}
+			put(3, cashboxLine(f), st)
+			y++
+		}
+	}
 	y++
 	q := u.st.Queue
 	online := "MyQ online"
@@ -444,4 +455,16 @@ func runeTrunc(s string, w int) string {
 		r = r[:len(r)-1]
 	}
 	return string(r)
+}
+
+// cashboxLine is one acceptor's cash-box fill for the technician.
+func cashboxLine(f kiosk.CashboxFill) string {
+	s := fmt.Sprintf("%-10s cash box %d of %d pieces (%d%%)", f.Device, f.Pieces, f.Capacity, f.Percent)
+	switch {
+	case f.Refusing:
+		s += ": NEAR FULL, refusing cash"
+	case f.NearFull:
+		s += ": NEAR FULL, cannot refuse"
+	}
+	return s
 }

@@ -302,3 +302,28 @@ func TestTechnicianDeviceLineKeepsItsAge(t *testing.T) {
 		t.Errorf("the port is lost:\n%s", txt)
 	}
 }
+
+func TestTechnicianMenuShowsCashboxFill(t *testing.T) {
+	h, _ := startTech(t, time.Hour)
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Cashboxes: []kiosk.CashboxFill{
+		{Device: "coins", Pieces: 40}, // no capacity: no line
+		{Device: "notes", Pieces: 285, Capacity: 300, Percent: 95, NearFull: true, Refusing: true},
+		{Device: "hopper", Pieces: 120, Capacity: 1000, Percent: 12},
+	}})
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("Cash in the box")
+	txt := h.text()
+	for _, want := range []string{
+		"notes      cash box 285 of 300 pieces (95%): NEAR FULL, refusing cash",
+		"hopper     cash box 120 of 1000 pieces (12%)",
+	} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("menu lacks %q:\n%s", want, txt)
+		}
+	}
+	if strings.Contains(txt, "coins      cash box") {
+		t.Errorf("menu shows a fill level for an acceptor with no capacity:\n%s", txt)
+	}
+}
