@@ -513,7 +513,8 @@ func (e *Engine) voucherDue() []Command {
 	if e.v.step == VoucherOffer {
 		return e.voucherCancel()
 	}
-	e.setVoucherStep(VoucherIdle)
+	// Not the student's doing: the session's countdown runs on.
+	e.v.step, e.v.since = VoucherIdle, e.now
 	return nil
 }
 

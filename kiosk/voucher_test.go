@@ -519,3 +519,22 @@ func TestVoucherOfferCarriesItsDeadline(t *testing.T) {
 		t.Errorf("after the deadline: %+v", v)
 	}
 }
+
+// A voucher message going away on its own is not the student's doing: the
+// session's countdown must not jump back up when it does.
+func TestVoucherMessageTimeoutKeepsTheCountdown(t *testing.T) {
+	h := newHarness(t, voucherConfig())
+	h.open("0012345678", &alice)
+	h.addVoucher(code, 500, VoucherOutcomeCommitted)
+	closeAt := h.st().CloseAt
+	if closeAt.IsZero() {
+		t.Fatal("no countdown after a voucher")
+	}
+	h.adv(16 * time.Second) // the "added" message goes
+	if v := h.st().Voucher; v.Step != VoucherIdle {
+		t.Fatalf("step %v, want the message gone", v.Step)
+	}
+	if got := h.st().CloseAt; !got.Equal(closeAt) {
+		t.Errorf("CloseAt moved from %v to %v when the message went", closeAt, got)
+	}
+}
