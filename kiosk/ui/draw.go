@@ -334,7 +334,12 @@ func (u *UI) drawKiosk(c *canvas) {
 		bigAt = 0
 		big = u.money(amount)
 		if st.Phase == kiosk.PhaseCredited {
-			add(u.p.good, u.t("credited_sub"))
+			if r != nil && allPending(r) {
+				// MyQ has not confirmed any of it yet: not "added".
+				add(u.p.warn, u.vt("v_all_pending_sub"))
+			} else {
+				add(u.p.good, u.t("credited_sub"))
+			}
 			if st.User != nil && st.User.FullName != "" {
 				add(u.p.body, u.t("credited_to", st.User.FullName))
 			}

@@ -350,6 +350,20 @@ func (u *UI) voucherHints(hints []string) []string {
 	return hints
 }
 
+// allPending: the receipt is vouchers only, each still waiting for MyQ to
+// confirm its commit.
+func allPending(r *kiosk.Receipt) bool {
+	if r.Amount != 0 || len(r.Vouchers) == 0 {
+		return false
+	}
+	for _, l := range r.Vouchers {
+		if !l.Pending {
+			return false
+		}
+	}
+	return true
+}
+
 // drawReceiptVouchers adds the vouchers of a finished session's receipt.
 func (u *UI) drawReceiptVouchers(add func(tcell.Style, string)) {
 	r := u.st.Receipt
@@ -419,6 +433,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_key_submit":      "Enter: check code",
 		"v_key_finish":      "Enter: finish",
 		"v_receipt_cash":    "Coins and notes %s",
+		"v_all_pending_sub": "accepted: it will be added to your account shortly",
 		"v_receipt_line":    "Voucher %s (%s)",
 		"v_receipt_done":    "Voucher %s (%s): already added",
 		"v_receipt_pending": "Voucher %s (%s): being credited",
@@ -447,6 +462,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_key_submit":      "Enter: ověřit kód",
 		"v_key_finish":      "Enter: dokončit",
 		"v_receipt_cash":    "Mince a bankovky %s",
+		"v_all_pending_sub": "přijato: brzy se připíše na váš účet",
 		"v_receipt_line":    "Poukázka %s (%s)",
 		"v_receipt_done":    "Poukázka %s (%s): již připsána",
 		"v_receipt_pending": "Poukázka %s (%s): připisuje se",
@@ -475,6 +491,7 @@ var voucherCatalogs = map[string]catalog{
 		"v_key_submit":      "Enter: Code prüfen",
 		"v_key_finish":      "Enter: fertig",
 		"v_receipt_cash":    "Münzen und Scheine %s",
+		"v_all_pending_sub": "angenommen: wird Ihrem Konto in Kürze gutgeschrieben",
 		"v_receipt_line":    "Gutschein %s (%s)",
 		"v_receipt_done":    "Gutschein %s (%s): bereits gutgeschrieben",
 		"v_receipt_pending": "Gutschein %s (%s): wird gutgeschrieben",

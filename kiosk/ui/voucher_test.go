@@ -421,3 +421,19 @@ func TestIdleWedgeBurst(t *testing.T) {
 		t.Errorf("a person's L and Enter became a code: %v", pe.got())
 	}
 }
+
+// A voucher whose commit MyQ has not confirmed yet (the server went away
+// after Enter) is not "added to your account" on the receipt's headline.
+func TestReceiptOfPendingVoucherSaysShortly(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	r := &kiosk.Receipt{Reference: "library-ground-floor/000128", At: testNow,
+		Vouchers: []kiosk.VoucherLine{{Reference: "library-ground-floor/000128/v1", Masked: "**********0001", Amount: 500, Pending: true}}}
+	h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Receipt: r, Queue: online, MessageUntil: testNow.Add(15 * time.Second)})
+	h.waitText("accepted: it will be added to your account")
+	if strings.Contains(h.text(), "\n  added to your account") {
+		t.Errorf("a pending voucher is called added:\n%s", h.text())
+	}
+	r.Vouchers[0].Pending = false
+	h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Receipt: r, Queue: online, MessageUntil: testNow.Add(15 * time.Second)})
+	h.waitText("\n  added to your account")
+}
