@@ -160,3 +160,30 @@ func TestVoucherKeyboardWedge(t *testing.T) {
 	k.WaitBooked(map[int64]int64{u.ID: 600})
 	checkVouchers(t, k, u.ID, codes...)
 }
+
+// The lead's walk-through of the demo, on the real binary: a voucher and
+// nothing else. The greeting's balance moves with it, one Enter ends the
+// session, and the receipt says €5.00 (headline and signed code), not €0.00.
+func TestVoucherOnlySession(t *testing.T) {
+	t.Parallel()
+	k := newKiosk(t, Options{Pulse: true})
+	sc, codes := withVouchers(t, k)
+	k.StartAndWaitIdle()
+	u := Users()[0]
+	greet(t, k, u)
+	before := k.Fake.Balance(u.ID)
+	if err := sc.TapCard(codes[2]); err != nil {
+		t.Fatal(err)
+	}
+	k.WaitScreen("Voucher worth " + Money(500))
+	k.SendKeys("Enter")
+	k.WaitScreen("Voucher of " + Money(500) + " added")
+	k.WaitScreen("Balance: " + Money(int64(before)+500))
+	k.WaitScreen("Enter: finish")
+	k.SendKeys("Enter")
+	k.WaitCredited(500, "Voucher "+Money(500), "Receipt 5.00 EUR", "New balance: "+Money(int64(before)+500))
+	if got := k.Fake.Balance(u.ID) - before; got != 500 {
+		t.Errorf("balance moved %d, want 500", got)
+	}
+	checkVouchers(t, k, u.ID, codes...)
+}
