@@ -272,9 +272,15 @@ func (u *UI) drawKiosk(c *canvas) {
 			}
 		}
 		blank()
-		add(u.p.body, u.t("inserted"))
+		label, amount := u.t("inserted"), st.Total
+		if v := st.Voucher; v != nil && v.Credited > 0 {
+			// A big "Inserted €0.00" after a €5.00 voucher read as if the
+			// voucher had not counted: the big figure is the session's.
+			label, amount = u.vt("v_session_total"), st.Total+v.Credited
+		}
+		add(u.p.body, label)
 		bigAt = len(lines)
-		big = u.money(st.Total)
+		big = u.money(amount)
 		blank()
 		refused := refusedKey(*st)
 		switch {

@@ -291,15 +291,31 @@ func TestReceiptCountsVouchers(t *testing.T) {
 
 // bigText is s in the block font at scale 1, row by row, as screen text
 // shows it (outer spaces trimmed).
-func bigText(t *testing.T, s string) []string {
+func bigText(t *testing.T, s string) []string { return bigTextAt(t, s, 1) }
+
+// hasBig: s is on screen in the block font at some scale.
+func hasBig(t *testing.T, txt, s string) bool {
+	for k := 1; k <= 3; k++ {
+		all := true
+		for _, row := range bigTextAt(t, s, k) {
+			all = all && strings.Contains(txt, row)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func bigTextAt(t *testing.T, s string, k int) []string {
 	scr := tcell.NewSimulationScreen("UTF-8")
 	if err := scr.Init(); err != nil {
 		t.Fatal(err)
 	}
 	defer scr.Fini()
-	w := bigWidth(s, 1)
-	scr.SetSize(w, bigRows)
-	drawBig(&canvas{scr: scr, w: w, h: bigRows}, 0, 0, s, tcell.StyleDefault, 1)
+	w := bigWidth(s, k)
+	scr.SetSize(w, bigRows*k)
+	drawBig(&canvas{scr: scr, w: w, h: bigRows * k}, 0, 0, s, tcell.StyleDefault, k)
 	scr.Show()
 	cells, cw, ch := scr.GetContents()
 	var rows []string

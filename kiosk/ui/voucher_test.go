@@ -437,3 +437,21 @@ func TestReceiptOfPendingVoucherSaysShortly(t *testing.T) {
 	h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Receipt: r, Queue: online, MessageUntil: testNow.Add(15 * time.Second)})
 	h.waitText("\n  added to your account")
 }
+
+// After a €5.00 voucher with no coins the big figure read "Inserted €0.00",
+// as if the voucher had not counted: it is the session's whole, cash and
+// vouchers, labelled so.
+func TestSessionBigFigureCountsVouchers(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	st := sessionState(kiosk.VoucherView{Credited: 500, Count: 1})
+	st.Total = 200
+	h.show(st)
+	h.waitText("Added in this session")
+	txt := h.text()
+	if !hasBig(t, txt, "€7.00") {
+		t.Fatalf("big figure is not €7.00:\n%s", txt)
+	}
+	if strings.Contains(txt, "Inserted") {
+		t.Errorf("still labelled Inserted:\n%s", txt)
+	}
+}
