@@ -75,6 +75,10 @@ type Config struct {
 	Log *slog.Logger
 	// Voucher: MyQ vouchers in a session (voucher.go).
 	Voucher VoucherRules
+	// OnCardPause and OnCardIgnored, when set, count the card reader's
+	// pauses after unregistered cards (cardguard.go); called on the loop.
+	OnCardPause   func(time.Duration)
+	OnCardIgnored func()
 }
 
 func (c Config) withDefaults() Config {
@@ -289,6 +293,7 @@ type Engine struct {
 	stateValid bool
 	nt         notices
 	v          voucherState
+	guard      cardGuard
 }
 
 // NewEngine makes an idle engine. newID returns a short random string for
@@ -410,7 +415,7 @@ func (e *Engine) NextDeadline() time.Time {
 // ---- devices events ----
 
 func (e *Engine) onCard(c devices.CardRead) []Command {
-	if e.shutdown || c.Number == "" {
+	if e.shutdown || c.Number == "" || e.cardPaused(c) {
 		return nil
 	}
 	if e.displayPhase() == PhaseOutOfService {
@@ -458,6 +463,7 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 		e.phase = PhaseNotRegistered
 		e.rejected, e.rejectedInactive = card, r.Inactive
 		e.msgUntil = e.now.Add(e.cfg.MessageFor)
+		e.cardUnregistered()
 		return nil
 	case r.Err != nil:
 		s.offline = true
@@ -1034,6 +1040,9 @@ func (e *Engine) snapshot() {
 	st.NotesRefused, st.CoinsRefused = e.boxes.refused()
 	if st.Phase == PhaseOutOfService {
 		st.OutOfService = e.outOfService()
+	}
+	if e.guard.paused(e.now) {
+		st.CardPausedUntil = e.guard.until
 	}
 	switch e.phase {
 	case PhaseLookingUp:

@@ -142,4 +142,7 @@ type State struct {
 	// Voucher is the voucher part of a session screen; nil when vouchers
 	// are off or no session is open.
 	Voucher *VoucherView
+	// CardPausedUntil is when the card reader, paused after a run of
+	// unregistered cards, takes cards again; zero when not paused.
+	CardPausedUntil time.Time
 }

@@ -71,7 +71,7 @@ Pending and unclaimed money stays tracked; it is not forgotten by a cash-up.`,
 			printCashIn(e.stdout, cash, loadBox(cfgPath))
 			return nil
 		})
-		c.Flags().StringVar(&by, "by", "", "who emptied the box (kept in the journal)")
+		c.Flags().StringVar(&by, "by", "", "who emptied the box (kept in the journal; at most 64 printable characters)")
 		_ = c.MarkFlagRequired("by")
 		configFlag(c, &cfgPath)
 		return c

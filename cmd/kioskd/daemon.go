@@ -23,7 +23,9 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 	"github.com/printroom/voucherkiosk/kiosk/logging"
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
+	"github.com/printroom/voucherkiosk/kiosk/pinlock"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
 	"github.com/printroom/voucherkiosk/kiosk/voucherlink"
 )
@@ -55,7 +57,7 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) 
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		path := filepath.Join(stateDir, "kioskd.log")
-		lf, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		lf, err := statedir.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open log file: %w", err)
 		}
@@ -76,6 +78,9 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	stateDir := cfg.Kiosk.StateDir
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
+	}
+	if err := statedir.Check(stateDir); err != nil {
+		return err
 	}
 	log, closeLog, err := newLogger(o.stderr, o.level, stateDir, o.quietLogFile)
 	if err != nil {
@@ -162,6 +167,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
+			OnCardPause: func(time.Duration) { d.metrics.CardPause() }, OnCardIgnored: d.metrics.CardIgnored,
 			Log: log.With("part", "engine"), Voucher: voucherRules, Cashboxes: cashboxes(cfg, hw.acceptors),
 		},
 		Journal:       j,
@@ -180,10 +186,19 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 	d.runner.Store(runner)
 
+	pinLock, err := pinlock.Open(filepath.Join(stateDir, "technician-pin.lock"), pinlock.DefaultRule, time.Now)
+	if pinLock == nil {
+		return err
+	}
+	if err != nil {
+		log.Warn("technician pin lockout", "err", err)
+	}
 	screen, err := ui.New(ui.Options{
 		Screen: o.screen, Engine: runner, Languages: cfg.Kiosk.Languages, Currency: cfg.Kiosk.Currency,
 		KioskID: cfg.Kiosk.ID, ReceiptKey: receiptKey, Technician: &technician{d: d},
 		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
+		Greeting: cfg.Kiosk.Greeting, HideBalance: !cfg.Kiosk.ShowBalance,
+		PINLock: pinLock, OnPINFailure: d.metrics.PINFailure,
 		HighContrast: cfg.Kiosk.HighContrast,
 	})
 	if err != nil {
@@ -200,7 +215,8 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 	defer ctl.Close()
 	if cfg.Monitor.Listen != "" {
-		mon, err := monitor.Listen(cfg.Monitor.Listen, d.metrics, d, log.With("part", "monitor"))
+		mon, err := monitor.Listen(monitor.Options{Addr: cfg.Monitor.Listen, AllowRemote: cfg.Monitor.AllowRemote,
+			Metrics: d.metrics, Backend: d, Log: log.With("part", "monitor")})
 		if err != nil {
 			// Monitoring is optional: a busy port must not stop a kiosk
 			// from taking money.

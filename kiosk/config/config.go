@@ -75,6 +75,11 @@ type Kiosk struct {
 	// HighContrast draws the student's screens in bold light on black with
 	// solid warning bars.
 	HighContrast bool
+	// Greeting is how much of the student's name the screen shows:
+	// GreetingFull, GreetingFirst (default) or GreetingInitials.
+	Greeting string
+	// ShowBalance shows the MyQ balance on screen (default true).
+	ShowBalance bool
 }
 
 // MyQ is the [myq] table.
@@ -167,6 +172,8 @@ const DefaultCashboxNearFull = 95
 // Monitor is the [monitor] table.
 type Monitor struct {
 	Listen string // host:port for /metrics and /status; empty: off
+	// AllowRemote lets Listen be a non-loopback address.
+	AllowRemote bool
 }
 
 // Bounds that keep a typo from becoming a kiosk that books after a day or
@@ -209,11 +216,11 @@ type rawAcceptor map[string]any
 
 // The keys each table knows: anything else is a Problem.
 var (
-	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast"}
+	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "greeting", "show_balance"}
 	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
 	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key", "cashbox_capacity", "cashbox_near_full"}
-	monitorKeys    = []string{"listen"}
+	monitorKeys    = []string{"listen", "allow_remote"}
 )
 
 // Parse reads and validates a config from memory. name is the file name
@@ -486,6 +493,7 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	}
 	k.ReceiptKeyFile = p.path(m, t, "receipt_key_file", `"/var/lib/kioskd/receipt.key"`, false)
 	k.TechnicianPINFile = p.path(m, t, "technician_pin_file", `"/etc/kioskd/technician-pin"`, false)
+	p.kioskPrivacy(m, k)
 }
 
 func (p *parser) myq(m map[string]any, q *MyQ) {
@@ -851,6 +859,7 @@ func (p *parser) monitor(m map[string]any, mon *Monitor) {
 		return
 	}
 	mon.Listen = s
+	p.monitorRemote(m, mon)
 }
 
 // Load reads the config file, validates it, and resolves what depends on the

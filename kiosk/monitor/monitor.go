@@ -16,11 +16,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/printroom/voucherkiosk/kiosk/control"
 )
@@ -34,6 +37,7 @@ type Metrics struct {
 	fsync     prometheus.Histogram
 	pinFails  prometheus.Counter
 	damaged   prometheus.Gauge
+	lockdown  lockdownMetrics
 }
 
 // StatusFunc returns the daemon's current status; it must not block long.
@@ -65,6 +69,7 @@ func New(status StatusFunc) *Metrics {
 	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync, m.pinFails, m.damaged,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&stateCollector{status: status})
+	m.lockdown = newLockdownMetrics(m.reg)
 	return m
 }
 
@@ -149,23 +154,88 @@ func b2f(b bool) float64 {
 type Server struct {
 	srv *http.Server
 	ln  net.Listener
+	wg  sync.WaitGroup
 }
 
-// Listen starts serving on addr until Close.
-func Listen(addr string, m *Metrics, b control.Backend, log *slog.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// Options configures Listen.
+type Options struct {
+	// Addr is host:port. A host that is not loopback (an empty host
+	// included: every interface) is refused unless AllowRemote.
+	Addr        string
+	AllowRemote bool
+	// MaxConns bounds the connections served at once; more wait in the
+	// kernel's backlog, holding no descriptor of ours. 0: DefaultMaxConns.
+	MaxConns int
+	Metrics  *Metrics
+	Backend  control.Backend
+	Log      *slog.Logger
+}
+
+// DefaultMaxConns is plenty for a scraper or two and a curl.
+const DefaultMaxConns = 16
+
+// timeouts bound every connection: a client that connects and stalls, or
+// keeps a connection idle, cannot pile up descriptors and memory in the
+// process that takes the money. Variables so tests can shorten them.
+type timeouts struct {
+	header, read, write, idle time.Duration
+}
+
+var defaultTimeouts = timeouts{header: 5 * time.Second, read: 10 * time.Second, write: 30 * time.Second, idle: 30 * time.Second}
+
+// Loopback reports whether addr's host only reaches this machine.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("monitor: listen %s: %w", addr, err)
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Listen starts serving until Close.
+func Listen(o Options) (*Server, error) {
+	return listen(o, defaultTimeouts)
+}
+
+func listen(o Options, to timeouts) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	remote := !Loopback(o.Addr)
+	if remote && !o.AllowRemote {
+		return nil, fmt.Errorf("monitor: listen %s: not a loopback address; set [monitor] allow_remote = true to serve the network", o.Addr)
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if remote {
+		o.Log.Warn("monitor: serving /metrics and /status to the network (allow_remote = true)", "addr", o.Addr)
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: listen %s: %w", o.Addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	ctl := control.Handler(b)
-	mux.Handle("GET /status", ctl)
-	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /status", control.Handler(o.Backend))
+	s := &Server{ln: netutil.LimitListener(ln, o.MaxConns), srv: &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: to.header,
+		ReadTimeout:       to.read,
+		WriteTimeout:      to.write,
+		IdleTimeout:       to.idle,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
+	}}
+	s.wg.Add(1)
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("monitor stopped", "err", err)
+		defer s.wg.Done()
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Log.Error("monitor stopped", "err", err)
 		}
 	}()
 	return s, nil
@@ -178,5 +248,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return s.srv.Shutdown(ctx)
+	err := s.srv.Shutdown(ctx)
+	s.wg.Wait()
+	return err
 }

@@ -47,7 +47,7 @@ func TestMetricsAndStatus(t *testing.T) {
 	m.Topup(1000)
 	m.APIError("transient")
 	m.Fsync(3 * time.Millisecond)
-	srv, err := Listen("127.0.0.1:0", m, b, slog.New(slog.DiscardHandler))
+	srv, err := Listen(Options{Addr: "127.0.0.1:0", Metrics: m, Backend: b, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestCashboxFillAndAlarms(t *testing.T) {
 	m.PINFailure()
 	m.PINFailure()
 	m.JournalDamaged(1)
-	srv, err := Listen("127.0.0.1:0", m, b, slog.New(slog.DiscardHandler))
+	srv, err := Listen(Options{Addr: "127.0.0.1:0", Metrics: m, Backend: b, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,6 +212,7 @@ func (u *UI) drawKiosk(c *canvas) {
 		add(u.p.title, u.t("tap_card"))
 		add(u.p.body, u.t("tap_card_sub"))
 		blank()
+		u.cardPaused(add, blank)
 		if st.Unclaimed > 0 {
 			add(u.p.warn, u.t("unclaimed", u.money(st.Unclaimed)))
 			blank()
@@ -260,6 +261,7 @@ func (u *UI) drawKiosk(c *canvas) {
 		}
 		blank()
 		add(u.p.body, u.t(help))
+		u.cardPaused(add, blank)
 		unrecognised()
 	case kiosk.PhaseSession:
 		u.greeting(add)
@@ -347,9 +349,9 @@ func (u *UI) drawKiosk(c *canvas) {
 				add(u.p.good, u.t("credited_sub"))
 			}
 			if st.User != nil && st.User.FullName != "" {
-				add(u.p.body, u.t("credited_to", st.User.FullName))
+				add(u.p.body, u.t("credited_to", u.name(st.User.FullName)))
 			}
-			if r != nil && r.NewBalance != nil {
+			if r != nil && r.NewBalance != nil && u.showBalance() {
 				key := "new_balance"
 				if r.BalanceAbout {
 					key = "new_balance_about"
@@ -426,13 +428,13 @@ func (u *UI) greeting(add func(tcell.Style, string)) {
 	st := &u.st
 	switch {
 	case st.User != nil && st.User.FullName != "":
-		add(u.p.title, u.t("hello", st.User.FullName))
+		add(u.p.title, u.t("hello", u.name(st.User.FullName)))
 	case st.User != nil && st.User.Username != "":
-		add(u.p.title, u.t("hello", st.User.Username))
+		add(u.p.title, u.t("hello", u.name(st.User.Username)))
 	case st.Card != "":
 		add(u.p.title, u.t("hello_card", devices.MaskCard(st.Card)))
 	}
-	if st.User != nil && st.User.Balance != nil {
+	if st.User != nil && st.User.Balance != nil && u.showBalance() {
 		add(u.p.body, u.t("balance", u.money(*st.User.Balance)))
 	}
 }

@@ -60,9 +60,9 @@ func (s *techStub) counts() (int, int) {
 	return s.flushes, s.cashups
 }
 
-const testPIN = "4711"
+const testPIN = "471100"
 
-func startTech(t *testing.T, timeout time.Duration) (*harness, *techStub) {
+func startTech(t *testing.T, timeout time.Duration, more ...func(*Options)) (*harness, *techStub) {
 	t.Helper()
 	pinFile := filepath.Join(t.TempDir(), "kioskd", "pin")
 	if err := WritePINFile(pinFile, testPIN); err != nil {
@@ -78,6 +78,9 @@ func startTech(t *testing.T, timeout time.Duration) (*harness, *techStub) {
 	h := startUI(t, 80, 24, func(o *Options, u *UI) {
 		if o != nil {
 			o.Technician, o.PINFile = stub, pinFile
+			for _, f := range more {
+				f(o)
+			}
 		}
 		if u != nil {
 			u.pinDelay = 10 * time.Millisecond
@@ -232,12 +235,12 @@ func TestPINHash(t *testing.T) {
 func TestPINFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "pin")
-	for _, bad := range []string{"123", "12ab", "1234567890123"} {
+	for _, bad := range []string{"123", "12345", "12ab56", "1234567890123"} {
 		if err := WritePINFile(path, bad); err == nil {
 			t.Errorf("WritePINFile accepted PIN %q", bad)
 		}
 	}
-	if err := WritePINFile(path, "2468"); err != nil {
+	if err := WritePINFile(path, "246813"); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -248,7 +251,7 @@ func TestPINFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := CheckPIN(stored, "2468"); !ok {
+	if ok, _ := CheckPIN(stored, "246813"); !ok {
 		t.Error("written PIN does not check")
 	}
 	os.Chmod(path, 0o644)
