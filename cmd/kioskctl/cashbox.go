@@ -226,4 +226,5 @@ func printCashIn(out io.Writer, cash control.Cash, b box) {
 			fmt.Fprintf(out, "cash box %s: %d of %d pieces (%d%%)%s\n", f.Acceptor, f.Pieces, f.Capacity, f.Percent, warn)
 		}
 	}
+	fmt.Fprintln(out, cash.Equation())
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/printroom/voucherkiosk/api"
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/devices/bill"
 	"github.com/printroom/voucherkiosk/kiosk"
 	"github.com/printroom/voucherkiosk/kiosk/booking"
 	"github.com/printroom/voucherkiosk/kiosk/config"
@@ -126,6 +127,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("card cache: %w", err)
 	}
+	cache.SetTTL(cfg.Kiosk.CardCacheTTL)
 	receiptKey, err := receipt.LoadOrCreateKey(cfg.Kiosk.ReceiptKeyFile)
 	if err != nil {
 		return fmt.Errorf("receipt key: %w", err)
@@ -143,6 +145,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 		OnStatus:    d.queueStatus,
 		OnAPIError:  d.metrics.APIError,
 		OnCommitted: d.metrics.Topup,
+		Values:      hw.values, MaxTopup: cfg.Kiosk.MaxTopup,
 	})
 	if err != nil {
 		return fmt.Errorf("booking: %w", err)
@@ -158,8 +161,12 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 
 	events := make(chan devices.Event, 64)
 	acceptorNames := make([]string, 0, len(hw.acceptors))
+	var escrowing []string // bill validators: a note waits in escrow before it stacks
 	for _, a := range hw.acceptors {
 		acceptorNames = append(acceptorNames, a.Name())
+		if _, ok := a.(*bill.Validator); ok {
+			escrowing = append(escrowing, a.Name())
+		}
 	}
 	runner, err := kiosk.NewRunner(kiosk.RunnerConfig{
 		Engine: kiosk.Config{
@@ -167,6 +174,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
+			ClaimWindow: cfg.Kiosk.ClaimWindow, Escrowing: escrowing,
 			OnCardPause: func(time.Duration) { d.metrics.CardPause() }, OnCardIgnored: d.metrics.CardIgnored,
 			Log: log.With("part", "engine"), Voucher: voucherRules, Cashboxes: cashboxes(cfg, hw.acceptors),
 		},

@@ -79,6 +79,15 @@ type Config struct {
 	OnAPIError func(kind string)
 	// OnCommitted is called with the amount of every commit journaled.
 	OnCommitted func(amount int64)
+
+	// Values maps "<device>:<key>" to the configured amount of that coin
+	// or note; MaxTopup is [kiosk] max_topup (0: none). Before a session is
+	// booked its journaled credits are checked against them: a journal
+	// edited by hand (or damaged into sense) must not move money. A
+	// violation needs attention and is never booked. Nil Values: the
+	// credits are not checked.
+	Values   map[string]int64
+	MaxTopup int64
 }
 
 // Result is the outcome of booking one session, for the screen.
@@ -146,6 +155,17 @@ type entry struct {
 	inflight bool
 	done     bool
 	lastErr  string
+	// verify: the session was opened offline on a cached user: its card is
+	// looked up again before it is booked (cleared once MyQ confirms).
+	verify bool
+	// unknownSeen counts consecutive listings that showed a payment of
+	// this session in a state word the kiosk does not know: once is
+	// retried (logged by the client), twice needs attention.
+	unknownSeen int
+	// checked: the journaled credits were checked against the configured
+	// values (invalid says why they failed, "" they passed).
+	checked bool
+	invalid string
 	// fresh: handed over by Book and not yet attempted; tried at once,
 	// ahead of the queue and past the offline gate.
 	fresh bool
@@ -247,7 +267,7 @@ func (b *Booker) Book(sessionID string, f journal.Finish) {
 	b.mu.Lock()
 	e, ok := b.entries[sessionID]
 	if !ok {
-		e = &entry{id: sessionID, finish: f, finished: now, ord: b.nextOrd, userID: f.UserID}
+		e = &entry{id: sessionID, finish: f, finished: now, ord: b.nextOrd, userID: f.UserID, verify: f.Offline && f.UserID != 0}
 		b.nextOrd++
 		b.entries[sessionID] = e
 		b.order = append(b.order, e)
@@ -409,6 +429,7 @@ func (b *Booker) load() {
 		if e.userID == 0 {
 			e.userID = p.Finish.UserID
 		}
+		e.verify = p.Finish.Offline && e.userID != 0 && !p.Verified
 		if p.PaymentID != "" {
 			e.paymentID = p.PaymentID
 			e.commitTried = true

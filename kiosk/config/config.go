@@ -60,7 +60,14 @@ type Kiosk struct {
 	IdleFinish time.Duration
 	// CardTimeout closes a session without money after this long.
 	CardTimeout time.Duration
-	StateDir    string
+	// ClaimWindow: cash inserted while idle may be claimed by the first
+	// card tapped within this long of its insertion; later it is reported
+	// for the cash-up and given to no card. Default 60 s, 10 s..10 min.
+	ClaimWindow time.Duration
+	// CardCacheTTL: how long a cached card -> user answer is trusted when
+	// MyQ is unreachable. Default 30 days (720h), 1 h..365 days.
+	CardCacheTTL time.Duration
+	StateDir     string
 	// ReceiptKeyFile holds the HMAC key for receipt codes; the daemon
 	// generates it when missing. Default: receipt.key in StateDir (the only
 	// place the service may write).
@@ -182,6 +189,8 @@ var (
 	idleFinishRange     = [2]time.Duration{3 * time.Second, 10 * time.Minute}
 	cardTimeoutRange    = [2]time.Duration{5 * time.Second, 30 * time.Minute}
 	receiptHoldRange    = [2]time.Duration{5 * time.Second, 5 * time.Minute}
+	claimWindowRange    = [2]time.Duration{10 * time.Second, 10 * time.Minute}
+	cardCacheTTLRange   = [2]time.Duration{time.Hour, 365 * 24 * time.Hour}
 	requestTimeoutRange = [2]time.Duration{time.Second, 5 * time.Minute}
 	pulseGapRange       = [2]time.Duration{20 * time.Millisecond, 2 * time.Second}
 	pollIntervalRange   = [2]time.Duration{20 * time.Millisecond, 5 * time.Second}
@@ -216,7 +225,7 @@ type rawAcceptor map[string]any
 
 // The keys each table knows: anything else is a Problem.
 var (
-	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "greeting", "show_balance"}
+	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "greeting", "show_balance", "claim_window", "card_cache_ttl"}
 	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
 	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key", "cashbox_capacity", "cashbox_near_full"}
@@ -486,6 +495,8 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	k.CardTimeout = p.duration(m, t, "card_timeout", `"30s"`, cardTimeoutRange, 30*time.Second)
 	k.ReceiptHold = p.duration(m, t, "receipt_hold", `"30s"`, receiptHoldRange, 30*time.Second)
 	k.HighContrast, _ = p.boolean(m, t, "high_contrast")
+	k.ClaimWindow = p.duration(m, t, "claim_window", `"60s"`, claimWindowRange, 60*time.Second)
+	k.CardCacheTTL = p.duration(m, t, "card_cache_ttl", `"720h"`, cardCacheTTLRange, 30*24*time.Hour)
 	k.StateDir = p.path(m, t, "state_dir", `"/var/lib/kioskd"`, false)
 	if k.StateDir != "" && !filepath.IsAbs(k.StateDir) {
 		p.add(t+".state_dir", "%q must be an absolute path; write e.g. state_dir = \"/var/lib/kioskd\"", k.StateDir)

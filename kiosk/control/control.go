@@ -25,6 +25,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/printroom/voucherkiosk/api"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
@@ -46,7 +47,10 @@ type Status struct {
 	Unclaimed int64             `json:"unclaimed"` // minor units
 	Currency  string            `json:"currency"`
 	Devices   map[string]Device `json:"devices"`
-	Cashbox   []CashboxFill     `json:"cashbox,omitempty"`
+	// JournalDamage: journal bytes cut at start and kept in the state
+	// directory, not yet acknowledged (`kioskctl journal ack-damage`).
+	JournalDamage []journal.Damage `json:"journal_damage,omitempty"`
+	Cashbox       []CashboxFill    `json:"cashbox,omitempty"`
 }
 
 // CashboxFill is one acceptor's cash box: pieces since the last cash-up
@@ -90,6 +94,48 @@ type Cash struct {
 	Fill []CashboxFill `json:"fill,omitempty"`
 	// Vouchers redeemed since the cash-up: not in the box, on their own line.
 	Vouchers *journal.VoucherTotals `json:"vouchers,omitempty"`
+	// JournalDamage: as in Status; the cash-up must know the journal lost
+	// bytes (kept in the named files) since they may have held money.
+	JournalDamage []journal.Damage `json:"journal_damage,omitempty"`
+}
+
+// Balanced reports whether the cash-box equation holds: the money accepted
+// equals committed + pending + needs attention + in an open session +
+// unclaimed. (Unrecognised cash is counted in events: its amount is not
+// known, so it stands beside the equation.)
+func (c Cash) Balanced() bool {
+	t := c.Totals
+	return t.Accepted == t.Committed+t.Pending+t.Attention+t.InSession+t.Unclaimed
+}
+
+// Equation renders the cash-box equation in currency amounts, for
+// `kioskctl cashbox` and the cash-up:
+//
+//	cash box 12.50 EUR = committed 10.00 + pending 1.00 + needs attention 0.50 + in session 0.00 + unclaimed 1.00 EUR (holds); unrecognised: 2 events
+func (c Cash) Equation() string {
+	t := c.Totals
+	m := func(v int64) string { return api.Money(v).String() }
+	verdict := "holds"
+	if !c.Balanced() {
+		verdict = fmt.Sprintf("DOES NOT HOLD: %s %s unaccounted for", m(t.Accepted-t.Committed-t.Pending-t.Attention-t.InSession-t.Unclaimed), c.Currency)
+	}
+	s := fmt.Sprintf("cash box %s %s = committed %s + pending %s + needs attention %s + in session %s + unclaimed %s %s (%s); unrecognised: %d event(s), amount unknown",
+		m(t.Accepted), c.Currency, m(t.Committed), m(t.Pending), m(t.Attention), m(t.InSession), m(t.Unclaimed), c.Currency, verdict, t.Unrecognised)
+	if len(c.JournalDamage) > 0 {
+		s += fmt.Sprintf("\nALERT: the journal lost %d record line(s) at start (kept in %s): money may be missing from these totals; `kioskctl journal ack-damage` once checked", len(c.JournalDamage), damageNames(c.JournalDamage))
+	}
+	return s
+}
+
+func damageNames(ds []journal.Damage) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(d.Name)
+	}
+	return b.String()
 }
 
 // Backend is what the daemon answers with. Calls may block briefly (they go
@@ -101,6 +147,9 @@ type Backend interface {
 	Flush(ctx context.Context) error
 	Cash(ctx context.Context) (Cash, error)
 	Cashup(ctx context.Context, by string) (Cash, error)
+	// AckJournalDamage acknowledges the journal damage alert (the files
+	// are kept, renamed); it returns how many were acknowledged.
+	AckJournalDamage(ctx context.Context) (int, error)
 }
 
 // Handler serves the protocol for b. It is mounted on the control socket and,
@@ -118,6 +167,12 @@ func Handler(b Backend) http.Handler {
 	})
 	mux.HandleFunc("GET /cashbox", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, r, func(ctx context.Context) (any, error) { return b.Cash(ctx) })
+	})
+	mux.HandleFunc("POST /journal/ack-damage", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, r, func(ctx context.Context) (any, error) {
+			n, err := b.AckJournalDamage(ctx)
+			return map[string]int{"acknowledged": n}, err
+		})
 	})
 	mux.HandleFunc("POST /cashup", func(w http.ResponseWriter, r *http.Request) {
 		by := r.URL.Query().Get("by")
@@ -318,6 +373,15 @@ func (c *Client) Flush(ctx context.Context) error {
 func (c *Client) Cash(ctx context.Context) (Cash, error) {
 	var cash Cash
 	return cash, c.do(ctx, http.MethodGet, "/cashbox", &cash)
+}
+
+// AckJournalDamage acknowledges the journal damage alert.
+func (c *Client) AckJournalDamage(ctx context.Context) (int, error) {
+	var out struct {
+		N int `json:"acknowledged"`
+	}
+	err := c.do(ctx, http.MethodPost, "/journal/ack-damage", &out)
+	return out.N, err
 }
 
 func (c *Client) Cashup(ctx context.Context, by string) (Cash, error) {

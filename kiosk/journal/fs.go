@@ -405,3 +405,15 @@ func (f *memFile) Close() error {
 	f.closed = true
 	return nil
 }
+
+func readDir(dir string) ([]string, error) {
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out, nil
+}

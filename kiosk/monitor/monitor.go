@@ -36,7 +36,6 @@ type Metrics struct {
 	apiErrors *prometheus.CounterVec
 	fsync     prometheus.Histogram
 	pinFails  prometheus.Counter
-	damaged   prometheus.Gauge
 	lockdown  lockdownMetrics
 }
 
@@ -63,10 +62,7 @@ func New(status StatusFunc) *Metrics {
 	m.pinFails = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "kiosk_technician_pin_failures_total", Help: "Wrong PINs entered at the technician menu.",
 	})
-	m.damaged = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "kiosk_journal_damaged", Help: "Journal damage found at replay that a technician has not acknowledged.",
-	})
-	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync, m.pinFails, m.damaged,
+	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync, m.pinFails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&stateCollector{status: status})
 	m.lockdown = newLockdownMetrics(m.reg)
@@ -88,9 +84,6 @@ func (m *Metrics) Fsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
 // PINFailure counts one wrong technician PIN.
 func (m *Metrics) PINFailure() { m.pinFails.Inc() }
 
-// JournalDamaged sets how many journal damages wait for acknowledgement.
-func (m *Metrics) JournalDamaged(n int) { m.damaged.Set(float64(n)) }
-
 // Registry exposes the registry (tests gather from it).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
@@ -104,12 +97,13 @@ var (
 	descService   = prometheus.NewDesc("kiosk_out_of_service", "1 when the kiosk cannot take money.", nil, nil)
 	descBoxPieces = prometheus.NewDesc("kiosk_cashbox_pieces", "Coins or notes an acceptor put in its cash box since the last cash-up.", []string{"acceptor"}, nil)
 	descBoxFill   = prometheus.NewDesc("kiosk_cashbox_fill_ratio", "Cash-box fill from pieces since the last cash-up over cashbox_capacity (0..1, more when overfull); only acceptors with a capacity.", []string{"acceptor"}, nil)
+	descDamage    = prometheus.NewDesc("kiosk_journal_damage", "Journal byte ranges cut at start and kept, not yet acknowledged (kioskctl journal ack-damage).", nil, nil)
 )
 
 type stateCollector struct{ status StatusFunc }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPending, descOldest, descAttention, descOnline, descUnclaimed, descDevice, descService, descBoxPieces, descBoxFill} {
+	for _, d := range []*prometheus.Desc{descPending, descOldest, descAttention, descOnline, descUnclaimed, descDevice, descService, descBoxPieces, descBoxFill, descDamage} {
 		ch <- d
 	}
 }
@@ -132,6 +126,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descOnline, prometheus.GaugeValue, b2f(st.Online))
 	ch <- prometheus.MustNewConstMetric(descUnclaimed, prometheus.GaugeValue, float64(st.Unclaimed))
 	ch <- prometheus.MustNewConstMetric(descService, prometheus.GaugeValue, b2f(st.Phase == "out of service"))
+	ch <- prometheus.MustNewConstMetric(descDamage, prometheus.GaugeValue, float64(len(st.JournalDamage)))
 	for name, d := range st.Devices {
 		ch <- prometheus.MustNewConstMetric(descDevice, prometheus.GaugeValue, b2f(d.Status != "disconnected" && d.Status != "unknown"), name)
 	}

@@ -41,6 +41,9 @@ type CashReport struct {
 	// in Total.
 	VoucherCount int
 	Vouchers     int64
+	// Alerts stay until a technician deals with them (journal damage:
+	// kioskctl journal ack-damage); shown above the cash, never cut.
+	Alerts []string
 }
 
 // Total is the sum of all lines and unclaimed money.
@@ -456,6 +459,12 @@ func (u *UI) drawTech(c *canvas) {
 			since = "since the cash-up of " + stamp(t.cash.Since)
 			if t.cash.By != "" {
 				since += " by " + t.cash.By
+			}
+		}
+		for _, a := range t.cash.Alerts {
+			for _, l := range wrap("ALERT: "+a, c.w-2) {
+				put(1, l, u.p.bad)
+				y++
 			}
 		}
 		put(1, fmt.Sprintf("Cash in the box (%s): %s", since, u.techMoney(t.cash.Total())), u.p.title)

@@ -330,3 +330,20 @@ func TestTechnicianMenuShowsCashboxFill(t *testing.T) {
 		t.Errorf("menu shows a fill level for an acceptor with no capacity:\n%s", txt)
 	}
 }
+
+// Journal damage (issue 11 item 4) stays on the technician menu, worded in
+// full at 80 columns, until a technician acknowledges it.
+func TestTechnicianMenuShowsJournalDamage(t *testing.T) {
+	h, stub := startTech(t, time.Hour)
+	stub.mu.Lock()
+	stub.cash.Alerts = []string{"journal bytes at offset 4096 (87 bytes) were cut at start and kept in journal-damaged-4096: count the cash box, then run 'kioskctl journal ack-damage'"}
+	stub.mu.Unlock()
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("Cash in the box")
+	txt := strings.Join(strings.Fields(h.text()), " ")
+	if !strings.Contains(txt, "ALERT: journal bytes at offset 4096") || !strings.Contains(txt, "'kioskctl journal ack-damage'") {
+		t.Errorf("menu lacks the whole journal damage alert:\n%s", h.text())
+	}
+}
