@@ -53,6 +53,16 @@ const (
 // notesValues is the channel table of the validator and its config.
 var notesValues = map[int]int64{1: 500, 2: 1000, 3: 2000}
 
+// notesPieceValues is notesValues keyed "<device>:<channel>", as
+// cmd/kioskd gives the booker its configured piece values.
+func notesPieceValues() map[string]int64 {
+	m := make(map[string]int64, len(notesValues))
+	for ch, v := range notesValues {
+		m[notesDevice+":"+strconv.Itoa(ch)] = v
+	}
+	return m
+}
+
 // notesDirectory adapts the MyQ client to the engine's card lookup, as
 // cmd/kioskd's directory does.
 type notesDirectory struct{ client *api.Client }
@@ -197,6 +207,12 @@ func (r *notesRig) close() {
 	if r.logFile != nil {
 		r.logFile.Close()
 	}
+	if r.t.Failed() {
+		// The whole log and the journal on disk are the evidence of a
+		// money failure: a log tail alone may miss its start.
+		r.t.Logf("kept the full log and state directory of this failed run: %s", r.dir)
+		return
+	}
 	os.RemoveAll(r.dir)
 }
 
@@ -244,6 +260,9 @@ func (r *notesRig) boot() {
 		Client: b.client, Journal: b.j, KioskID: notesKioskID, Log: r.log.With("part", "booking"),
 		// Short backoff: MyQ outages here last a few sessions, not hours.
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, DrainSpacing: 50 * time.Millisecond,
+		// As cmd/kioskd: the booker checks a session's pieces and total
+		// against the configured values and max_topup before booking it.
+		Values: notesPieceValues(), MaxTopup: notesMax,
 		OnResult: func(res booking.Result) {
 			r.post(kiosk.BookingResult{SessionID: res.SessionID, Committed: res.Committed, Attention: res.Attention, Err: res.Err})
 		},
@@ -260,6 +279,9 @@ func (r *notesRig) boot() {
 	b.runner, err = kiosk.NewRunner(kiosk.RunnerConfig{
 		Engine: kiosk.Config{KioskID: notesKioskID, Currency: "EUR", MinTopup: 0, MaxTopup: notesMax,
 			Accepted: []int64{500, 1000, 2000}, AcceptorNames: []string{notesDevice}, Log: r.log.With("part", "engine"),
+			// As cmd/kioskd names its bill validators: a credit without
+			// note identity after a restart follows the escrow rules.
+			Escrowing: []string{notesDevice},
 			Cashboxes: r.cashboxes},
 		Journal:   b.j,
 		Restore:   kiosk.RestoredFrom(snap),
@@ -496,10 +518,19 @@ func (r *notesRig) restartDuringNote(when restartPoint, stackedBefore int) bool 
 		r.restart(when.String())
 		return true
 	}
-	// A tight loop without tend: the moments are short, and an unplugged
-	// device must stay unplugged until the restart.
+	// A tight loop: the moments are short. Only the unplugged moment leaves
+	// an unplugged device alone until the restart. For the others, a
+	// disconnect-in-escrow fault armed earlier fires on whichever HOLD the
+	// driver sends first, which depends on whether the engine's decision or
+	// the poll ticker wins: the note then waits in escrow for the
+	// technician to plug the device back in, and never stacks or returns
+	// until someone does.
 	deadline := time.Now().Add(notesWait)
 	for time.Now().Before(deadline) {
+		if when != restartUnplugged && !r.sim.Connected() {
+			r.st.faults["unplugged before the restart moment"]++
+			r.tend()
+		}
 		var hit bool
 		switch when {
 		case restartAtDecided:
