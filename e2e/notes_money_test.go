@@ -244,8 +244,9 @@ func (r *notesRig) boot() {
 			pending++
 		}
 	}
+	_, hasUnacked := snap.Unacked()[notesDevice]
 	v, err := bill.New(bill.Config{Name: notesDevice, Port: r.sim.Path(), Values: notesValues, Currency: "EUR",
-		Encryption: true, PendingNotes: pending, PollInterval: 20 * time.Millisecond, Reconnect: 100 * time.Millisecond,
+		Encryption: true, PendingNotes: pending, UnackedCredit: hasUnacked, PollInterval: 20 * time.Millisecond, Reconnect: 100 * time.Millisecond,
 		Log: r.log.With("part", "bill")})
 	if err != nil {
 		b.j.Close()

@@ -59,6 +59,11 @@ func buildHardware(cfg *config.Config, snap journal.Snapshot, log *slog.Logger) 
 	for _, n := range snap.PendingNotes() {
 		pendingNotes[n.Device]++
 	}
+	// A validator's last note credit may await EVENT_ACK: it may repeat it.
+	unacked := map[string]bool{}
+	for dev := range snap.Unacked() {
+		unacked[dev] = true
+	}
 	seen := map[int64]bool{}
 	for _, a := range cfg.Acceptors {
 		values, err := intKeys(a.Name, a.Values)
@@ -82,7 +87,8 @@ func buildHardware(cfg *config.Config, snap journal.Snapshot, log *slog.Logger) 
 				CRC16: a.CRC16, PollInterval: a.PollInterval, Values: values, LastCounter: counters[a.Name], Log: dlog})
 		case config.ProtocolESSP:
 			acc, err = bill.New(bill.Config{Name: a.Name, Port: a.Port, Values: values, Currency: cfg.Kiosk.Currency,
-				Encryption: a.Encryption, KeyHex: a.FixedKey.Reveal(), PendingNotes: pendingNotes[a.Name], Log: dlog})
+				Encryption: a.Encryption, KeyHex: a.FixedKey.Reveal(), PendingNotes: pendingNotes[a.Name],
+				UnackedCredit: unacked[a.Name], Log: dlog})
 		default:
 			err = fmt.Errorf("unknown protocol %q", a.Protocol)
 		}

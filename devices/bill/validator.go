@@ -41,7 +41,13 @@ type Config struct {
 	// PendingNotes is how many notes of this device the engine has journaled
 	// as pending (escrowed, not credited, not returned) at start.
 	PendingNotes int
-	Reconnect    time.Duration // between reopen attempts; default 1 s
+	// UnackedCredit: the journal's last note credit of this device may
+	// not have reached the device as EVENT_ACK (a crash in between), so
+	// the device may repeat it (journal.Ledger.Unacked). One bare credit
+	// more then goes to the engine, which tells a repeat from a new note
+	// (kiosk.Config.Escrowing must name this device).
+	UnackedCredit bool
+	Reconnect     time.Duration // between reopen attempts; default 1 s
 	// JournalWait bounds how long a poll waits for the engine to journal a
 	// credit before it polls on without EVENT_ACK; default 10 s.
 	JournalWait time.Duration
@@ -216,6 +222,9 @@ func (v *Validator) Run(ctx context.Context, out chan<- devices.Event) error {
 	defer cancel()
 	v.out = out
 	v.budget = v.cfg.PendingNotes
+	if v.cfg.UnackedCredit {
+		v.budget++
+	}
 	var fatal error
 	err := devices.Keep(ctx, devices.KeepConfig{
 		Device: v.cfg.Name, Path: v.cfg.Port, Mode: Mode, Open: v.cfg.Open, Retry: v.cfg.Reconnect, Log: v.log,
