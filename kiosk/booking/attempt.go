@@ -55,6 +55,9 @@ type outcome struct {
 	// accepted: MyQ accepted a find, create or commit for this session, so
 	// an earlier attention reason no longer holds.
 	accepted bool
+	// already: the journal had it committed before this attempt asked MyQ
+	// anything (committed is set too).
+	already bool
 }
 
 // view copies an entry's state under the lock.
@@ -103,7 +106,9 @@ func (b *Booker) attempt(ctx context.Context, e *entry) {
 	if out.kind != failShutdown && ctx.Err() != nil && !out.committed {
 		out = outcome{kind: failShutdown, err: ctx.Err()}
 	}
-	if out.committed {
+	if out.already {
+		b.log.Info("booking: the journal has the session committed already: not booked again", "session", e.id, "reference", e.finish.Reference)
+	} else if out.committed {
 		// Before the balance query: the money is booked now.
 		b.log.Info("booking: committed", "session", e.id, "reference", e.finish.Reference, "amount", api.Money(e.finish.Total).String())
 		if b.cfg.OnCommitted != nil {
@@ -249,6 +254,15 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	v := b.view(e)
 	ref, amount := e.finish.Reference, api.Money(e.finish.Total)
 	accepted := false
+
+	// The journal is the truth: one session can reach the queue twice
+	// (after a restart, load takes it from the journal while the engine's
+	// Restore finishes it and calls Book; a committed entry is dropped, so
+	// a Book arriving after the commit queues it anew). Asking MyQ again
+	// would create a payment the journal then refuses, forever.
+	if info, ok := b.cfg.Journal.Session(e.id); ok && info.State == journal.StateCommitted {
+		return outcome{committed: true, amount: e.finish.Total, already: true}
+	}
 
 	if !v.checked {
 		why := b.checkCredits(e)
