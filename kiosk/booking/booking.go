@@ -196,6 +196,7 @@ type Booker struct {
 	failures  int
 	gateAt    time.Time
 	paceAt    time.Time     // no queued attempt starts before (a slot)
+	noToken   bool          // the last failure was the token request (attempt.go's probe)
 	phase     time.Duration // this kiosk's place in DrainSpacing
 	lastErr   string
 	online    bool
@@ -292,6 +293,8 @@ func (b *Booker) FlushNow() {
 	}
 	b.gateAt = now
 	b.paceAt = now // asked for: the first goes now, the rest keep their pace
+	// and books: a token-only probe would hold it back a slot.
+	b.noToken = false
 	b.mu.Unlock()
 	b.signal()
 }

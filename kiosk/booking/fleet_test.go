@@ -308,13 +308,26 @@ func (r fleetResult) String() string {
 		r.peak1s, r.peak10s, r.peakDown, r.requests, r.overloaded, r.drain.Round(time.Second), r.sessions, r.duplicates)
 }
 
-// TestFleetOutageSmall is the CI-sized simulation: 10 kiosks, 5 top-ups
-// each, an hour of outage, MyQ at 50 requests/s.
+// TestFleetOutageSmall is the CI-sized simulation: a campus scaled down to
+// 10 kiosks, 5 top-ups each, 10 minutes of outage, and a MyQ that serves
+// 12 requests/s, with the drain spacing set for it as for 500 kiosks at
+// 50/s (2 requests a slot: 10 kiosks x 2 / 2 s = 10/s; the backoff cap 5 s,
+// as 1 minute is to 23 s). MyQ must never see
+// more than its capacity in a second, nothing is booked twice, and a top-up
+// costs MyQ its create and commit, plus one token a kiosk.
 func TestFleetOutageSmall(t *testing.T) {
-	r := runFleet(t, fleetParams{kiosks: 10, topups: 5, capacity: 50, outage: time.Hour, seed: 1})
+	const kiosks, topups, capacity = 10, 5, 12
+	r := runFleet(t, fleetParams{kiosks: kiosks, topups: topups, capacity: capacity, outage: 10 * time.Minute, seed: 1,
+		cfg: func(c *Config) { c.DrainSpacing, c.MaxBackoff = 2*time.Second, 5*time.Second }})
 	t.Log(r)
 	if r.duplicates != 0 {
 		t.Errorf("%d duplicate commits", r.duplicates)
+	}
+	if r.peak1s > capacity || r.overloaded != 0 {
+		t.Errorf("MyQ saw %d requests in one second (capacity %d) and answered %d with 503 for capacity", r.peak1s, capacity, r.overloaded)
+	}
+	if want := kiosks + 2*kiosks*topups; r.requests > want {
+		t.Errorf("%d requests after MyQ came back, want at most %d (a token a kiosk, create and commit a top-up)", r.requests, want)
 	}
 }
 
