@@ -55,8 +55,9 @@ type outcome struct {
 	// accepted: MyQ accepted a find, create or commit for this session, so
 	// an earlier attention reason no longer holds.
 	accepted bool
-	// probed: MyQ answered a token-only probe; nothing was booked.
-	probed bool
+	// yielded: MyQ answered, and the rest waits for the next slot (a
+	// token-only probe, or a queued attempt that sent its two requests).
+	yielded bool
 }
 
 // view copies an entry's state under the lock.
@@ -161,7 +162,7 @@ func (b *Booker) probe(ctx context.Context, e *entry) (out outcome, ok bool) {
 	if _, err := b.cfg.Client.Token(ctx); err != nil {
 		return b.failure(ctx, "get a token", 0, "", err), true
 	}
-	return outcome{probed: true}, true
+	return outcome{yielded: true}, true
 }
 
 // settle applies an outcome to the schedule and reports it.
@@ -190,7 +191,7 @@ func (b *Booker) settle(e *entry, out outcome) {
 	case out.kind == failShutdown:
 		e.nextAt = now
 		e.fresh = fresh
-	case out.probed:
+	case out.yielded:
 		b.online, b.lastErr = true, ""
 		reopen = true
 	case out.kind == failAttention:
@@ -287,6 +288,11 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	v := b.view(e)
 	ref, amount := e.finish.Reference, api.Money(e.finish.Total)
 	accepted := false
+	// A queued attempt sends at most two requests in its slot, the pace's
+	// budget (pace.go): a session that must also find its user or list its
+	// payments goes on in the next slot from what it journaled.
+	sent := 0
+	full := func() bool { return !v.fresh && b.cfg.DrainSpacing > 0 && sent >= 2 }
 
 	if !v.checked {
 		why := b.checkCredits(e)
@@ -301,6 +307,7 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 		// Opened from the card cache: the card may have changed owner (or
 		// been unregistered) since MyQ last said whose it was.
 		card := e.finish.Card
+		sent++
 		u, err := b.cfg.Client.FindUserByCard(ctx, card)
 		switch {
 		case errors.Is(err, api.ErrUserNotFound):
@@ -326,6 +333,7 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 		if card == "" {
 			return outcome{kind: failAttention, attention: "the session has neither a user nor a card number: it cannot be booked automatically; book reference " + ref + " by hand in MyQ and tell the kiosk's maintainer"}
 		}
+		sent++
 		u, err := b.cfg.Client.FindUserByCard(ctx, card)
 		if err != nil {
 			return b.failure(ctx, "find user by card", v.userID, card, err)
@@ -339,6 +347,10 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	}
 
 	if v.createMaybeSent || v.commitTried {
+		if full() {
+			return outcome{yielded: true, accepted: accepted}
+		}
+		sent++
 		committed, err := b.reconcile(ctx, e)
 		if err != nil {
 			return b.failure(ctx, "list payments", v.userID, "", err)
@@ -350,6 +362,10 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	}
 
 	if v.paymentID == "" {
+		if full() {
+			return outcome{yielded: true, accepted: accepted}
+		}
+		sent++
 		p, err := b.cfg.Client.CreatePayment(ctx, v.userID, ref, amount)
 		if err != nil {
 			if !definite(err) {
@@ -368,6 +384,9 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 		v.paymentID = p.ID
 	}
 
+	if full() {
+		return outcome{yielded: true, accepted: accepted}
+	}
 	b.set(e, func(e *entry) { e.commitTried = true })
 	got, err := b.cfg.Client.CommitPayment(ctx, v.paymentID)
 	if err != nil {

@@ -142,7 +142,7 @@ func TestTokenProbe(t *testing.T) {
 	b.mu.Lock()
 	b.pickLocked(now)
 	b.mu.Unlock()
-	b.settle(e, outcome{probed: true})
+	b.settle(e, outcome{yielded: true})
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.failures != 0 || !b.online || e.done {
