@@ -385,8 +385,23 @@ func (u *UI) drawTech(c *canvas) {
 		}
 		put(3, fmt.Sprintf("%-10s", d.Device), u.p.body)
 		put(14, fmt.Sprintf("%-16s", d.Status), st)
-		put(31, strings.TrimSpace(d.Detail+"  "+ago(now, d.At)+" ago"), u.p.body)
-		y++
+		// The age first: a long detail (a port path, an error) wraps
+		// onto one more line rather than cutting it off.
+		age := ago(now, d.At) + " ago"
+		if d.Detail != "" {
+			age += ", " + d.Detail
+		}
+		lines := wrap(age, c.w-31-1)
+		for i, l := range lines {
+			if i == 2 {
+				break
+			}
+			put(31, l, u.p.body)
+			y++
+		}
+		if len(lines) == 0 {
+			y++
+		}
 	}
 	for _, f := range u.st.Cashboxes {
 		if f.Capacity > 0 {
