@@ -35,6 +35,7 @@ var (
 	fleetSpacing    = flag.Duration("fleet.spacing", 0, "BenchmarkFleetOutage: Config.DrainSpacing (0: default, -1ns: off)")
 	fleetMaxBackoff = flag.Duration("fleet.maxbackoff", 0, "BenchmarkFleetOutage: Config.MaxBackoff (0: default)")
 	fleetWarm       = flag.Bool("fleet.warm", false, "BenchmarkFleetOutage: kiosks hold a token from before the outage")
+	fleetOffline    = flag.Bool("fleet.offline", false, "BenchmarkFleetOutage: sessions journaled offline (the card is looked up again)")
 )
 
 type fleetParams struct {
@@ -47,6 +48,9 @@ type fleetParams struct {
 	// warm: every kiosk holds a token from before the outage, as a running
 	// campus does (the fake's tokens live in real time: it stays valid).
 	warm bool
+	// offline: the sessions are journaled as the engine does when MyQ is
+	// down (Finish.Offline), so booking looks the card up again first.
+	offline bool
 }
 
 type fleetResult struct {
@@ -248,7 +252,7 @@ func runFleet(tb testing.TB, p fleetParams) fleetResult {
 			id := fmt.Sprintf("s%04d", k.booked)
 			amount := int64(50 * (1 + rnd.IntN(40)))
 			// The card cache knew the student: the session has a user id.
-			f := journal.Finish{Total: amount, Reference: k.id + "/" + id, UserID: k.uid, Card: cardOf(k.uid), Reason: "enter"}
+			f := journal.Finish{Total: amount, Reference: k.id + "/" + id, UserID: k.uid, Card: cardOf(k.uid), Reason: "enter", Offline: p.offline}
 			if _, err := k.j.Append(
 				journal.New(journal.KindSessionOpen, id, now, journal.SessionOpen{Card: cardOf(k.uid), UserID: k.uid, Offline: true}),
 				journal.New(journal.KindCredit, id, now, journal.Credit{Device: "coins", Key: "1", Amount: amount}),
@@ -353,7 +357,7 @@ func BenchmarkFleetOutage(b *testing.B) {
 		b.Run(fmt.Sprintf("kiosks=%d", n), func(b *testing.B) {
 			var r fleetResult
 			for range b.N {
-				r = runFleet(b, fleetParams{kiosks: n, topups: 20, capacity: 50, outage: time.Hour, seed: *fleetSeed, warm: *fleetWarm,
+				r = runFleet(b, fleetParams{kiosks: n, topups: 20, capacity: 50, outage: time.Hour, seed: *fleetSeed, warm: *fleetWarm, offline: *fleetOffline,
 					cfg: func(c *Config) { c.DrainSpacing, c.MaxBackoff = *fleetSpacing, *fleetMaxBackoff }})
 			}
 			b.ReportMetric(float64(r.peak1s), "peak-req/s")
