@@ -187,8 +187,9 @@ func (v *Vouchers) sweep(ctx context.Context) {
 	}
 }
 
-// start runs f on a goroutine Run owns; false when Run is not running.
-func (v *Vouchers) start(ref string, f func(ctx context.Context)) bool {
+// start runs f on a goroutine Run owns and reports its result (when ok);
+// false when Run is not running.
+func (v *Vouchers) start(ref string, f func(ctx context.Context) (r VoucherResult, ok bool)) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.running || v.busy[ref] {
@@ -199,10 +200,15 @@ func (v *Vouchers) start(ref string, f func(ctx context.Context)) bool {
 	ctx := v.ctx
 	go func() {
 		defer v.wg.Done()
-		f(ctx)
+		r, ok := f(ctx)
 		v.mu.Lock()
 		delete(v.busy, ref)
 		v.mu.Unlock()
+		// Only now: the engine answers an offer with Commit at once, and
+		// that must find the reference free, not turn into "commit pending".
+		if ok {
+			v.report(r)
+		}
 	}()
 	return true
 }
@@ -240,7 +246,7 @@ func (v *Vouchers) routeFor(ctx context.Context) (api.VoucherRoute, error) {
 // Redeem asks MyQ to create the voucher's payment. The outcome (offered,
 // refused, offline, failed) comes through OnResult.
 func (v *Vouchers) Redeem(req VoucherRequest) {
-	if !v.start(req.Reference, func(ctx context.Context) { v.report(v.redeem(ctx, req)) }) {
+	if !v.start(req.Reference, func(ctx context.Context) (VoucherResult, bool) { return v.redeem(ctx, req), true }) {
 		v.report(VoucherResult{Reference: req.Reference, Session: req.Session, Outcome: VoucherOffline, Err: errors.New("vouchers not running")})
 	}
 }
@@ -310,11 +316,7 @@ func (v *Vouchers) redeem(ctx context.Context, req VoucherRequest) VoucherResult
 
 // Commit commits a voucher whose KindVoucherConfirmed is journaled.
 func (v *Vouchers) Commit(ref string) {
-	if !v.start(ref, func(ctx context.Context) {
-		if r, ok := v.commit(ctx, ref, true); ok {
-			v.report(r)
-		}
-	}) {
+	if !v.start(ref, func(ctx context.Context) (VoucherResult, bool) { return v.commit(ctx, ref, true) }) {
 		v.markRetry(ref)
 		info, _ := v.cfg.Journal.Ledger().Voucher(ref)
 		v.report(VoucherResult{Reference: ref, Session: info.Session, Outcome: VoucherCommitPending, Amount: info.Amount})
@@ -331,7 +333,7 @@ func (v *Vouchers) Cancel(ref, paymentID string) {
 		v.log.Error("vouchers: refused to roll back a confirmed voucher", "reference", ref, "state", info.State)
 		return
 	}
-	v.start(ref+"#cancel", func(ctx context.Context) {
+	v.start(ref+"#cancel", func(ctx context.Context) (VoucherResult, bool) {
 		rt, err := v.routeFor(ctx)
 		if err == nil {
 			err = v.cfg.Client.RollbackVoucherPayment(ctx, rt, paymentID)
@@ -339,6 +341,7 @@ func (v *Vouchers) Cancel(ref, paymentID string) {
 		if err != nil {
 			v.log.Info("vouchers: rollback of a cancelled voucher failed; it stays uncommitted", "reference", ref, "err", err)
 		}
+		return VoucherResult{}, false
 	})
 }
 
