@@ -106,6 +106,7 @@ type Vouchers struct {
 	route   *api.VoucherRoute
 	retry   map[string]bool // refs to resolve on the next sweep
 	busy    map[string]bool // refs with an operation in flight
+	early   []func()        // operations asked for before Run started
 	kick    chan struct{}
 	running bool
 }
@@ -141,6 +142,10 @@ func (v *Vouchers) Run(ctx context.Context) error {
 	for _, o := range v.cfg.Journal.Ledger().OpenVouchers() {
 		v.retry[o.Reference] = true
 	}
+	for _, launch := range v.early {
+		launch()
+	}
+	v.early = nil
 	v.mu.Unlock()
 	defer func() {
 		v.mu.Lock()
@@ -188,14 +193,24 @@ func (v *Vouchers) sweep(ctx context.Context) {
 }
 
 // start runs f on a goroutine Run owns and reports its result (when ok);
-// false when Run is not running.
+// false when Run has ended or ref is busy. Asked before Run started (the
+// daemon starts its parts together), f waits for Run, as Book does.
 func (v *Vouchers) start(ref string, f func(ctx context.Context) (r VoucherResult, ok bool)) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if !v.running || v.busy[ref] {
+	if v.busy[ref] || !v.running && v.wg != nil {
 		return false
 	}
 	v.busy[ref] = true
+	if !v.running {
+		v.early = append(v.early, func() { v.launchLocked(ref, f) })
+		return true
+	}
+	v.launchLocked(ref, f)
+	return true
+}
+
+func (v *Vouchers) launchLocked(ref string, f func(ctx context.Context) (VoucherResult, bool)) {
 	v.wg.Add(1)
 	ctx := v.ctx
 	go func() {
@@ -210,7 +225,6 @@ func (v *Vouchers) start(ref string, f func(ctx context.Context) (r VoucherResul
 			v.report(r)
 		}
 	}()
-	return true
 }
 
 func (v *Vouchers) report(r VoucherResult) {

@@ -276,6 +276,29 @@ func TestVoucherCommitRightAfterOffer(t *testing.T) {
 	r.checkMoney(500)
 }
 
+// TestVoucherRedeemBeforeRun: the daemon starts Run and the engine
+// together, so a code may be asked for before Run's goroutine has started.
+// It is redeemed when Run starts, not answered "offline".
+func TestVoucherRedeemBeforeRun(t *testing.T) {
+	r := newVRig(t, api.VoucherAuto, true)
+	v, err := NewVouchers(VoucherConfig{Client: r.c, Journal: r.j, Log: testLog(t), Form: r.form, Retry: time.Hour,
+		OnResult: func(res VoucherResult) { r.mu.Lock(); r.results = append(r.results, res); r.mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := r.seen(r.codes[0])
+	v.Redeem(VoucherRequest{Reference: ref, Session: "s1", User: vUser, Code: r.codes[0]})
+	if got := r.outcomes(ref); len(got) != 0 {
+		t.Fatalf("answered %v before Run started", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go func() { defer close(r.done); v.Run(ctx) }()
+	if got := r.wait(ref, VoucherOffered); got.Amount != 500 {
+		t.Errorf("offered %+v", got)
+	}
+}
+
 func TestVoucherOfflineTakesNothing(t *testing.T) {
 	r := newVRig(t, api.VoucherAuto, true)
 	r.start()
