@@ -48,6 +48,9 @@ const (
 	StateCommitted
 	// StateRolledBack: rolled back, cancelled or expired; it will never move money.
 	StateRolledBack
+	// StateUnknown: a word the kiosk does not know. Not committed, and not
+	// safe to commit, adopt, roll back or create again around either.
+	StateUnknown
 )
 
 func (s PaymentState) String() string {
@@ -58,6 +61,8 @@ func (s PaymentState) String() string {
 		return "committed"
 	case StateRolledBack:
 		return "rolled back"
+	case StateUnknown:
+		return "unknown"
 	}
 	return "PaymentState(" + strconv.Itoa(int(s)) + ")"
 }
@@ -74,26 +79,25 @@ type Payment struct {
 	Updated     time.Time
 }
 
-// ParseState reads a state word tolerantly (case-insensitive): a word that
-// says "commit" is committed, unless it negates it ("uncommitted",
-// "not_committed"); "roll", "cancel" or "expir" is rolled back (an expired
-// payment can no longer be committed: the booking creates it again); anything
-// else is open. known is false for a word outside the usual vocabulary.
+// ParseState reads a state word (case-insensitive, surrounding blanks
+// ignored). Only exact, known words count: a word that merely contains
+// "commit" ("commit_failed", "committing") is not committed, because money
+// journaled as booked that MyQ never credited is lost for good. Known words:
+// committed; rolledback, rolled_back, rolled back, rolled-back, cancelled,
+// canceled, expired (an expired payment can no longer be committed: the
+// booking creates it again); created, new, open, pending, initialized,
+// initialised, uncommitted, not_committed and "" (open). Anything else is
+// StateUnknown with known=false: not committed, not open either.
 func ParseState(word string) (s PaymentState, known bool) {
-	w := strings.ToLower(strings.TrimSpace(word))
-	negated := strings.Contains(w, "uncommit") || strings.Contains(w, "notcommit") ||
-		strings.Contains(w, "not commit") || strings.Contains(w, "not_commit") || strings.Contains(w, "not-commit")
-	switch {
-	case strings.Contains(w, "commit") && !negated:
+	switch strings.ToLower(strings.TrimSpace(word)) {
+	case "committed":
 		return StateCommitted, true
-	case strings.Contains(w, "roll") || strings.Contains(w, "cancel") || strings.Contains(w, "expir"):
+	case "rolledback", "rolled_back", "rolled back", "rolled-back", "cancelled", "canceled", "expired":
 		return StateRolledBack, true
-	}
-	switch w {
-	case "", "created", "new", "open", "pending", "initialized", "initialised":
+	case "", "created", "new", "open", "pending", "initialized", "initialised", "uncommitted", "not_committed", "not committed", "not-committed":
 		return StateOpen, true
 	}
-	return StateOpen, negated
+	return StateUnknown, false
 }
 
 func (c *Client) state(word string) PaymentState {
@@ -109,7 +113,7 @@ func (c *Client) state(word string) PaymentState {
 		}
 		c.wordsMu.Unlock()
 		if !seen {
-			c.log.Warn("myq: unknown payment state word, read as open", "state", cleanMessage(word))
+			c.log.Warn("myq: unknown payment state word, read as not committed", "state", cleanMessage(word))
 		}
 	}
 	return s

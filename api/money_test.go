@@ -99,7 +99,10 @@ func TestParseState(t *testing.T) {
 	}{
 		{"created", StateOpen, true},
 		{"COMMITTED", StateCommitted, true},
-		{"Commit", StateCommitted, true},
+		{"Commit", StateUnknown, false},
+		{"commit_failed", StateUnknown, false},
+		{"committing", StateUnknown, false},
+		{"COMMITTED_OK", StateUnknown, false},
 		{"rolledback", StateRolledBack, true},
 		{"rolled_back", StateRolledBack, true},
 		{"Cancelled", StateRolledBack, true},
@@ -107,7 +110,7 @@ func TestParseState(t *testing.T) {
 		{"uncommitted", StateOpen, true},
 		{"not_committed", StateOpen, true},
 		{"", StateOpen, true},
-		{"weird", StateOpen, false},
+		{"weird", StateUnknown, false},
 	}
 	for _, c := range cases {
 		s, known := ParseState(c.word)

@@ -49,7 +49,8 @@ type Credit struct {
 	NoteID string
 	At     time.Time
 	// Ack, when set, is called by the engine's loop once the credit is
-	// durable in the journal (or held after a journal failure). A driver
+	// durable in the journal (never while only held in memory after a
+	// journal failure: it is called when the journal heals). A driver
 	// that confirms money to its hardware (SSP EVENT_ACK) waits for it: if
 	// the kiosk dies first, the device reports the credit again after the
 	// restart instead of forgetting a note nobody journaled.

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 )
 
 // CardCache remembers card -> user from MyQ's answers, for the day MyQ is
@@ -31,6 +33,21 @@ type CardCache struct {
 	log     *slog.Logger
 	salt    []byte
 	entries map[string]cacheEntry // hash -> user
+	ttl     time.Duration         // entries older than this are not used; 0: DefaultCardCacheTTL
+}
+
+// DefaultCardCacheTTL is how long a cached card -> user answer is trusted
+// ([kiosk] card_cache_ttl): cards change owners (lost, reissued).
+const DefaultCardCacheTTL = 30 * 24 * time.Hour
+
+// SetTTL sets how long an entry is trusted (<= 0: DefaultCardCacheTTL).
+func (c *CardCache) SetTTL(d time.Duration) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.ttl = d
+	c.mu.Unlock()
 }
 
 // MaxCardCacheEntries bounds the file; the least recently seen go first.
@@ -60,7 +77,7 @@ func OpenCardCache(path string, log *slog.Logger) (*CardCache, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &CardCache{path: path, log: log, entries: map[string]cacheEntry{}}
-	f, err := os.Open(path)
+	f, err := statedir.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		c.salt = newSalt()
 		return c, nil
@@ -131,8 +148,11 @@ func (c *CardCache) hash(card string) string {
 }
 
 // Get returns the cached user of card (Balance nil: a cached balance would
-// be stale).
-func (c *CardCache) Get(card string) (User, bool) {
+// be stale), unless the entry is older than the TTL at now. An entry "seen"
+// in the future (the clock went backwards) is judged by its age alone when
+// the clock passes it again; until then it is trusted no longer than the TTL
+// from now on, so a wrong clock cannot keep an entry forever.
+func (c *CardCache) Get(card string, now time.Time) (User, bool) {
 	if c == nil || card == "" {
 		return User{}, false
 	}
@@ -140,6 +160,13 @@ func (c *CardCache) Get(card string) (User, bool) {
 	defer c.mu.Unlock()
 	e, ok := c.entries[c.hash(card)]
 	if !ok {
+		return User{}, false
+	}
+	ttl := c.ttl
+	if ttl <= 0 {
+		ttl = DefaultCardCacheTTL
+	}
+	if age := now.Sub(e.Seen); age > ttl || age < -ttl {
 		return User{}, false
 	}
 	return User{ID: e.ID, Username: e.Username, FullName: e.FullName}, true
@@ -165,6 +192,21 @@ func (c *CardCache) Put(card string, u User, now time.Time) error {
 		return err
 	}
 	return nil
+}
+
+// Remove forgets card (MyQ said it is not registered) and writes the file.
+func (c *CardCache) Remove(card string) error {
+	if c == nil || card == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hash(card)
+	if _, ok := c.entries[h]; !ok {
+		return nil
+	}
+	delete(c.entries, h)
+	return c.write()
 }
 
 // Len is the number of cached cards.

@@ -16,7 +16,7 @@ func TestCardCachePersistsHashedAndPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c.Get("0012345678"); ok {
+	if _, ok := c.Get("0012345678", t0); ok {
 		t.Fatal("empty cache found a card")
 	}
 	if err := c.Put("0012345678", User{ID: 7, Username: "alice", FullName: "Alice", Balance: ptr(int64(5))}, t0); err != nil {
@@ -34,11 +34,11 @@ func TestCardCachePersistsHashedAndPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, ok := c2.Get("0012345678")
+	u, ok := c2.Get("0012345678", t0)
 	if !ok || u.ID != 7 || u.FullName != "Alice" || u.Balance != nil {
 		t.Fatalf("reopened: %+v %v", u, ok)
 	}
-	if _, ok := c2.Get("0012345679"); ok {
+	if _, ok := c2.Get("0012345679", t0); ok {
 		t.Fatal("wrong card matched")
 	}
 	ents, _ := os.ReadDir(filepath.Dir(path))
@@ -106,5 +106,30 @@ func BenchmarkEngineTick(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		h.e.Handle(Tick{}, t0)
+	}
+}
+
+// Issue 11 item 6: entries expire after card_cache_ttl, and a card MyQ
+// says is not registered is forgotten.
+func TestCardCacheExpiresAndForgets(t *testing.T) {
+	c, err := OpenCardCache(filepath.Join(t.TempDir(), "cards.json"), testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetTTL(24 * time.Hour)
+	if err := c.Put("0012345678", User{ID: 7}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get("0012345678", t0.Add(23*time.Hour)); !ok {
+		t.Fatal("entry gone before its TTL")
+	}
+	if _, ok := c.Get("0012345678", t0.Add(25*time.Hour)); ok {
+		t.Fatal("entry older than the TTL still used")
+	}
+	if err := c.Remove("0012345678"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get("0012345678", t0); ok || c.Len() != 0 {
+		t.Fatal("a removed card is still cached")
 	}
 }

@@ -12,10 +12,8 @@
 package kiosk
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"slices"
 	"time"
 
@@ -32,6 +30,11 @@ const (
 	DefaultCardTimeout  = 30 * time.Second
 	DefaultNoteWait     = 5 * time.Minute
 	DefaultJournalRetry = 5 * time.Second
+	DefaultClaimWindow  = 60 * time.Second
+	// FollowOnWindow: money credited this long after a session finished
+	// (or while its result screen shows) is a follow-on top-up of the
+	// same user (a coin still in the chute after Enter).
+	FollowOnWindow = 3 * time.Second
 )
 
 // Config is what the engine's rules depend on.
@@ -59,6 +62,13 @@ type Config struct {
 	// out-of-service rule is off.
 	CardReader    string
 	AcceptorNames []string
+	// Escrowing names the acceptors that hold a note in escrow before
+	// stacking it (bill validators). A credit of theirs without a note
+	// identity (after a restart) is matched with care: a repeat of a
+	// credit whose acknowledgement was outstanding, else the newest note
+	// in escrow, else a discrepancy for the cash-up; never an older note
+	// by channel alone.
+	Escrowing []string
 	// NoteWait bounds how long a session waits for a stacked note to settle
 	// (credit or returned) before it finishes without it; the note's credit,
 	// should it still come, is then unclaimed cash. Default 5 minutes: the
@@ -67,11 +77,21 @@ type Config struct {
 	NoteWait time.Duration
 	// JournalRetry: while the journal fails, how often a Tick retries it.
 	JournalRetry time.Duration
+	// ClaimWindow: cash inserted while idle may be claimed by the first
+	// card tapped within this long of its insertion ([kiosk] claim_window).
+	ClaimWindow time.Duration
+	// Cashboxes are the acceptors' cash boxes, one per acceptor, for the
+	// capacity rule (capacity.go). Empty: no box is ever near full.
+	Cashboxes []Cashbox
 	// Log receives what the engine must tell the technician, above all money
 	// held in memory while the journal cannot be written. Nil: discarded.
 	Log *slog.Logger
 	// Voucher: MyQ vouchers in a session (voucher.go).
 	Voucher VoucherRules
+	// OnCardPause and OnCardIgnored, when set, count the card reader's
+	// pauses after unregistered cards (cardguard.go); called on the loop.
+	OnCardPause   func(time.Duration)
+	OnCardIgnored func()
 }
 
 func (c Config) withDefaults() Config {
@@ -86,6 +106,7 @@ func (c Config) withDefaults() Config {
 	def(&c.CardTimeout, DefaultCardTimeout)
 	def(&c.NoteWait, DefaultNoteWait)
 	def(&c.JournalRetry, DefaultJournalRetry)
+	def(&c.ClaimWindow, DefaultClaimWindow)
 	c.Accepted = slices.Clone(c.Accepted)
 	slices.Sort(c.Accepted)
 	c.Voucher = c.Voucher.withDefaults()
@@ -162,8 +183,12 @@ type (
 		SessionID string
 		Card      string // whole card number: never log it (devices.MaskCard)
 	}
-	// SetAccepting enables or inhibits every acceptor.
-	SetAccepting struct{ On bool }
+	// SetAccepting enables or inhibits every acceptor; Refuse lists the
+	// acceptors that stay inhibited while On (cash box near full).
+	SetAccepting struct {
+		On     bool
+		Refuse []string
+	}
 	// Decide answers a note in escrow (send on Escrow.Decide).
 	Decide struct {
 		Escrow   devices.Escrow
@@ -180,6 +205,11 @@ type (
 		Card string
 		User User
 	}
+	// AckCredit releases a driver's confirmation of a credit to its device
+	// (devices.Credit.Ack): the engine returns it only once the credit's
+	// record is durable, which may be at a later Tick when the journal
+	// heals. Until then the device keeps the credit to report it again.
+	AckCredit struct{ Ack func() }
 )
 
 func (LookupCard) command()   {}
@@ -187,6 +217,7 @@ func (SetAccepting) command() {}
 func (Decide) command()       {}
 func (Book) command()         {}
 func (CacheUser) command()    {}
+func (AckCredit) command()    {}
 
 // Finish reasons written in journal.Finish.Reason.
 const (
@@ -197,11 +228,8 @@ const (
 	ReasonNoteWait = "note_wait"
 	ReasonRestart  = "restart"
 	ReasonShutdown = "shutdown"
+	ReasonFollowOn = "follow_on" // money that landed just after its student's session finished
 )
-
-// errJournalDown is returned by append while the journal is known to fail and
-// its retry time has not come.
-var errJournalDown = errors.New("journal is failing")
 
 type session struct {
 	id        string
@@ -213,18 +241,6 @@ type session struct {
 	lastMoney time.Time // last credit (or the open, when it claimed cash)
 	activity  time.Time // what card_timeout counts from for a session with no money
 	finishReq bool      // Enter pressed while a note was in escrow
-}
-
-// pendingNote is a note told to stack and not yet settled. NoteEscrow.Session
-// is the session it was journaled for ("" none).
-type pendingNote struct {
-	journal.NoteEscrow
-	at time.Time
-}
-
-type unclaimed struct {
-	seq    uint64
-	amount int64
 }
 
 // closing is a session no longer on screen that is still open in the
@@ -267,11 +283,26 @@ type Engine struct {
 	notes     []pendingNote
 	closing   []closing
 
+	// unacked: per escrowing device, the last note credit journaled with
+	// no escrow of that device since (journal.Ledger.Unacked).
+	unacked map[string]journal.UnackedCredit
+	// lastFin is the last session finished on screen, at lastFinAt: money
+	// credited while its result shows or within FollowOnWindow is a
+	// follow-on top-up of its user.
+	lastFin   *session
+	lastFinAt time.Time
+	// closeNext: the next unclaimed record applied is closed at once (a
+	// late note of a finished session is nobody else's).
+	closeNext  bool
 	held       []journal.Record // money (and settlements) the journal refused
+	heldAcks   []func()         // held[i]'s device acknowledgement, nil none
+	acks       []func()         // durable credits whose Ack is owed to the runner
 	jErr       error
 	jRetryAt   time.Time
 	shutdown   bool
 	accepting  bool
+	boxes      cashboxes
+	refusing   []string // the Refuse of the last SetAccepting
 	devices    map[string]devices.StatusChange
 	queue      QueueStatus
 	lastIDs    []string
@@ -280,6 +311,7 @@ type Engine struct {
 	stateValid bool
 	nt         notices
 	v          voucherState
+	guard      cardGuard
 }
 
 // NewEngine makes an idle engine. newID returns a short random string for
@@ -289,7 +321,8 @@ func NewEngine(cfg Config, j Journal, now time.Time, newID func() string) *Engin
 	if newID == nil {
 		newID = RandomID
 	}
-	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{}}
+	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{},
+		unacked: map[string]journal.UnackedCredit{}, boxes: newCashboxes(cfg.Cashboxes)}
 	e.snapshot()
 	return e
 }
@@ -304,7 +337,8 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 	case devices.CardRead:
 		cmds = e.onCard(ev)
 	case devices.Credit:
-		e.onCredit(ev)
+		e.boxes.add(ev.Device)
+		cmds = e.onCredit(ev)
 	case devices.Escrow:
 		cmds = e.onEscrow(ev)
 	case devices.NoteReturned:
@@ -327,9 +361,9 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		e.onBooking(ev)
 	case QueueUpdate:
 		e.queue = ev.QueueStatus
-		if ev.Online {
-			e.lookupReached(true)
-		}
+		e.queueReached(ev.Online)
+	case CashboxPieces:
+		e.boxes.set(ev)
 	case VoucherCode:
 		cmds = e.onVoucherCode(ev)
 	case VoucherResult:
@@ -345,27 +379,13 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 	}
 	cmds = append(cmds, e.due()...)
 	cmds = append(cmds, e.acceptingCmd()...)
+	cmds = append(cmds, e.takeAcks()...)
 	e.snapshot()
 	return cmds
 }
 
 // State is a deep copy of what the screen shows.
 func (e *Engine) State() State { return e.lastState.clone() }
-
-// HeldMoney is money taken while the journal failed and not yet journaled:
-// it lives only in this process (and in the error log) until a retry works.
-func (e *Engine) HeldMoney() int64 {
-	var n int64
-	for _, r := range e.held {
-		if r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed {
-			var c journal.Credit
-			if r.Decode(&c) == nil {
-				n += c.Amount
-			}
-		}
-	}
-	return n
-}
 
 // NextDeadline is the earliest time a Tick has something to do; zero when
 // nothing is scheduled (the runner then sleeps until an event).
@@ -399,7 +419,7 @@ func (e *Engine) NextDeadline() time.Time {
 // ---- devices events ----
 
 func (e *Engine) onCard(c devices.CardRead) []Command {
-	if e.shutdown || c.Number == "" {
+	if e.shutdown || c.Number == "" || e.cardPaused(c) {
 		return nil
 	}
 	if e.displayPhase() == PhaseOutOfService {
@@ -410,7 +430,7 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 	case PhaseBooking:
 		return nil // the previous student is still waiting for their receipt
 	case PhaseSession:
-		if e.sess.total > 0 || len(e.sessionNotes()) > 0 {
+		if e.sess.total > 0 || len(e.sessionNotes()) > 0 || e.voucherHeld(e.sess) {
 			if c.Number != e.sess.card {
 				e.notify(NoticeSecondCard)
 			}
@@ -430,6 +450,17 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 	e.phase = PhaseLookingUp
 	e.lookupID = e.nextSessionID()
 	e.lookupCard = c.Number
+	for i := range e.unclaimed {
+		u := &e.unclaimed[i]
+		switch {
+		case u.offer != "":
+			u.closed = true // offered to an earlier card whose lookup opened nothing
+		case e.claimable(*u):
+			u.offer = e.lookupID // the first card tapped within the window
+		default:
+			u.closed = true
+		}
+	}
 	return []Command{LookupCard{SessionID: e.lookupID, Card: c.Number}}
 }
 
@@ -444,9 +475,11 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	e.lookupReached(r.Err == nil)
 	switch {
 	case r.NotFound:
+		e.closeOffers(r.SessionID)
 		e.phase = PhaseNotRegistered
 		e.rejected, e.rejectedInactive = card, r.Inactive
 		e.msgUntil = e.now.Add(e.cfg.MessageFor)
+		e.cardUnregistered()
 		return nil
 	case r.Err != nil:
 		s.offline = true
@@ -469,17 +502,20 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	recs := []journal.Record{journal.New(journal.KindSessionOpen, s.id, e.now, open)}
 	var claim journal.Claim
 	for _, u := range e.unclaimed {
-		claim.Seqs = append(claim.Seqs, u.seq)
-		claim.Amount += u.amount
+		if u.offer == s.id && !u.closed {
+			claim.Seqs = append(claim.Seqs, u.seq)
+			claim.Amount += u.amount
+		}
 	}
 	if len(claim.Seqs) > 0 {
 		recs = append(recs, journal.New(journal.KindClaim, s.id, e.now, claim))
 	}
 	if _, err := e.append(recs...); err != nil {
+		e.closeOffers(s.id)
 		e.phase = PhaseIdle // out of service shows over it; the student taps again later
 		return cmds
 	}
-	e.unclaimed = nil
+	e.unclaimed = slices.DeleteFunc(e.unclaimed, func(u unclaimed) bool { return u.offer == s.id && !u.closed })
 	s.total = claim.Amount
 	if claim.Amount > 0 {
 		s.lastMoney = e.now
@@ -487,123 +523,6 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 	e.sess = s
 	e.phase = PhaseSession
 	return cmds
-}
-
-func (e *Engine) onCredit(c devices.Credit) {
-	if c.Amount <= 0 {
-		e.log.Error("engine: credit with no amount ignored", "device", c.Device, "key", c.Key, "amount", c.Amount)
-		return
-	}
-	jc := journal.Credit{Device: c.Device, Key: c.Key, Amount: c.Amount, Counter: c.Counter, NoteID: c.NoteID}
-	current := ""
-	if e.sess != nil && e.phase == PhaseSession {
-		current = e.sess.id
-	}
-	i := e.matchNote(c)
-	if i < 0 {
-		if current == "" {
-			e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
-		} else {
-			e.appendMoney(journal.New(journal.KindCredit, current, e.now, jc))
-		}
-		return
-	}
-	n := e.notes[i]
-	e.notes = slices.Delete(e.notes, i, i+1)
-	jc.NoteID = n.NoteID
-	switch {
-	case n.Session != "" && (n.Session == current || e.closingSession(n.Session) != nil):
-		e.appendMoney(journal.New(journal.KindCredit, n.Session, e.now, jc))
-	case n.Session == "":
-		e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
-	default:
-		// The note's session is already finished: the money is unclaimed
-		// cash (never lost, reported for the cash-up, claimable by the next
-		// card). The unclaimed record names the note, which settles its
-		// escrow in the ledger.
-		e.log.Warn("engine: note credited after its session closed: unclaimed cash",
-			"device", n.Device, "note_id", n.NoteID, "session", n.Session, "amount", c.Amount)
-		e.appendMoney(journal.New(journal.KindUnclaimed, "", e.now, jc))
-	}
-}
-
-func (e *Engine) closingSession(id string) *session {
-	for _, c := range e.closing {
-		if c.s.id == id {
-			return c.s
-		}
-	}
-	return nil
-}
-
-// sessionByID is the current or a closing session still open in the journal.
-func (e *Engine) sessionByID(id string) *session {
-	if e.sess != nil && e.sess.id == id && e.phase == PhaseSession {
-		return e.sess
-	}
-	return e.closingSession(id)
-}
-
-// matchNote finds the pending note a credit settles: by NoteID, or when the
-// driver lost it (restart) the oldest pending note of that device and Key.
-func (e *Engine) matchNote(c devices.Credit) int {
-	if c.NoteID != "" {
-		return slices.IndexFunc(e.notes, func(n pendingNote) bool { return n.Device == c.Device && n.NoteID == c.NoteID })
-	}
-	return slices.IndexFunc(e.notes, func(n pendingNote) bool { return n.Device == c.Device && n.Key == c.Key })
-}
-
-func (e *Engine) onEscrow(x devices.Escrow) []Command {
-	pending := int64(0)
-	for _, n := range e.sessionNotes() {
-		pending += n.Amount
-	}
-	ok, why := noteAcceptable(noteCheck{
-		session:      e.sess != nil && e.phase == PhaseSession && !e.sess.finishReq,
-		journalOK:    e.jErr == nil,
-		inService:    !e.shutdown && e.displayPhase() == PhaseSession,
-		total:        e.sessTotal() + pending,
-		amount:       x.Amount,
-		max:          e.cfg.MaxTopup,
-		alreadyKnown: slices.ContainsFunc(e.notes, func(n pendingNote) bool { return n.Device == x.Device && n.NoteID == x.NoteID }),
-	})
-	if !ok {
-		e.log.Info("engine: note rejected", "device", x.Device, "amount", x.Amount, "why", why)
-		return []Command{Decide{Escrow: x, Decision: devices.Reject}}
-	}
-	ne := journal.NoteEscrow{Device: x.Device, NoteID: x.NoteID, Key: x.Key, Amount: x.Amount}
-	if _, err := e.append(journal.New(journal.KindNoteEscrow, e.sess.id, e.now, ne)); err != nil {
-		return []Command{Decide{Escrow: x, Decision: devices.Reject}}
-	}
-	ne.Session = e.sess.id
-	e.notes = append(e.notes, pendingNote{NoteEscrow: ne, at: e.now})
-	return []Command{Decide{Escrow: x, Decision: devices.Stack}}
-}
-
-func (e *Engine) onNoteReturned(r devices.NoteReturned) {
-	var recs []journal.Record
-	e.notes = slices.DeleteFunc(e.notes, func(n pendingNote) bool {
-		if n.Device != r.Device || (r.NoteID != "" && n.NoteID != r.NoteID) {
-			return false
-		}
-		recs = append(recs, journal.New(journal.KindNoteReturned, n.Session, e.now,
-			journal.NoteReturned{Device: n.Device, NoteID: n.NoteID}))
-		return true
-	})
-	if len(recs) == 0 {
-		return
-	}
-	if e.sess != nil {
-		e.sess.activity = e.now
-	}
-	for _, r := range recs {
-		e.appendMoney(r) // not money, but the ledger must learn it: held and retried like money
-	}
-}
-
-func (e *Engine) onUnrecognised(u devices.UnrecognisedCash) {
-	e.nt.unrecognised++
-	e.appendMoney(journal.New(journal.KindUnrecognised, "", e.now, journal.Unrecognised{Device: u.Device, What: u.What, Counter: u.Counter}))
 }
 
 // ---- keys, lookups, bookings ----
@@ -730,9 +649,7 @@ func (e *Engine) due() []Command {
 			s.finishReq = false // the note went back: nothing to book, carry on
 		}
 		if at := e.closeAt(); !at.IsZero() && !e.now.Before(at) {
-			if e.cancel(s) == nil {
-				e.toIdle()
-			}
+			e.closeEmpty(s)
 		}
 	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
 		if !e.now.Before(e.msgUntil) {
@@ -765,20 +682,10 @@ func (e *Engine) closeAt() time.Time {
 	return s.activity.Add(e.cfg.CardTimeout)
 }
 
-func (e *Engine) noteWaitUntil() time.Time {
-	var t time.Time
-	for _, n := range e.sessionNotes() {
-		if w := n.at.Add(e.cfg.NoteWait); t.IsZero() || w.Before(t) {
-			t = w
-		}
-	}
-	return t
-}
-
 // ---- session ends ----
 
 func (e *Engine) finish(s *session, reason string) []Command {
-	f := journal.Finish{Total: s.total, Reference: e.reference(s.id), Card: s.card, Reason: reason}
+	f := journal.Finish{Total: s.total, Reference: e.reference(s.id), Card: s.card, Reason: reason, Offline: s.offline}
 	if s.user != nil {
 		f.UserID, f.FullName = s.user.ID, s.user.FullName
 	}
@@ -786,6 +693,7 @@ func (e *Engine) finish(s *session, reason string) []Command {
 		return nil // the session stays open; the deadline fires again after recovery
 	}
 	if e.sess == s {
+		e.lastFin, e.lastFinAt = s, e.now
 		e.sess = nil
 		e.phase = PhaseBooking
 		e.bookingID = s.id
@@ -826,285 +734,9 @@ func (e *Engine) nextSessionID() string {
 	}
 }
 
-// sessionNotes are the pending notes of the open session.
-func (e *Engine) sessionNotes() []pendingNote {
-	if e.sess == nil {
-		return nil
-	}
-	var out []pendingNote
-	for _, n := range e.notes {
-		if n.Session == e.sess.id {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 func (e *Engine) sessTotal() int64 {
 	if e.sess == nil {
 		return 0
 	}
 	return e.sess.total
-}
-
-// ---- journal ----
-
-// append writes non-money records. While the journal is known to fail it
-// refuses at once until the retry time, so a broken disk is not hammered by
-// every event; at the retry time held money goes first, keeping order.
-func (e *Engine) append(recs ...journal.Record) (uint64, error) {
-	if e.jErr != nil {
-		if e.now.Before(e.jRetryAt) {
-			return 0, errJournalDown
-		}
-		if !e.recoverJournal() {
-			return 0, errJournalDown
-		}
-	}
-	seq, err := e.j.Append(recs...)
-	if err != nil {
-		e.journalFailed(err)
-		return 0, err
-	}
-	return seq, nil
-}
-
-// appendMoney writes a record that stands for money (or a note's
-// settlement): it cannot be refused, so when the journal fails it is held in
-// memory, logged with device and amount, and retried on every Tick.
-func (e *Engine) appendMoney(recs ...journal.Record) {
-	seq, err := e.append(recs...)
-	if err != nil {
-		for _, r := range recs {
-			e.hold(r, err)
-		}
-		return
-	}
-	for i, r := range recs {
-		e.applied(r, seq+uint64(i))
-	}
-}
-
-func (e *Engine) hold(r journal.Record, err error) {
-	var c journal.Credit
-	if r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed {
-		_ = r.Decode(&c)
-	}
-	e.log.Error("engine: journal failed; kept in memory only until it works again",
-		"kind", string(r.Kind), "session", r.Session, "device", c.Device, "key", c.Key,
-		"amount", c.Amount, "note_id", c.NoteID, "err", err)
-	e.held = append(e.held, r)
-}
-
-// applied counts a record the journal has taken.
-func (e *Engine) applied(r journal.Record, seq uint64) {
-	var c journal.Credit
-	switch r.Kind {
-	case journal.KindCredit:
-		if s := e.sessionByID(r.Session); s != nil && r.Decode(&c) == nil {
-			s.total += c.Amount
-			s.lastMoney = e.now
-		}
-	case journal.KindUnclaimed:
-		if r.Decode(&c) == nil {
-			e.unclaimed = append(e.unclaimed, unclaimed{seq: seq, amount: c.Amount})
-		}
-	}
-}
-
-func (e *Engine) journalFailed(err error) {
-	if e.jErr == nil {
-		e.log.Error("engine: journal cannot be written: out of service", "err", err)
-	}
-	e.jErr = err
-	e.jRetryAt = e.now.Add(e.cfg.JournalRetry)
-}
-
-// recoverJournal probes the journal (which may heal it), retries held
-// records and reports whether the journal works again.
-func (e *Engine) recoverJournal() bool {
-	e.jRetryAt = e.now.Add(e.cfg.JournalRetry)
-	// Ask the journal if it can take records (a broken journal heals here),
-	// or without a Probe assume so: the next append finds out, and no money
-	// moves before one succeeds.
-	if p, ok := e.j.(Prober); ok {
-		if err := p.Probe(); err != nil {
-			e.jErr = err
-			return false
-		}
-	}
-	if len(e.held) == 0 {
-		e.log.Info("engine: journal back in service")
-		e.jErr = nil
-		return true
-	}
-	recs := slices.Clone(e.held)
-	for i, r := range recs {
-		// Credit for a session no longer open is nobody's yet: unclaimed.
-		if r.Kind == journal.KindCredit && e.sessionByID(r.Session) == nil {
-			var c journal.Credit
-			if r.Decode(&c) == nil {
-				c.NoteID = ""
-				recs[i] = journal.New(journal.KindUnclaimed, "", r.Time, c)
-			}
-		}
-	}
-	seq, err := e.j.Append(recs...)
-	if err != nil {
-		e.jErr = err
-		return false
-	}
-	e.held = nil
-	for i, r := range recs {
-		e.applied(r, seq+uint64(i))
-	}
-	e.log.Info("engine: journal works again; held records written", "records", len(recs))
-	e.jErr = nil
-	return true
-}
-
-// ---- acceptors and state ----
-
-func (e *Engine) wantAccepting() bool {
-	return !e.shutdown && e.phase == PhaseSession && e.sess != nil && e.jErr == nil &&
-		!e.sess.finishReq && !maxReached(e.sess.total, e.cfg.MaxTopup, e.cfg.Accepted)
-}
-
-func (e *Engine) acceptingCmd() []Command {
-	if w := e.wantAccepting(); w != e.accepting {
-		e.accepting = w
-		return []Command{SetAccepting{On: w}}
-	}
-	return nil
-}
-
-// outOfService says why the kiosk cannot take money, "" when it can.
-func (e *Engine) outOfService() string {
-	if e.shutdown {
-		return "The kiosk is shutting down."
-	}
-	if e.jErr != nil {
-		return "Payments cannot be saved right now (" + e.jErr.Error() + "). No money is taken until this is fixed."
-	}
-	return deviceOutage(e.cfg.CardReader, e.cfg.AcceptorNames, e.devices)
-}
-
-func (e *Engine) displayPhase() Phase {
-	switch e.phase {
-	case PhaseIdle:
-		if e.outOfService() != "" {
-			return PhaseOutOfService
-		}
-	case PhaseLookingUp, PhaseNotRegistered, PhaseSession:
-		if e.jErr != nil || e.shutdown {
-			return PhaseOutOfService
-		}
-	}
-	return e.phase
-}
-
-func (e *Engine) snapshot() {
-	st := State{
-		Phase:     e.displayPhase(),
-		MinTopup:  e.cfg.MinTopup,
-		MaxTopup:  e.cfg.MaxTopup,
-		Receipt:   cloneReceipt(e.receipt),
-		Currency:  e.cfg.Currency,
-		Accepted:  slices.Clone(e.cfg.Accepted),
-		Devices:   map[string]devices.StatusChange{},
-		Queue:     e.queue,
-		Unclaimed: 0,
-	}
-	for k, v := range e.devices {
-		st.Devices[k] = v
-	}
-	for _, u := range e.unclaimed {
-		st.Unclaimed += u.amount
-	}
-	if st.Phase == PhaseOutOfService {
-		st.OutOfService = e.outOfService()
-	}
-	switch e.phase {
-	case PhaseLookingUp:
-		st.SessionID = e.lookupID
-		st.Card = devices.MaskCard(e.lookupCard)
-	case PhaseNotRegistered:
-		st.Card = devices.MaskCard(e.rejected)
-		st.Inactive = e.rejectedInactive
-	case PhaseSession:
-		s := e.sess
-		st.SessionID = s.id
-		st.User = cloneUser(s.user)
-		st.Card = devices.MaskCard(s.card)
-		st.Offline = s.offline
-		st.Total = s.total
-		st.BelowMin = s.total > 0 && s.total < e.cfg.MinTopup
-		st.MaxReached = maxReached(s.total, e.cfg.MaxTopup, e.cfg.Accepted)
-		st.FinishAt, _ = e.finishAt()
-		st.CloseAt = e.closeAt()
-	case PhaseBooking, PhaseCredited, PhaseSavedOffline:
-		st.SessionID = e.bookingID
-		if e.receipt != nil {
-			st.Total = e.receipt.Amount
-		}
-		if f := e.finished; f != nil {
-			st.User = cloneUser(f.user)
-			st.Card = devices.MaskCard(f.card)
-			st.Offline = f.offline
-		}
-	}
-	e.fillNotices(&st)
-	st.Voucher = e.voucherView()
-	prev := e.lastState
-	prev.Now = time.Time{}
-	st.Seq = prev.Seq
-	if !e.stateValid || !reflect.DeepEqual(st, prev) {
-		e.seq++
-		st.Seq = e.seq
-		e.stateValid = true
-	}
-	st.Now = e.now
-	e.lastState = st
-}
-
-func (s State) clone() State {
-	c := s
-	c.User = cloneUser(s.User)
-	c.Receipt = cloneReceipt(s.Receipt)
-	c.Voucher = cloneVoucherView(s.Voucher)
-	c.Accepted = slices.Clone(s.Accepted)
-	if s.Devices != nil {
-		c.Devices = make(map[string]devices.StatusChange, len(s.Devices))
-		for k, v := range s.Devices {
-			c.Devices[k] = v
-		}
-	}
-	return c
-}
-
-func cloneUser(u *User) *User {
-	if u == nil {
-		return nil
-	}
-	c := *u
-	c.Balance = cloneInt(u.Balance)
-	return &c
-}
-
-func cloneReceipt(r *Receipt) *Receipt {
-	if r == nil {
-		return nil
-	}
-	c := *r
-	c.NewBalance = cloneInt(r.NewBalance)
-	c.Vouchers = slices.Clone(r.Vouchers)
-	return &c
-}
-
-func cloneInt(p *int64) *int64 {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }

@@ -345,12 +345,8 @@ func TestUnclaimedCashClaimedByNextCard(t *testing.T) {
 	if st.Phase != PhaseIdle || st.Unclaimed != 70 || len(h.tj.kinds(journal.KindUnclaimed)) != 2 {
 		t.Fatalf("unclaimed %d, phase %v", st.Unclaimed, st.Phase)
 	}
-	h.open("1", nil) // a card MyQ does not know leaves it unclaimed
-	if h.st().Unclaimed != 70 {
-		t.Fatal("unregistered card took the unclaimed cash")
-	}
 	h.adv(15 * time.Second)
-	h.open("2", &alice)
+	h.open("2", &alice) // the first card tapped within claim_window
 	st = h.st()
 	if st.Total != 70 || st.Unclaimed != 0 || !st.BelowMin {
 		t.Fatalf("claim: total %d unclaimed %d", st.Total, st.Unclaimed)
@@ -508,8 +504,10 @@ func TestRestoreFinishesAndCancels(t *testing.T) {
 	if n := len(h.tj.kinds(journal.KindCancel)); n != 1 {
 		t.Fatalf("%d cancels, want 1", n)
 	}
+	// Cash from before the restart is claimable by no card (how long ago
+	// it went in cannot be told); it stays in the ledger for the cash-up.
 	st := h.st()
-	if st.Phase != PhaseIdle || st.Unclaimed != 50 {
+	if st.Phase != PhaseIdle || st.Unclaimed != 0 || h.tj.j.Ledger().Cash().Unclaimed != 50 {
 		t.Fatalf("after restore: %v unclaimed %d", st.Phase, st.Unclaimed)
 	}
 	if len(h.tj.j.Ledger().OpenSessions()) != 0 || len(h.tj.j.Ledger().Pending()) != 1 {
@@ -538,8 +536,13 @@ func TestShutdown(t *testing.T) {
 		if cmds := h.do(devices.CardRead{Device: "card", Number: "2"}); len(cmds) != 0 {
 			t.Fatal("card taken after shutdown")
 		}
-		h.coin(10) // still journaled, never lost
-		if h.st().Unclaimed != 10 || (!money && h.st().Phase != PhaseOutOfService) {
+		cmds = h.coin(10) // still journaled, never lost
+		if money {
+			// Just after the finish: a follow-on top-up of the same student.
+			if f, ok := find[Book](cmds); !ok || f.Finish.UserID != alice.ID || f.Finish.Total != 10 || f.Finish.Reference == b.Finish.Reference {
+				t.Fatalf("coin after the shutdown's finish: %#v", cmds)
+			}
+		} else if h.st().Unclaimed != 10 || h.st().Phase != PhaseOutOfService {
 			t.Fatalf("after shutdown: %+v", h.st())
 		}
 	}
@@ -707,7 +710,9 @@ func TestSessionIDFormat(t *testing.T) {
 	if id != "261123-221530-7f3a" {
 		t.Fatal(id)
 	}
-	if a, b := RandomID(), RandomID(); len(a) != 6 || a == b {
+	// Issue 11 item 5: at least 64 random bits, so a clock that boots into
+	// the same wrong second and a wiped state directory cannot repeat one.
+	if a, b := RandomID(), RandomID(); len(a) < 16 || a == b {
 		t.Fatalf("%q %q", a, b)
 	}
 }

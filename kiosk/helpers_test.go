@@ -99,7 +99,7 @@ func testConfig() Config {
 		IdleFinish: 20 * time.Second, CardTimeout: 30 * time.Second,
 		MessageFor: 15 * time.Second, BookingWait: 8 * time.Second,
 		Accepted:   []int64{10, 50, 100, 200, 500, 1000, 2000},
-		CardReader: "card", AcceptorNames: []string{"coins", "notes"},
+		CardReader: "card", AcceptorNames: []string{"coins", "notes"}, Escrowing: []string{"notes"},
 	}
 }
 
@@ -134,6 +134,7 @@ func (h *harness) restart(cfg Config) []Command {
 	cfg.Log = testLog(h.t)
 	h.e = NewEngine(cfg, h.tj, h.now, h.newID)
 	rs := RestoredFrom(h.tj.j.Ledger())
+	h.e.RestoreUnacked(rs.Unacked)
 	h.last = h.e.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes)
 	return h.last
 }

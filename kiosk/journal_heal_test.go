@@ -158,9 +158,10 @@ func TestLateNoteBecomesUnclaimedCash(t *testing.T) {
 			if cash.Accepted != 600+inSession || cash.Pending != 100 || cash.Unclaimed != 500 || cash.InSession != inSession {
 				t.Fatalf("cash %+v", cash)
 			}
+			// A late note is its own student's: no other card may claim it.
 			st := h.st()
-			if st.Unclaimed != 500 {
-				t.Fatalf("screen unclaimed %d", st.Unclaimed)
+			if st.Unclaimed != 0 {
+				t.Fatalf("screen offers the late note to the next card: unclaimed %d", st.Unclaimed)
 			}
 			if other {
 				if st.Total != 50 || st.User.ID != 8 {
@@ -168,13 +169,13 @@ func TestLateNoteBecomesUnclaimedCash(t *testing.T) {
 				}
 				return
 			}
-			// The next card claims it.
+			// The next card does not get it; the cash-up does.
 			h.open("3", &User{ID: 9})
-			if st := h.st(); st.Total != 500 || st.Unclaimed != 0 {
-				t.Fatalf("claim: total %d unclaimed %d", st.Total, st.Unclaimed)
+			if st := h.st(); st.Total != 0 {
+				t.Fatalf("the next card claimed a late note: total %d", st.Total)
 			}
-			if c := h.tj.j.Ledger().Cash(); c.Unclaimed != 0 || c.InSession != 500 || c.Accepted != 600 {
-				t.Fatalf("cash after claim %+v", c)
+			if c := h.tj.j.Ledger().Cash(); c.Unclaimed != 500 || c.Accepted != 600 {
+				t.Fatalf("cash after the next card %+v", c)
 			}
 		})
 	}

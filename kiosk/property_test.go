@@ -196,6 +196,9 @@ func TestPropertyMoneyConserved(t *testing.T) {
 			for _, u := range led.Unclaimed() {
 				inJournal += u.Credit.Amount
 			}
+			// A note credit that cannot be attributed (lost id, not the
+			// newest note in escrow) is a discrepancy for the cash-up.
+			inJournal += led.Cash().Attention
 			if inJournal+e.HeldMoney()+lost != credited {
 				rt.Fatalf("step %d: journal %d + held %d + lost %d != credited %d", i, inJournal, e.HeldMoney(), lost, credited)
 			}

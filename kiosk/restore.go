@@ -29,16 +29,20 @@ func (e *Engine) Restore(open []journal.OpenSession, unclaimedCash []journal.Unc
 		}
 	}
 	for _, u := range unclaimedCash {
-		e.unclaimed = append(e.unclaimed, unclaimed{seq: u.Seq, amount: u.Credit.Amount})
+		// Inserted before this process started: how long ago cannot be
+		// told (the journal's clock is not trusted), so no card may claim
+		// it; it is reported for the cash-up.
+		e.unclaimed = append(e.unclaimed, unclaimed{seq: u.Seq, amount: u.Credit.Amount, closed: true})
 	}
 	var resume *session
 	for _, o := range open {
+		// Timers count from this process's start, never from journal
+		// times: the wall clock may have gone backwards across the restart
+		// (a board with no real-time clock), which would freeze the session
+		// until the clock caught up again. opened only orders sessions.
 		s := &session{
 			id: o.ID, card: o.Open.Card, offline: o.Open.Offline, opened: o.Opened,
-			total: o.Total, lastMoney: o.LastCredit, activity: e.now,
-		}
-		if s.lastMoney.IsZero() {
-			s.lastMoney = o.Opened
+			total: o.Total, lastMoney: e.now, activity: e.now,
 		}
 		switch {
 		case o.Resolved != nil:
@@ -47,7 +51,10 @@ func (e *Engine) Restore(open []journal.OpenSession, unclaimedCash []journal.Unc
 			s.user = &User{ID: o.Open.UserID, Username: o.Open.Username, FullName: o.Open.FullName}
 		}
 		hasNote := slices.ContainsFunc(e.notes, func(n pendingNote) bool { return n.Session == o.ID })
-		if hasNote && (resume == nil || !s.opened.Before(resume.opened)) {
+		// open is in journal order (OpenSessions sorts by the open's
+		// Seq), so the last one with a note is the newest whatever the
+		// clock said.
+		if hasNote {
 			if resume != nil {
 				e.closing = append(e.closing, closing{s: resume, reason: ReasonRestart})
 			}

@@ -101,9 +101,12 @@ func SessionID(now time.Time, random string) string {
 	return now.UTC().Format("060102-150405") + "-" + random
 }
 
-// RandomID is 3 bytes from crypto/rand in hex ("7f3a9c").
+// RandomID is 8 bytes (64 bits) from crypto/rand in hex
+// ("7f3a9c01d2e4b856"): the session id is the transaction reference, and a
+// kiosk with no real-time clock can boot into a second it used before, with
+// its state directory wiped; the randomness alone keeps references apart.
 func RandomID() string {
-	var b [3]byte
+	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux (Go 1.24+: it panics instead)
 	return hex.EncodeToString(b[:])
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +44,10 @@ type Restored struct {
 	Open         []journal.OpenSession
 	Unclaimed    []journal.UnclaimedCash
 	PendingNotes []journal.NoteEscrow
+	Unacked      map[string]journal.UnackedCredit
+	// Pieces are the pieces in the cash boxes since the last cash-up
+	// (CashTotals.Pieces), for the capacity rule.
+	Pieces map[string]int64
 }
 
 // RestoredFrom reads what Restore needs from a ledger snapshot.
@@ -50,7 +55,7 @@ func RestoredFrom(s journal.Snapshot) Restored {
 	if s.Ledger == nil {
 		return Restored{}
 	}
-	return Restored{Open: s.OpenSessions(), Unclaimed: s.Unclaimed(), PendingNotes: s.PendingNotes()}
+	return Restored{Open: s.OpenSessions(), Unclaimed: s.Unclaimed(), PendingNotes: s.PendingNotes(), Pieces: s.Cash().Pieces, Unacked: s.Unacked()}
 }
 
 // RunnerConfig wires the engine to the world.
@@ -134,6 +139,8 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	// before Run) is the restored one, not a blank idle screen over a
 	// session that is about to come back. Its commands wait for Run.
 	rs := cfg.Restore
+	r.eng.RestoreUnacked(rs.Unacked)
+	r.eng.boxes.set(CashboxPieces{Pieces: rs.Pieces})
 	r.restored = r.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes)
 	r.state = r.eng.State()
 	return r, nil
@@ -235,9 +242,6 @@ func (r *Runner) drain(ctx context.Context, wg *sync.WaitGroup, events <-chan de
 
 func (r *Runner) handle(ctx context.Context, wg *sync.WaitGroup, ev any) {
 	r.exec(ctx, wg, r.eng.Handle(ev, r.cfg.Clock.Now()))
-	if c, ok := ev.(devices.Credit); ok && c.Ack != nil {
-		c.Ack() // journaled (Handle returned): the driver may confirm it to the device
-	}
 	r.publish()
 }
 
@@ -246,7 +250,7 @@ func (r *Runner) exec(ctx context.Context, wg *sync.WaitGroup, cmds []Command) {
 		switch c := c.(type) {
 		case SetAccepting:
 			for _, a := range r.cfg.Acceptors {
-				a.SetAccepting(c.On)
+				a.SetAccepting(c.On && !slices.Contains(c.Refuse, a.Name()))
 			}
 		case Decide:
 			if c.Escrow.Decide == nil {
@@ -269,6 +273,8 @@ func (r *Runner) exec(ctx context.Context, wg *sync.WaitGroup, cmds []Command) {
 				r.Post(res)
 				r.balance(ctx, res)
 			}()
+		case AckCredit:
+			c.Ack() // durable in the journal: the driver may confirm it to the device
 		case CacheUser:
 			if err := r.cfg.Cache.Put(c.Card, c.User, r.cfg.Clock.Now()); err != nil {
 				r.log.Warn("kiosk: card cache not saved", "err", err)
@@ -307,11 +313,16 @@ func (r *Runner) lookup(ctx context.Context, c LookupCard) LookupResult {
 		res.User = &u
 	case errors.Is(err, ErrNotRegistered):
 		res.NotFound = true
+		// The card is nobody's now: a cached owner must not be used the
+		// next time MyQ is unreachable.
+		if err := r.cfg.Cache.Remove(c.Card); err != nil {
+			r.log.Warn("kiosk: card cache entry not removed", "card", devices.MaskCard(c.Card), "err", err)
+		}
 	case errors.Is(err, ErrInactive):
 		res.NotFound, res.Inactive = true, true
 	default:
 		res.Err = err
-		if cu, ok := r.cfg.Cache.Get(c.Card); ok {
+		if cu, ok := r.cfg.Cache.Get(c.Card, r.cfg.Clock.Now()); ok {
 			res.User = &cu
 		}
 		r.log.Warn("kiosk: card lookup failed", "card", devices.MaskCard(c.Card), "cached", res.User != nil, "err", err)

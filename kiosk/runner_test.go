@@ -182,7 +182,7 @@ func TestRunnerTopUpAgainstFakeMyQ(t *testing.T) {
 	if !g.acc.accepting() {
 		t.Fatal("acceptor not enabled")
 	}
-	if u, ok := g.cache.Get(testCard); !ok || u.ID != 41 {
+	if u, ok := g.cache.Get(testCard, g.clock.Now()); !ok || u.ID != 41 {
 		t.Fatal("card not cached after a found lookup")
 	}
 	g.send(devices.Credit{Device: "coins", Key: "5", Amount: 200})
@@ -352,5 +352,19 @@ func TestRunnerJournalsBufferedCreditWhenStopped(t *testing.T) {
 		if len(events) != 0 {
 			t.Fatalf("try %d: %d events left unhandled", i, len(events))
 		}
+	}
+}
+
+// Issue 11 item 6: a card MyQ says is not registered is forgotten by the
+// card cache, so a later outage cannot book to its previous owner.
+func TestRunnerForgetsUnregisteredCard(t *testing.T) {
+	g := newRunnerRig(t)
+	if err := g.cache.Put("0000000777", User{ID: 41, Username: "eva"}, g.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	g.send(devices.CardRead{Device: "card", Number: "0000000777"})
+	g.waitFor("not registered", func(s State) bool { return s.Phase == PhaseNotRegistered })
+	if _, ok := g.cache.Get("0000000777", g.clock.Now()); ok {
+		t.Fatal("the card cache still names an owner for a card MyQ does not know")
 	}
 }

@@ -121,12 +121,19 @@ type State struct {
 	Devices map[string]devices.StatusChange // latest status per device name
 	Queue   QueueStatus
 
+	// Cashboxes is each acceptor's cash-box fill since the last cash-up.
+	Cashboxes []CashboxFill
+	// NotesRefused / CoinsRefused: every note validator (coin acceptor) is
+	// refusing money because its cash box is near full; the screen says
+	// which kind of cash is still taken.
+	NotesRefused bool
+	CoinsRefused bool
 	// Unrecognised counts cash taken but not valued (two coins merged, a
 	// pulse train cut short) since the kiosk was last idle; the student is
 	// told at once and on the receipt screen.
 	Unrecognised int
 	// Notice answers a key or card the engine refused or ignored, until
-	// NoticeUntil (PhaseSession only).
+	// NoticeUntil (PhaseSession; on PhaseIdle only NoticeVoucherNeedsCard).
 	Notice      Notice
 	NoticeUntil time.Time
 	// MessageUntil is when the not-registered or receipt screen gives way
@@ -135,4 +142,7 @@ type State struct {
 	// Voucher is the voucher part of a session screen; nil when vouchers
 	// are off or no session is open.
 	Voucher *VoucherView
+	// CardPausedUntil is when the card reader, paused after a run of
+	// unregistered cards, takes cards again; zero when not paused.
+	CardPausedUntil time.Time
 }

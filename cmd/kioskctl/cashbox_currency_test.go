@@ -29,7 +29,8 @@ func (journalBackend) Status(context.Context) (control.Status, error) { return c
 func (journalBackend) Queue(context.Context) ([]control.QueueItem, error) {
 	return nil, nil
 }
-func (journalBackend) Flush(context.Context) error { return nil }
+func (journalBackend) Flush(context.Context) error                   { return nil }
+func (journalBackend) AckJournalDamage(context.Context) (int, error) { return 0, nil }
 func (journalBackend) Cashup(context.Context, string) (control.Cash, error) {
 	return control.Cash{}, errors.New("not in this test")
 }

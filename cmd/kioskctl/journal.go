@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk/control"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
@@ -57,6 +58,21 @@ A torn last line (power cut) is reported; kioskd cuts it at start.`,
 	_ = c.MarkFlagDirname("state-dir")
 	g.AddCommand(withExitCodes(c, `0 the journal is good (a torn last line included), 1 a bad record
 or an unreadable journal, 2 wrong usage.`))
+	g.AddCommand(daemonCommand(&cobra.Command{
+		Use:   "ack-damage",
+		Short: "acknowledge the alert for journal bytes kioskd cut at start",
+		Long: `kioskd keeps journal bytes it cuts at start (a torn or damaged last line) in
+STATE_DIR/journal-damaged-<byte offset> and shows an alert until a technician
+acknowledges it. The files are renamed *.acknowledged, never deleted.`,
+		Example: "  sudo kioskctl journal ack-damage",
+	}, "0 acknowledged, 1 kioskd not running, 2 wrong usage.", func(ctx context.Context, c *control.Client, _ []string) error {
+		n, err := c.AckJournalDamage(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d journal damage alert(s) acknowledged\n", n)
+		return nil
+	}))
 	return g
 }
 

@@ -100,7 +100,7 @@ func (d *daemon) Status(ctx context.Context) (control.Status, error) {
 		Version: version, KioskID: d.cfg.Kiosk.ID, Started: d.started, Phase: st.Phase.String(),
 		Reason: st.OutOfService, Online: q.Online, Pending: q.Pending, Attention: q.NeedsAttention,
 		LastError: q.LastError, Unclaimed: st.Unclaimed, Currency: d.cfg.Kiosk.Currency,
-		Devices: map[string]control.Device{},
+		Devices: map[string]control.Device{}, JournalDamage: d.journal.Damage(),
 	}
 	if !q.OldestPending.IsZero() {
 		t := q.OldestPending
@@ -109,6 +109,7 @@ func (d *daemon) Status(ctx context.Context) (control.Status, error) {
 	for name, s := range st.Devices {
 		out.Devices[name] = control.Device{Status: s.Status.String(), Detail: s.Detail, Since: s.At}
 	}
+	out.Cashbox = cashboxFill(st.Cashboxes)
 	return out, nil
 }
 
@@ -133,7 +134,20 @@ func (d *daemon) Flush(ctx context.Context) error {
 func (d *daemon) Cash(ctx context.Context) (control.Cash, error) {
 	l := d.journal.Ledger()
 	v := l.Vouchers()
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: l.Cash(), Vouchers: &v}, nil
+	c := control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: l.Cash(), Vouchers: &v, JournalDamage: d.journal.Damage()}
+	if r := d.runner.Load(); r != nil {
+		c.Fill = cashboxFill(r.State().Cashboxes)
+	}
+	return c, nil
+}
+
+// AckJournalDamage implements control.Backend.
+func (d *daemon) AckJournalDamage(ctx context.Context) (int, error) {
+	n, err := d.journal.AckDamage()
+	if n > 0 {
+		d.log.Info("journal damage acknowledged by the technician", "files", n)
+	}
+	return n, err
 }
 
 // Cashup implements control.Backend: it journals what the box should hold;
@@ -151,9 +165,12 @@ func (d *daemon) Cashup(ctx context.Context, by string) (control.Cash, error) {
 	if _, err := d.journal.Append(rec); err != nil {
 		return control.Cash{}, fmt.Errorf("journal the cash-up: %w", err)
 	}
+	if r := d.runner.Load(); r != nil {
+		r.Post(kiosk.CashboxPieces{Pieces: d.journal.Ledger().Cash().Pieces}) // the boxes are empty again
+	}
 	d.log.Info("cash-up", "by", by, "accepted", totals.Accepted, "committed", totals.Committed,
 		"pending", totals.Pending, "unclaimed", totals.Unclaimed)
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals, Vouchers: &vouchers}, nil
+	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: totals, Vouchers: &vouchers, JournalDamage: d.journal.Damage()}, nil
 }
 
 // directory adapts the MyQ client to the engine's card lookup.
@@ -213,7 +230,20 @@ func (t *technician) report(totals journal.CashTotals) ui.CashReport {
 	if totals.Unrecognised > 0 {
 		r.Unrecognised = append(r.Unrecognised, fmt.Sprintf("%d unrecognised coin(s): count them by hand", totals.Unrecognised))
 	}
+	r.Alerts = damageAlerts(t.d.journal.Damage())
 	return r
+}
+
+// damageAlerts words the journal damage alert for the technician menu and
+// the cash-up: the bytes are kept, the cash may not add up until someone
+// has looked.
+func damageAlerts(ds []journal.Damage) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprintf("journal bytes at offset %d (%d bytes) were cut at start and kept in %s: count the cash box, then run 'kioskctl journal ack-damage'",
+			d.Offset, d.Size, d.Name))
+	}
+	return out
 }
 
 func (t *technician) Cash() (ui.CashReport, error) {

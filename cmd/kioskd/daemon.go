@@ -16,13 +16,17 @@ import (
 
 	"github.com/printroom/voucherkiosk/api"
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/devices/bill"
 	"github.com/printroom/voucherkiosk/kiosk"
 	"github.com/printroom/voucherkiosk/kiosk/booking"
 	"github.com/printroom/voucherkiosk/kiosk/config"
 	"github.com/printroom/voucherkiosk/kiosk/control"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
+	"github.com/printroom/voucherkiosk/kiosk/logging"
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
+	"github.com/printroom/voucherkiosk/kiosk/pinlock"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
 	"github.com/printroom/voucherkiosk/kiosk/voucherlink"
 )
@@ -48,12 +52,13 @@ const shutdownBudget = 4500 * time.Millisecond
 
 // newLogger logs to stderr, unless stderr is the terminal the kiosk screen
 // draws on: then to kioskd.log in the state directory, so log lines never
-// scribble over what the student reads. Under systemd stderr is the journal.
+// scribble over what the student reads. Under systemd stderr is the journal:
+// each line then carries its syslog priority.
 func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) (*slog.Logger, func(), error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		path := filepath.Join(stateDir, "kioskd.log")
-		lf, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		lf, err := statedir.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open log file: %w", err)
 		}
@@ -61,6 +66,9 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) 
 			fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
 		}
 		return slog.New(slog.NewTextHandler(lf, opts)), func() { lf.Close() }, nil
+	}
+	if f, ok := stderr.(*os.File); ok && logging.ToJournal(os.Getenv, f) {
+		return slog.New(logging.NewJournalHandler(stderr, opts)), func() {}, nil
 	}
 	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
 }
@@ -71,6 +79,9 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	stateDir := cfg.Kiosk.StateDir
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
+	}
+	if err := statedir.Check(stateDir); err != nil {
+		return err
 	}
 	log, closeLog, err := newLogger(o.stderr, o.level, stateDir, o.quietLogFile)
 	if err != nil {
@@ -116,6 +127,7 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("card cache: %w", err)
 	}
+	cache.SetTTL(cfg.Kiosk.CardCacheTTL)
 	receiptKey, err := receipt.LoadOrCreateKey(cfg.Kiosk.ReceiptKeyFile)
 	if err != nil {
 		return fmt.Errorf("receipt key: %w", err)
@@ -125,14 +137,16 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	// No OnBalance: the receipt's balance is the lookup's plus the amount
 	// (kiosk engine), which saves a request per top-up.
 	booker, err := booking.New(booking.Config{
-		Client:      client,
-		Journal:     j,
-		KioskID:     cfg.Kiosk.ID,
-		Log:         log.With("part", "booking"),
-		OnResult:    d.bookingResult,
-		OnStatus:    d.queueStatus,
-		OnAPIError:  d.metrics.APIError,
-		OnCommitted: d.metrics.Topup,
+		Client:       client,
+		Journal:      j,
+		KioskID:      cfg.Kiosk.ID,
+		DrainSpacing: cfg.MyQ.DrainSpacing,
+		Log:          log.With("part", "booking"),
+		OnResult:     d.bookingResult,
+		OnStatus:     d.queueStatus,
+		OnAPIError:   d.metrics.APIError,
+		OnCommitted:  d.metrics.Topup,
+		Values:       hw.values, MaxTopup: cfg.Kiosk.MaxTopup,
 	})
 	if err != nil {
 		return fmt.Errorf("booking: %w", err)
@@ -148,8 +162,12 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 
 	events := make(chan devices.Event, 64)
 	acceptorNames := make([]string, 0, len(hw.acceptors))
+	var escrowing []string // bill validators: a note waits in escrow before it stacks
 	for _, a := range hw.acceptors {
 		acceptorNames = append(acceptorNames, a.Name())
+		if _, ok := a.(*bill.Validator); ok {
+			escrowing = append(escrowing, a.Name())
+		}
 	}
 	runner, err := kiosk.NewRunner(kiosk.RunnerConfig{
 		Engine: kiosk.Config{
@@ -157,7 +175,9 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			MinTopup: cfg.Kiosk.MinTopup, MaxTopup: cfg.Kiosk.MaxTopup,
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
-			Log: log.With("part", "engine"), Voucher: voucherRules,
+			ClaimWindow: cfg.Kiosk.ClaimWindow, Escrowing: escrowing,
+			OnCardPause: func(time.Duration) { d.metrics.CardPause() }, OnCardIgnored: d.metrics.CardIgnored,
+			Log: log.With("part", "engine"), Voucher: voucherRules, Cashboxes: cashboxes(cfg, hw.acceptors),
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),
@@ -175,10 +195,19 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 	d.runner.Store(runner)
 
+	pinLock, err := pinlock.Open(filepath.Join(stateDir, "technician-pin.lock"), pinlock.DefaultRule, time.Now)
+	if pinLock == nil {
+		return err
+	}
+	if err != nil {
+		log.Warn("technician pin lockout", "err", err)
+	}
 	screen, err := ui.New(ui.Options{
 		Screen: o.screen, Engine: runner, Languages: cfg.Kiosk.Languages, Currency: cfg.Kiosk.Currency,
 		KioskID: cfg.Kiosk.ID, ReceiptKey: receiptKey, Technician: &technician{d: d},
 		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
+		Greeting: cfg.Kiosk.Greeting, HideBalance: !cfg.Kiosk.ShowBalance,
+		PINLock: pinLock, OnPINFailure: d.metrics.PINFailure,
 		HighContrast: cfg.Kiosk.HighContrast,
 	})
 	if err != nil {
@@ -195,7 +224,8 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 	defer ctl.Close()
 	if cfg.Monitor.Listen != "" {
-		mon, err := monitor.Listen(cfg.Monitor.Listen, d.metrics, d, log.With("part", "monitor"))
+		mon, err := monitor.Listen(monitor.Options{Addr: cfg.Monitor.Listen, AllowRemote: cfg.Monitor.AllowRemote,
+			Metrics: d.metrics, Backend: d, Log: log.With("part", "monitor")})
 		if err != nil {
 			// Monitoring is optional: a busy port must not stop a kiosk
 			// from taking money.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/printroom/voucherkiosk/api"
@@ -180,7 +179,10 @@ func (b *Booker) settle(e *entry, out outcome) {
 		b.lastErr = e.lastErr
 		b.online = api.IsAuth(out.err) // it answered, with a refusal
 		b.failures++
-		b.gateAt = now.Add(b.backoffLocked(b.failures))
+		// Never before MyQ's Retry-After; the jitter on top keeps a fleet
+		// told the same wait from coming back in the same second.
+		wait := api.RetryAfter(out.err) + b.backoffLocked(b.failures)
+		b.gateAt = slotAtOrAfter(now.Add(wait), b.cfg.DrainSpacing, b.phase)
 		if e.attention == "" || e.nextAt.Before(b.gateAt) {
 			e.nextAt = b.gateAt
 		}
@@ -200,6 +202,12 @@ func (b *Booker) settle(e *entry, out outcome) {
 		// MyQ answers again: everything that waited for it is due now (the
 		// in-flight limit still spaces the requests).
 		b.failures, b.gateAt = 0, now
+		if b.cfg.DrainSpacing > 0 {
+			// The answer that reopened the queue took a token request as
+			// well: sit out the next slot, so a fleet coming back at once
+			// does not ask MyQ for more than its drain rate.
+			b.paceAt = slotAtOrAfter(now.Add(b.cfg.DrainSpacing+time.Nanosecond), b.cfg.DrainSpacing, b.phase)
+		}
 		for _, x := range b.order {
 			if !x.done && !x.inflight && x.attention == "" {
 				x.nextAt, x.attempts = now, 0
@@ -241,6 +249,39 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	v := b.view(e)
 	ref, amount := e.finish.Reference, api.Money(e.finish.Total)
 	accepted := false
+
+	if !v.checked {
+		why := b.checkCredits(e)
+		b.set(e, func(e *entry) { e.checked, e.invalid = true, why })
+		v.invalid = why
+	}
+	if v.invalid != "" {
+		return outcome{kind: failAttention, err: errors.New(v.invalid), attention: v.invalid}
+	}
+
+	if v.verify && v.userID != 0 {
+		// Opened from the card cache: the card may have changed owner (or
+		// been unregistered) since MyQ last said whose it was.
+		card := e.finish.Card
+		u, err := b.cfg.Client.FindUserByCard(ctx, card)
+		switch {
+		case errors.Is(err, api.ErrUserNotFound):
+			return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
+				"card %s was opened offline for user %d (%s) from the card cache, but MyQ no longer knows the card: booked to nobody; check who inserted the money, book reference %s by hand, then tell the kiosk's maintainer",
+				maskCard(card), v.userID, e.finish.FullName, ref)}
+		case err != nil:
+			return b.failure(ctx, "find user by card", v.userID, card, err)
+		case u.ID != v.userID:
+			return outcome{kind: failAttention, attention: fmt.Sprintf(
+				"card %s was opened offline for user %d (%s) from the card cache, but MyQ now gives the card to user %d (%s): booked to neither; check who inserted the money, book reference %s by hand, then tell the kiosk's maintainer",
+				maskCard(card), v.userID, e.finish.FullName, u.ID, u.Username, ref)}
+		}
+		accepted = true
+		if err := b.append(journal.KindUserResolved, e.id, journal.UserResolved{UserID: u.ID, Username: u.Username, FullName: u.FullName}); err != nil {
+			return outcome{kind: failLocal, err: err, accepted: accepted}
+		}
+		b.set(e, func(e *entry) { e.verify = false })
+	}
 
 	if v.userID == 0 {
 		card := e.finish.Card
@@ -322,6 +363,55 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	return outcome{committed: true, amount: e.finish.Total}
 }
 
+// unknownStateError: MyQ lists a payment of ours in a state word the kiosk
+// does not know (api.StateUnknown).
+type unknownStateError struct {
+	paymentID, word string
+	seen            int // consecutive listings that showed it
+}
+
+func (e *unknownStateError) Error() string {
+	return fmt.Sprintf("MyQ lists payment %s in the unknown state %q", e.paymentID, e.word)
+}
+
+// missingPaymentError: a payment we sent a commit for is not in MyQ's list.
+type missingPaymentError struct{ paymentID string }
+
+func (e *missingPaymentError) Error() string {
+	return fmt.Sprintf("payment %s, which the kiosk sent a commit for, is not in MyQ's list", e.paymentID)
+}
+
+// checkCredits checks what the journal says the session holds against the
+// configuration: each credit's amount is its configured value, and the
+// total is within max_topup. It returns why not, "" when it holds.
+func (b *Booker) checkCredits(e *entry) string {
+	ref := e.finish.Reference
+	if b.cfg.MaxTopup > 0 && e.finish.Total > b.cfg.MaxTopup {
+		return fmt.Sprintf("the journal says session %s holds %s, more than max_topup %s: it is not booked; compare the cash box with the journal, then book reference %s by hand", e.id, api.Money(e.finish.Total), api.Money(b.cfg.MaxTopup), ref)
+	}
+	if b.cfg.Values == nil {
+		return ""
+	}
+	info, ok := b.cfg.Journal.Session(e.id)
+	if !ok {
+		return ""
+	}
+	for _, c := range info.Credits {
+		want, known := b.cfg.Values[c.Device+":"+c.Key]
+		if !known || want != c.Amount {
+			return fmt.Sprintf("the journal says session %s took %s from %s key %q, which the configuration values at %s: it is not booked; compare the cash box with the journal, then book reference %s by hand", e.id, api.Money(c.Amount), c.Device, c.Key, valueText(want, known), ref)
+		}
+	}
+	return ""
+}
+
+func valueText(v int64, known bool) string {
+	if !known {
+		return "nothing (no such key)"
+	}
+	return api.Money(v).String()
+}
+
 // failure classifies a MyQ error into how the session is retried, with the
 // reason a technician reads when it needs attention.
 func (b *Booker) failure(ctx context.Context, op string, userID int64, card string, err error) outcome {
@@ -357,6 +447,19 @@ func (b *Booker) failure(ctx context.Context, op string, userID int64, card stri
 		b.apiErr("refused")
 		return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
 			"MyQ refused to %s for user %d (%s): check the user and the payment provider in MyQ, then flush the queue", op, userID, msgOf(err))}
+	case errors.As(err, new(*missingPaymentError)):
+		var me *missingPaymentError
+		errors.As(err, &me)
+		return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
+			"payment %s was sent a commit but MyQ does not list it: it may be committed; it is not created again. Check the user's payments in MyQ: if it is committed, nothing is owed; otherwise book the reference by hand, then tell the kiosk's maintainer", me.paymentID)}
+	case errors.As(err, new(*unknownStateError)):
+		var ue *unknownStateError
+		errors.As(err, &ue)
+		if ue.seen < 2 {
+			return outcome{kind: failLocal, err: err} // it may be a passing state: look again soon
+		}
+		return outcome{kind: failAttention, err: err, attention: fmt.Sprintf(
+			"MyQ lists payment %s of this session in the state %q, which the kiosk does not know: it is not counted as committed and no other payment is created; check the payment in MyQ (commit it by hand if it moved no money), then flush the queue", ue.paymentID, ue.word)}
 	case errors.Is(err, api.ErrMalformed) || errors.Is(err, api.ErrResponseTooLarge):
 		b.apiErr("malformed")
 		return outcome{kind: failLocal, err: err}
@@ -392,8 +495,13 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 	}
 	b.shareListing(e, v.userID, ps, listed)
 	ref, amount := e.finish.Reference, api.Money(e.finish.Total)
+	// A reference alone does not make a payment ours (a wiped state
+	// directory or a repeated reference could name another's): the user and
+	// the amount must match too. The id we journaled from MyQ's own answer
+	// is ours by itself.
 	ours := func(p api.Payment) bool {
-		return (p.Description != "" && p.Description == ref) || (v.paymentID != "" && p.ID == v.paymentID)
+		return (p.Description != "" && p.Description == ref && p.Amount == amount && (p.UserID == 0 || p.UserID == v.userID)) ||
+			(v.paymentID != "" && p.ID == v.paymentID)
 	}
 
 	for _, p := range ps {
@@ -408,9 +516,19 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 		}
 		b.log.Info("booking: payment found committed by an earlier attempt", "session", e.id, "payment", p.ID)
 		b.set(e, func(e *entry) { e.paymentID, e.commitTried = p.ID, false })
-		b.rollbackOrphans(ctx, ps, e, p.ID, v.paymentID)
 		return true, nil
 	}
+
+	// A payment of ours in a state word the kiosk does not know may be
+	// committed or not: neither journal it as booked nor create another.
+	for _, p := range ps {
+		if ours(p) && p.State == api.StateUnknown {
+			var seen int
+			b.set(e, func(e *entry) { e.unknownSeen++; seen = e.unknownSeen })
+			return false, &unknownStateError{paymentID: p.ID, word: p.RawState, seen: seen}
+		}
+	}
+	b.set(e, func(e *entry) { e.unknownSeen = 0 })
 
 	cur := v.paymentID
 	if cur != "" {
@@ -419,6 +537,13 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 			if ps[i].ID == cur {
 				idx = i
 			}
+		}
+		if idx < 0 && v.commitTried {
+			// A listing may be incomplete (paged, or a MyQ that drops
+			// entries): absence proves nothing, and a commit of this
+			// payment may have happened. Creating it again could credit
+			// the student twice.
+			return false, &missingPaymentError{paymentID: cur}
 		}
 		if idx < 0 || ps[idx].State == api.StateRolledBack {
 			why := "vanished from MyQ's list"
@@ -438,7 +563,7 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 	}
 	if cur == "" {
 		for _, p := range ps {
-			if p.Description == ref && p.State == api.StateOpen && p.Amount == amount && (p.UserID == 0 || p.UserID == v.userID) {
+			if ours(p) && p.State == api.StateOpen {
 				if err := b.append(journal.KindPaymentCreated, e.id, journal.PaymentCreated{PaymentID: p.ID, UserID: v.userID}); err != nil {
 					return false, err
 				}
@@ -454,23 +579,26 @@ func (b *Booker) reconcile(ctx context.Context, e *entry) (committed bool, err e
 	return false, nil
 }
 
-// rollbackOrphans rolls back open payments of ours that no pending session
-// will commit: this session's others (keep is its payment), and those of
-// this kiosk whose reference is not pending here (a session committed
-// through another payment). Another pending session's payments are left to
-// its own listing: it may be creating one right now. Best effort: an open
-// orphan moves no money.
+// rollbackOrphans rolls back the open payments this session abandoned: its
+// own (same reference, user and amount, or the id it journaled) other than
+// keep, read from the listing this attempt just made. Only this session
+// commits its payments, and it is running here, so none of them can commit
+// behind the listing's back. Other sessions' payments are never touched: a
+// listing is stale the moment it is read, and one of them may have
+// committed since (or be journaled committed already). A session that
+// committed does not roll back either. Best effort: an open orphan moves no
+// money.
 func (b *Booker) rollbackOrphans(ctx context.Context, ps []api.Payment, e *entry, keep, known string) {
-	ref := e.finish.Reference
+	v := b.view(e)
+	ref, amount := e.finish.Reference, api.Money(e.finish.Total)
 	for _, p := range ps {
 		if p.State != api.StateOpen || p.ID == keep {
 			continue
 		}
-		mine := (p.Description != "" && p.Description == ref) || (known != "" && p.ID == known)
+		mine := (p.Description != "" && p.Description == ref && p.Amount == amount && (p.UserID == 0 || p.UserID == v.userID)) ||
+			(known != "" && p.ID == known)
 		if !mine {
-			if !strings.HasPrefix(p.Description, b.refPrefix) || b.pendingRef(p.Description) || isVoucherRef(p.Description) {
-				continue
-			}
+			continue
 		}
 		if err := b.cfg.Client.RollbackPayment(ctx, p.ID); err != nil {
 			b.log.Info("booking: orphan payment not rolled back (it moves no money)", "payment", p.ID, "err", err)
@@ -478,15 +606,6 @@ func (b *Booker) rollbackOrphans(ctx context.Context, ps []api.Payment, e *entry
 		}
 		b.log.Info("booking: orphan payment rolled back", "payment", p.ID, "reference", p.Description)
 	}
-}
-
-// pendingRef reports whether a pending session here has reference ref
-// ("<kiosk id>/<session id>").
-func (b *Booker) pendingRef(ref string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	e, ok := b.entries[strings.TrimPrefix(ref, b.refPrefix)]
-	return ok && e.finish.Reference == ref
 }
 
 // shareListing spares the user's other queued sessions a listing of their

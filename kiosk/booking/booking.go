@@ -32,8 +32,11 @@ import (
 const (
 	DefaultMaxInFlight      = 2
 	DefaultMinBackoff       = time.Second
-	DefaultMaxBackoff       = 5 * time.Minute
+	DefaultMaxBackoff       = time.Minute
 	DefaultAttentionBackoff = 10 * time.Minute
+	// DefaultDrainSpacing paces queued attempts (pace.go): 500 kiosks at 2
+	// requests a session ask about 43 requests/s of MyQ (docs/BENCHMARKS.md).
+	DefaultDrainSpacing = 23 * time.Second
 	// BalanceWait bounds the balance query after a commit: the receipt
 	// never waits longer than this for a number it can live without.
 	BalanceWait = time.Second
@@ -57,6 +60,9 @@ type Config struct {
 	MinBackoff       time.Duration // first retry within; default 1 s
 	MaxBackoff       time.Duration // retry cap; default 5 min
 	AttentionBackoff time.Duration // "needs attention" retries; default 10 min
+	// DrainSpacing: queued (not fresh) attempts start at most one per
+	// spacing, on slots phased by KioskID (pace.go); default 23 s; < 0: off.
+	DrainSpacing time.Duration
 
 	// OnResult answers Book (once with the first outcome, and once more
 	// when a queued session commits later). Called from the Booker's
@@ -73,6 +79,15 @@ type Config struct {
 	OnAPIError func(kind string)
 	// OnCommitted is called with the amount of every commit journaled.
 	OnCommitted func(amount int64)
+
+	// Values maps "<device>:<key>" to the configured amount of that coin
+	// or note; MaxTopup is [kiosk] max_topup (0: none). Before a session is
+	// booked its journaled credits are checked against them: a journal
+	// edited by hand (or damaged into sense) must not move money. A
+	// violation needs attention and is never booked. Nil Values: the
+	// credits are not checked.
+	Values   map[string]int64
+	MaxTopup int64
 }
 
 // Result is the outcome of booking one session, for the screen.
@@ -140,6 +155,17 @@ type entry struct {
 	inflight bool
 	done     bool
 	lastErr  string
+	// verify: the session was opened offline on a cached user: its card is
+	// looked up again before it is booked (cleared once MyQ confirms).
+	verify bool
+	// unknownSeen counts consecutive listings that showed a payment of
+	// this session in a state word the kiosk does not know: once is
+	// retried (logged by the client), twice needs attention.
+	unknownSeen int
+	// checked: the journaled credits were checked against the configured
+	// values (invalid says why they failed, "" they passed).
+	checked bool
+	invalid string
 	// fresh: handed over by Book and not yet attempted; tried at once,
 	// ahead of the queue and past the offline gate.
 	fresh bool
@@ -169,6 +195,8 @@ type Booker struct {
 	// probe at a time, not before gateAt.
 	failures  int
 	gateAt    time.Time
+	paceAt    time.Time     // no queued attempt starts before (a slot)
+	phase     time.Duration // this kiosk's place in DrainSpacing
 	lastErr   string
 	online    bool
 	running   bool
@@ -216,7 +244,12 @@ func New(cfg Config) (*Booker, error) {
 	if cfg.AttentionBackoff <= 0 {
 		cfg.AttentionBackoff = DefaultAttentionBackoff
 	}
+	if cfg.DrainSpacing == 0 {
+		cfg.DrainSpacing = DefaultDrainSpacing
+	}
+	cfg.DrainSpacing = max(cfg.DrainSpacing, 0)
 	return &Booker{
+		phase:     phaseOf(cfg.KioskID, cfg.DrainSpacing),
 		cfg:       cfg,
 		log:       cfg.Log,
 		kick:      make(chan struct{}, 1),
@@ -234,7 +267,7 @@ func (b *Booker) Book(sessionID string, f journal.Finish) {
 	b.mu.Lock()
 	e, ok := b.entries[sessionID]
 	if !ok {
-		e = &entry{id: sessionID, finish: f, finished: now, ord: b.nextOrd, userID: f.UserID}
+		e = &entry{id: sessionID, finish: f, finished: now, ord: b.nextOrd, userID: f.UserID, verify: f.Offline && f.UserID != 0}
 		b.nextOrd++
 		b.entries[sessionID] = e
 		b.order = append(b.order, e)
@@ -258,6 +291,7 @@ func (b *Booker) FlushNow() {
 		}
 	}
 	b.gateAt = now
+	b.paceAt = now // asked for: the first goes now, the rest keep their pace
 	b.mu.Unlock()
 	b.signal()
 }
@@ -395,6 +429,7 @@ func (b *Booker) load() {
 		if e.userID == 0 {
 			e.userID = p.Finish.UserID
 		}
+		e.verify = p.Finish.Offline && e.userID != 0 && !p.Verified
 		if p.PaymentID != "" {
 			e.paymentID = p.PaymentID
 			e.commitTried = true
@@ -458,12 +493,19 @@ func (b *Booker) pickLocked(now time.Time) []*entry {
 		}
 		limit = 1
 	}
+	if now.Before(b.paceAt) {
+		return start
+	}
 	for _, e := range b.order {
 		if b.inflight >= limit {
 			break
 		}
 		if !e.done && !e.inflight && !now.Before(e.nextAt) {
 			take(e)
+			if b.cfg.DrainSpacing > 0 {
+				b.paceAt = slotAtOrAfter(now.Add(time.Nanosecond), b.cfg.DrainSpacing, b.phase)
+				break
+			}
 		}
 	}
 	b.compactLocked()
@@ -510,6 +552,9 @@ func (b *Booker) nextWakeLocked() time.Time {
 		if next.Before(b.gateAt) {
 			next = b.gateAt
 		}
+	}
+	if next.Before(b.paceAt) {
+		next = b.paceAt
 	}
 	return next
 }

@@ -60,7 +60,14 @@ type Kiosk struct {
 	IdleFinish time.Duration
 	// CardTimeout closes a session without money after this long.
 	CardTimeout time.Duration
-	StateDir    string
+	// ClaimWindow: cash inserted while idle may be claimed by the first
+	// card tapped within this long of its insertion; later it is reported
+	// for the cash-up and given to no card. Default 60 s, 10 s..10 min.
+	ClaimWindow time.Duration
+	// CardCacheTTL: how long a cached card -> user answer is trusted when
+	// MyQ is unreachable. Default 30 days (720h), 1 h..365 days.
+	CardCacheTTL time.Duration
+	StateDir     string
 	// ReceiptKeyFile holds the HMAC key for receipt codes; the daemon
 	// generates it when missing. Default: receipt.key in StateDir (the only
 	// place the service may write).
@@ -75,6 +82,11 @@ type Kiosk struct {
 	// HighContrast draws the student's screens in bold light on black with
 	// solid warning bars.
 	HighContrast bool
+	// Greeting is how much of the student's name the screen shows:
+	// GreetingFull, GreetingFirst (default) or GreetingInitials.
+	Greeting string
+	// ShowBalance shows the MyQ balance on screen (default true).
+	ShowBalance bool
 }
 
 // MyQ is the [myq] table.
@@ -87,6 +99,11 @@ type MyQ struct {
 	CAFile         string // empty: system roots
 	Provider       string // recharge provider reference, "external"
 	RequestTimeout time.Duration
+	// DrainSpacing paces queued top-ups after an outage: at most one
+	// starts per spacing, on slots phased by the kiosk id, so a fleet that
+	// comes back together does not knock MyQ over again. About
+	// 2 x kiosks / MyQ's requests per second (500 kiosks at 50/s: 23s).
+	DrainSpacing time.Duration
 }
 
 // Secret is a string that never prints itself, so a secret cannot reach a
@@ -152,11 +169,23 @@ type Acceptor struct {
 	// FixedKey is the eSSP fixed key as 16 hex digits: from fixed_key, or
 	// read from key_file by Load. Empty with Encryption: the factory default.
 	FixedKey Secret
+
+	// CashboxCapacity is how many pieces the acceptor's cash box holds; 0:
+	// not configured, no fill level.
+	CashboxCapacity int
+	// CashboxNearFull is the fill, in percent of CashboxCapacity, at which
+	// an acceptor that can refuse money stops taking it (default 95).
+	CashboxNearFull int
 }
+
+// DefaultCashboxNearFull is cashbox_near_full when the config leaves it out.
+const DefaultCashboxNearFull = 95
 
 // Monitor is the [monitor] table.
 type Monitor struct {
 	Listen string // host:port for /metrics and /status; empty: off
+	// AllowRemote lets Listen be a non-loopback address.
+	AllowRemote bool
 }
 
 // Bounds that keep a typo from becoming a kiosk that books after a day or
@@ -165,7 +194,10 @@ var (
 	idleFinishRange     = [2]time.Duration{3 * time.Second, 10 * time.Minute}
 	cardTimeoutRange    = [2]time.Duration{5 * time.Second, 30 * time.Minute}
 	receiptHoldRange    = [2]time.Duration{5 * time.Second, 5 * time.Minute}
+	claimWindowRange    = [2]time.Duration{10 * time.Second, 10 * time.Minute}
+	cardCacheTTLRange   = [2]time.Duration{time.Hour, 365 * 24 * time.Hour}
 	requestTimeoutRange = [2]time.Duration{time.Second, 5 * time.Minute}
+	drainSpacingRange   = [2]time.Duration{time.Millisecond, 5 * time.Minute}
 	pulseGapRange       = [2]time.Duration{20 * time.Millisecond, 2 * time.Second}
 	pollIntervalRange   = [2]time.Duration{20 * time.Millisecond, 5 * time.Second}
 )
@@ -199,11 +231,11 @@ type rawAcceptor map[string]any
 
 // The keys each table knows: anything else is a Problem.
 var (
-	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast"}
-	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
+	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "greeting", "show_balance", "claim_window", "card_cache_ttl"}
+	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout", "drain_spacing"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
-	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"}
-	monitorKeys    = []string{"listen"}
+	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key", "cashbox_capacity", "cashbox_near_full"}
+	monitorKeys    = []string{"listen", "allow_remote"}
 )
 
 // Parse reads and validates a config from memory. name is the file name
@@ -469,6 +501,8 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	k.CardTimeout = p.duration(m, t, "card_timeout", `"30s"`, cardTimeoutRange, 30*time.Second)
 	k.ReceiptHold = p.duration(m, t, "receipt_hold", `"30s"`, receiptHoldRange, 30*time.Second)
 	k.HighContrast, _ = p.boolean(m, t, "high_contrast")
+	k.ClaimWindow = p.duration(m, t, "claim_window", `"60s"`, claimWindowRange, 60*time.Second)
+	k.CardCacheTTL = p.duration(m, t, "card_cache_ttl", `"720h"`, cardCacheTTLRange, 30*24*time.Hour)
 	k.StateDir = p.path(m, t, "state_dir", `"/var/lib/kioskd"`, false)
 	if k.StateDir != "" && !filepath.IsAbs(k.StateDir) {
 		p.add(t+".state_dir", "%q must be an absolute path; write e.g. state_dir = \"/var/lib/kioskd\"", k.StateDir)
@@ -476,6 +510,7 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	}
 	k.ReceiptKeyFile = p.path(m, t, "receipt_key_file", `"/var/lib/kioskd/receipt.key"`, false)
 	k.TechnicianPINFile = p.path(m, t, "technician_pin_file", `"/etc/kioskd/technician-pin"`, false)
+	p.kioskPrivacy(m, k)
 }
 
 func (p *parser) myq(m map[string]any, q *MyQ) {
@@ -508,6 +543,7 @@ func (p *parser) myq(m map[string]any, q *MyQ) {
 		}
 	}
 	q.RequestTimeout = p.duration(m, t, "request_timeout", `"10s"`, requestTimeoutRange, 10*time.Second)
+	q.DrainSpacing = p.duration(m, t, "drain_spacing", `"23s"`, drainSpacingRange, 23*time.Second)
 }
 
 // checkURL returns the base URL without a trailing slash, or what is wrong.
@@ -662,6 +698,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 		a.Baud = p.baud(m, t)
 		p.values(m, t, &a)
 		p.protocolKeys(m, t, &a)
+		p.cashbox(m, t, &a)
 		c.Acceptors = append(c.Acceptors, a)
 	}
 	var smallest int64
@@ -676,6 +713,29 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 		p.add("kiosk.max_topup", "%s is less than the smallest coin or note (%s): the kiosk could never take money", FormatAmount(c.Kiosk.MaxTopup), FormatAmount(smallest))
 	}
 	nameAcceptors(p.ps, c.Acceptors)
+}
+
+// cashbox reads cashbox_capacity (pieces, optional) and cashbox_near_full
+// (percent, 50..100, default 95).
+func (p *parser) cashbox(m rawAcceptor, t string, a *Acceptor) {
+	a.CashboxNearFull = DefaultCashboxNearFull
+	if n, ok := p.integer(m, t, "cashbox_capacity", "1000"); ok {
+		if n < 1 || n > 1_000_000 {
+			p.add(t+".cashbox_capacity", "%d is not a number of pieces between 1 and 1000000; write e.g. cashbox_capacity = 1000 (or leave it out)", n)
+		} else {
+			a.CashboxCapacity = int(n)
+		}
+	}
+	if n, ok := p.integer(m, t, "cashbox_near_full", "95"); ok {
+		switch {
+		case n < 50 || n > 100:
+			p.add(t+".cashbox_near_full", "%d is not a percentage between 50 and 100; write e.g. cashbox_near_full = 95", n)
+		case a.CashboxCapacity == 0 && m["cashbox_capacity"] == nil:
+			p.add(t+".cashbox_near_full", "has no effect without cashbox_capacity; add e.g. cashbox_capacity = 1000")
+		default:
+			a.CashboxNearFull = int(n)
+		}
+	}
 }
 
 func (p *parser) values(m rawAcceptor, t string, a *Acceptor) {
@@ -817,6 +877,7 @@ func (p *parser) monitor(m map[string]any, mon *Monitor) {
 		return
 	}
 	mon.Listen = s
+	p.monitorRemote(m, mon)
 }
 
 // Load reads the config file, validates it, and resolves what depends on the

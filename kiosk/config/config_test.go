@@ -370,3 +370,36 @@ z = 2
 		}
 	}
 }
+
+// Issue 11: [kiosk] claim_window (default 60 s, 10 s..10 min) and
+// card_cache_ttl (default 30 days).
+func TestClaimWindowAndCardCacheTTL(t *testing.T) {
+	c := mustParse(t, base)
+	if c.Kiosk.ClaimWindow != time.Minute || c.Kiosk.CardCacheTTL != 30*24*time.Hour {
+		t.Fatalf("defaults %v %v", c.Kiosk.ClaimWindow, c.Kiosk.CardCacheTTL)
+	}
+	c = mustParse(t, strings.Replace(base, `idle_finish = "20s"`, "idle_finish = \"20s\"\nclaim_window = \"2m\"\ncard_cache_ttl = \"48h\"", 1))
+	if c.Kiosk.ClaimWindow != 2*time.Minute || c.Kiosk.CardCacheTTL != 48*time.Hour {
+		t.Fatalf("set %v %v", c.Kiosk.ClaimWindow, c.Kiosk.CardCacheTTL)
+	}
+	if _, err := Parse([]byte(strings.Replace(base, `idle_finish = "20s"`, "idle_finish = \"20s\"\nclaim_window = \"5s\"", 1)), "k.toml"); err == nil || !strings.Contains(err.Error(), "outside 10s..10m0s") {
+		t.Fatalf("claim_window 5s: %v", err)
+	}
+}
+
+// Issue 18: [myq] drain_spacing paces a queue left by an outage (default
+// 23 s, the spacing that keeps 500 kiosks under 50 requests/s).
+func TestDrainSpacing(t *testing.T) {
+	if c := mustParse(t, base); c.MyQ.DrainSpacing != 23*time.Second {
+		t.Fatalf("default %v", c.MyQ.DrainSpacing)
+	}
+	set := func(v string) string {
+		return strings.Replace(base, "[myq]\n", "[myq]\ndrain_spacing = "+v+"\n", 1)
+	}
+	if c := mustParse(t, set(`"1s"`)); c.MyQ.DrainSpacing != time.Second {
+		t.Fatalf("set: %v", c.MyQ.DrainSpacing)
+	}
+	if _, err := Parse([]byte(set(`"10m"`)), "k.toml"); err == nil || !strings.Contains(err.Error(), "[myq] drain_spacing") {
+		t.Fatalf("drain_spacing 10m: %v", err)
+	}
+}

@@ -20,8 +20,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/printroom/voucherkiosk/api"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
 )
 
@@ -43,6 +47,23 @@ type Status struct {
 	Unclaimed int64             `json:"unclaimed"` // minor units
 	Currency  string            `json:"currency"`
 	Devices   map[string]Device `json:"devices"`
+	// JournalDamage: journal bytes cut at start and kept in the state
+	// directory, not yet acknowledged (`kioskctl journal ack-damage`).
+	JournalDamage []journal.Damage `json:"journal_damage,omitempty"`
+	Cashbox       []CashboxFill    `json:"cashbox,omitempty"`
+}
+
+// CashboxFill is one acceptor's cash box: pieces since the last cash-up
+// against its configured capacity (0: none configured).
+type CashboxFill struct {
+	Acceptor string `json:"acceptor"`
+	Pieces   int    `json:"pieces"`
+	Capacity int    `json:"capacity,omitempty"`
+	// Percent is Pieces over Capacity in whole percent, rounded down.
+	Percent int `json:"percent,omitempty"`
+	// NearFull: at or over the near-full threshold, so the acceptor
+	// refuses cash where it can.
+	NearFull bool `json:"near_full,omitempty"`
 }
 
 // Device is one device's last reported status.
@@ -69,8 +90,52 @@ type Cash struct {
 	Currency string             `json:"currency"`
 	Since    time.Time          `json:"since,omitempty"`
 	Totals   journal.CashTotals `json:"totals"`
+	// Fill is each acceptor's cash-box fill level (cashbox_capacity).
+	Fill []CashboxFill `json:"fill,omitempty"`
 	// Vouchers redeemed since the cash-up: not in the box, on their own line.
 	Vouchers *journal.VoucherTotals `json:"vouchers,omitempty"`
+	// JournalDamage: as in Status; the cash-up must know the journal lost
+	// bytes (kept in the named files) since they may have held money.
+	JournalDamage []journal.Damage `json:"journal_damage,omitempty"`
+}
+
+// Balanced reports whether the cash-box equation holds: the money accepted
+// equals committed + pending + needs attention + in an open session +
+// unclaimed. (Unrecognised cash is counted in events: its amount is not
+// known, so it stands beside the equation.)
+func (c Cash) Balanced() bool {
+	t := c.Totals
+	return t.Accepted == t.Committed+t.Pending+t.Attention+t.InSession+t.Unclaimed
+}
+
+// Equation renders the cash-box equation in currency amounts, for
+// `kioskctl cashbox` and the cash-up:
+//
+//	cash box 12.50 EUR = committed 10.00 + pending 1.00 + needs attention 0.50 + in session 0.00 + unclaimed 1.00 EUR (holds); unrecognised: 2 events
+func (c Cash) Equation() string {
+	t := c.Totals
+	m := func(v int64) string { return api.Money(v).String() }
+	verdict := "holds"
+	if !c.Balanced() {
+		verdict = fmt.Sprintf("DOES NOT HOLD: %s %s unaccounted for", m(t.Accepted-t.Committed-t.Pending-t.Attention-t.InSession-t.Unclaimed), c.Currency)
+	}
+	s := fmt.Sprintf("cash box %s %s = committed %s + pending %s + needs attention %s + in session %s + unclaimed %s %s (%s); unrecognised: %d event(s), amount unknown",
+		m(t.Accepted), c.Currency, m(t.Committed), m(t.Pending), m(t.Attention), m(t.InSession), m(t.Unclaimed), c.Currency, verdict, t.Unrecognised)
+	if len(c.JournalDamage) > 0 {
+		s += fmt.Sprintf("\nALERT: the journal lost %d record line(s) at start (kept in %s): money may be missing from these totals; `kioskctl journal ack-damage` once checked", len(c.JournalDamage), damageNames(c.JournalDamage))
+	}
+	return s
+}
+
+func damageNames(ds []journal.Damage) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(d.Name)
+	}
+	return b.String()
 }
 
 // Backend is what the daemon answers with. Calls may block briefly (they go
@@ -82,6 +147,9 @@ type Backend interface {
 	Flush(ctx context.Context) error
 	Cash(ctx context.Context) (Cash, error)
 	Cashup(ctx context.Context, by string) (Cash, error)
+	// AckJournalDamage acknowledges the journal damage alert (the files
+	// are kept, renamed); it returns how many were acknowledged.
+	AckJournalDamage(ctx context.Context) (int, error)
 }
 
 // Handler serves the protocol for b. It is mounted on the control socket and,
@@ -100,8 +168,20 @@ func Handler(b Backend) http.Handler {
 	mux.HandleFunc("GET /cashbox", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, r, func(ctx context.Context) (any, error) { return b.Cash(ctx) })
 	})
+	mux.HandleFunc("POST /journal/ack-damage", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, r, func(ctx context.Context) (any, error) {
+			n, err := b.AckJournalDamage(ctx)
+			return map[string]int{"acknowledged": n}, err
+		})
+	})
 	mux.HandleFunc("POST /cashup", func(w http.ResponseWriter, r *http.Request) {
 		by := r.URL.Query().Get("by")
+		if err := CheckCashupBy(by); err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(errorBody{Error: err.Error()})
+			return
+		}
 		answer(w, r, func(ctx context.Context) (any, error) { return b.Cashup(ctx, by) })
 	})
 	return mux
@@ -124,6 +204,40 @@ func answer(w http.ResponseWriter, r *http.Request, f func(context.Context) (any
 	json.NewEncoder(w).Encode(v)
 }
 
+// MaxCashupBy is the longest name a cash-up may carry, in characters.
+const MaxCashupBy = 64
+
+// CheckCashupBy refuses a cash-up name the journal should not keep: empty,
+// longer than MaxCashupBy characters, or holding anything unprintable
+// (escape codes would replay on the technician's terminal from every
+// `kioskctl journal` listing).
+func CheckCashupBy(by string) error {
+	if strings.TrimSpace(by) == "" {
+		return errors.New("cash-up: --by needs the name of who emptied the box")
+	}
+	if !utf8.ValidString(by) {
+		return errors.New("cash-up: --by is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(by); n > MaxCashupBy {
+		return fmt.Errorf("cash-up: --by is %d characters; at most %d", n, MaxCashupBy)
+	}
+	for i, r := range by {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("cash-up: --by holds the unprintable character %U at byte %d; letters, digits, spaces and punctuation only", r, i)
+		}
+	}
+	return nil
+}
+
+// timeouts bound every connection, so a client that connects and stalls
+// (or never reads its answer) cannot hold a descriptor and a goroutine of the
+// daemon that takes the money. write covers answer's 10 s deadline.
+type timeouts struct {
+	header, read, write, idle time.Duration
+}
+
+var defaultTimeouts = timeouts{header: 5 * time.Second, read: 5 * time.Second, write: 15 * time.Second, idle: 30 * time.Second}
+
 // Server is the control socket.
 type Server struct {
 	path string
@@ -134,6 +248,10 @@ type Server struct {
 // Listen creates the socket in dir (mode 0600, replacing a stale socket left
 // by a crash) and serves b on it until Close.
 func Listen(dir string, b Backend, log *slog.Logger) (*Server, error) {
+	return listen(dir, b, log, defaultTimeouts)
+}
+
+func listen(dir string, b Backend, log *slog.Logger, to timeouts) (*Server, error) {
 	path := filepath.Join(dir, SocketName)
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
@@ -153,7 +271,10 @@ func Listen(dir string, b Backend, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{path: path, ln: ln, srv: &http.Server{
 		Handler:           Handler(b),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: to.header,
+		ReadTimeout:       to.read,
+		WriteTimeout:      to.write,
+		IdleTimeout:       to.idle,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}
 	go s.srv.Serve(ln)
@@ -254,8 +375,20 @@ func (c *Client) Cash(ctx context.Context) (Cash, error) {
 	return cash, c.do(ctx, http.MethodGet, "/cashbox", &cash)
 }
 
+// AckJournalDamage acknowledges the journal damage alert.
+func (c *Client) AckJournalDamage(ctx context.Context) (int, error) {
+	var out struct {
+		N int `json:"acknowledged"`
+	}
+	err := c.do(ctx, http.MethodPost, "/journal/ack-damage", &out)
+	return out.N, err
+}
+
 func (c *Client) Cashup(ctx context.Context, by string) (Cash, error) {
 	var cash Cash
+	if err := CheckCashupBy(by); err != nil {
+		return cash, err
+	}
 	return cash, c.do(ctx, http.MethodPost, "/cashup?by="+urlQueryEscape(by), &cash)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/printroom/voucherkiosk/kiosk/journal"
@@ -20,6 +21,13 @@ type backend struct {
 	flushed int
 	cash    journal.CashTotals
 	cashups []string
+	damage  []journal.Damage
+}
+
+func (b *backend) AckJournalDamage(context.Context) (int, error) {
+	n := len(b.damage)
+	b.damage = nil
+	return n, nil
 }
 
 func (b *backend) Status(context.Context) (Status, error) {
@@ -30,7 +38,7 @@ func (b *backend) Queue(context.Context) ([]QueueItem, error) {
 }
 func (b *backend) Flush(context.Context) error { b.flushed++; return nil }
 func (b *backend) Cash(context.Context) (Cash, error) {
-	return Cash{Currency: "EUR", Totals: b.cash}, nil
+	return Cash{Currency: "EUR", Totals: b.cash, JournalDamage: b.damage}, nil
 }
 func (b *backend) Cashup(_ context.Context, by string) (Cash, error) {
 	if by == "" {
@@ -74,7 +82,7 @@ func TestSocketRoundTrip(t *testing.T) {
 	if err != nil || cash.Totals.Accepted != 1250 || len(b.cashups) != 1 || b.cashups[0] != "anna & bob" {
 		t.Fatalf("cashup = %+v, %v, %v", cash, err, b.cashups)
 	}
-	if _, err := c.Cashup(ctx, ""); err == nil || err.Error() != "kioskd: cash-up needs a name" {
+	if _, err := c.Cashup(ctx, ""); err == nil || !strings.Contains(err.Error(), "needs the name") {
 		t.Fatalf("cashup without name: %v", err)
 	}
 	after, err := c.Cash(ctx)
@@ -119,5 +127,43 @@ func TestRefusesNonSocket(t *testing.T) {
 	}
 	if _, err := Listen(dir, &backend{}, slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("Listen replaced a regular file")
+	}
+}
+
+// Issue 11: the cash box shows its equation in currency amounts, says when
+// it does not hold, and carries the journal damage alert until it is
+// acknowledged through the socket.
+func TestCashEquationAndDamageAck(t *testing.T) {
+	dir := t.TempDir()
+	b := &backend{
+		cash:   journal.CashTotals{Accepted: 1650, Committed: 1000, Pending: 250, Attention: 100, Unclaimed: 300, Unrecognised: 2},
+		damage: []journal.Damage{{Name: "journal-damaged-4096", Offset: 4096, Size: 80}},
+	}
+	srv, err := Listen(dir, b, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	c := Dial(dir)
+	cash, err := c.Cash(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq := cash.Equation()
+	for _, want := range []string{"cash box 16.50 EUR", "committed 10.00", "pending 2.50", "needs attention 1.00", "unclaimed 3.00", "(holds)", "2 event(s)", "journal-damaged-4096"} {
+		if !strings.Contains(eq, want) {
+			t.Errorf("equation %q lacks %q", eq, want)
+		}
+	}
+	cash.Totals.Accepted += 50
+	if cash.Balanced() || !strings.Contains(cash.Equation(), "DOES NOT HOLD: 0.50 EUR") {
+		t.Errorf("an unbalanced box passes: %q", cash.Equation())
+	}
+	if n, err := c.AckJournalDamage(ctx); err != nil || n != 1 {
+		t.Fatalf("ack: %d, %v", n, err)
+	}
+	if cash, _ := c.Cash(ctx); len(cash.JournalDamage) != 0 || strings.Contains(cash.Equation(), "ALERT") {
+		t.Fatalf("alert after the acknowledgement: %q", cash.Equation())
 	}
 }

@@ -270,6 +270,8 @@ func fastFinish(b []byte) (d Finish, ok bool) {
 			return seen.first(4) && v.str(&d.FullName)
 		case "reason":
 			return seen.first(5) && v.str(&d.Reason)
+		case "offline":
+			return seen.first(6) && v.bool(&d.Offline)
 		}
 		return false
 	})

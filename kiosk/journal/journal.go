@@ -141,6 +141,10 @@ type Journal struct {
 	lastFail error    // the last write failure, for the errors of Appends it dropped
 	closed   bool
 	baseline int // ledger.settled right after the last compaction or open
+	// damage is the unacknowledged journal-damaged-* files in the state
+	// directory; cutNow those this Open made (to tell torn from damaged).
+	damage []Damage
+	cutNow []Damage
 }
 
 // EncodeLine renders one record as a journal line.
@@ -210,6 +214,7 @@ type scanResult struct {
 	ledger   *Ledger
 	validEnd int64        // bytes of whole, valid lines
 	torn     bool         // bytes after validEnd are a torn last line
+	damaged  bool         // bytes after validEnd are a complete last line whose checksum fails
 	bad      *ReplayError // a bad record before the end: validEnd is where it starts
 }
 
@@ -228,8 +233,10 @@ func scan(data []byte, path string) scanResult {
 		r, err := decodeLine(rest[:nl], prevSession)
 		last := off+int64(nl)+1 == int64(len(data))
 		if err != nil && last && errors.Is(err, errChecksum) {
-			// Only a line the write could have torn is forgiven: the last.
-			res.torn = true
+			// A complete last line (it has its newline) whose checksum
+			// fails is damage, not a torn write: Open keeps its bytes and
+			// raises an alert. It is not applied either way.
+			res.damaged = true
 			return res
 		}
 		if err == nil {
@@ -285,9 +292,21 @@ func Open(o Options) (*Journal, error) {
 	if res.bad != nil {
 		return nil, res.bad
 	}
-	if res.torn {
-		j.log.Warn("journal: cutting torn last line (power cut during a write)",
-			"path", j.path, "offset", res.validEnd, "bytes", int64(len(data))-res.validEnd)
+	if res.torn || res.damaged {
+		// Never lose journal bytes without a copy: the cut bytes go to
+		// "journal-damaged-<offset>" (durable) before the journal is cut.
+		kept, err := j.keepDamaged(res.validEnd, data[res.validEnd:])
+		if err != nil {
+			return nil, err
+		}
+		if res.damaged {
+			j.log.Error("journal: the last record is damaged (complete line, checksum fails): cut, its bytes kept for a technician",
+				"path", j.path, "offset", res.validEnd, "bytes", int64(len(data))-res.validEnd, "copy", kept)
+		} else {
+			j.log.Warn("journal: cutting torn last line (power cut during a write)",
+				"path", j.path, "offset", res.validEnd, "bytes", int64(len(data))-res.validEnd, "copy", kept)
+		}
+		j.cutNow = append(j.cutNow, Damage{Name: filepath.Base(kept), Offset: res.validEnd, Size: int64(len(data)) - res.validEnd, Torn: res.torn})
 		if err := j.fs.Truncate(j.path, res.validEnd); err != nil {
 			return nil, fmt.Errorf("journal: cut torn last line at offset %d: %w", res.validEnd, err)
 		}
@@ -296,7 +315,7 @@ func Open(o Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: open: %w", err)
 	}
-	if res.torn || created {
+	if res.torn || res.damaged || created {
 		if err := f.Sync(); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("journal: sync: %w", err)
@@ -309,6 +328,10 @@ func Open(o Options) (*Journal, error) {
 		}
 	}
 	j.f = f
+	if j.damage, err = j.listDamage(); err != nil {
+		f.Close()
+		return nil, err
+	}
 	j.ledger = res.ledger
 	j.tent = res.ledger.Clone()
 	j.size = res.validEnd
@@ -335,6 +358,14 @@ func (j *Journal) Ledger() Snapshot {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return Snapshot{j.ledger.Clone()}
+}
+
+// Session looks up one session in the ledger of durable records without
+// copying the whole ledger (Ledger.Session).
+func (j *Journal) Session(id string) (SessionInfo, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.ledger.Session(id)
 }
 
 // LastSeq is the Seq of the last record given out by Append (or replayed).

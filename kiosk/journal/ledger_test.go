@@ -119,9 +119,10 @@ func TestLedgerQueries(t *testing.T) {
 		t.Errorf("counters %v", c)
 	}
 	cash := l.Cash()
-	want := CashTotals{Accepted: 50 + 100 + 500 + 100 + 100 + 100, Committed: 100, Pending: 650 + 100, Unclaimed: 100,
+	want := CashTotals{Accepted: 50 + 100 + 500 + 100 + 100 + 100, Committed: 100, Pending: 100, Attention: 650, Unclaimed: 100,
 		Unrecognised: 1, Pieces: map[string]int64{"pulse:5": 1, "pulse:10": 1, "coins:10": 3, "bills:1": 1}}
-	if cash.Accepted != want.Accepted || cash.Committed != want.Committed || cash.Pending != want.Pending ||
+	// The 6.50 session needs attention: the cash-up shows it apart (issue 11).
+	if cash.Accepted != want.Accepted || cash.Committed != want.Committed || cash.Pending != want.Pending || cash.Attention != want.Attention ||
 		cash.Unclaimed != want.Unclaimed || cash.InSession != 0 || cash.Unrecognised != 1 || len(cash.Pieces) != 4 ||
 		cash.Pieces["coins:10"] != 3 {
 		t.Errorf("cash %+v, want %+v", cash, want)

@@ -65,6 +65,12 @@ const (
 	// KindCarry: written only by compaction: the cash-up totals of the
 	// history it folded away. Data: Carry.
 	KindCarry Kind = "carry"
+	// KindDiscrepancy: money a device reported that the kiosk cannot
+	// attribute (a note's credit after a restart that matches neither the
+	// note in escrow nor a credit awaiting its acknowledgement). Credited
+	// to nobody, never claimable: it is reported for the cash-up as needing
+	// attention. Data: Discrepancy.
+	KindDiscrepancy Kind = "discrepancy"
 )
 
 // Known reports whether k is one of the kinds above.
@@ -73,7 +79,7 @@ func (k Kind) Known() bool {
 	case KindSessionOpen, KindUserResolved, KindCredit, KindUnclaimed, KindClaim,
 		KindUnrecognised, KindNoteEscrow, KindNoteReturned, KindCancel, KindFinish,
 		KindPaymentCreated, KindPaymentDropped, KindCommitted, KindAttention,
-		KindCounter, KindCashup, KindCarry:
+		KindCounter, KindCashup, KindCarry, KindDiscrepancy:
 		return true
 	}
 	return k.voucher()
@@ -136,6 +142,12 @@ type Credit struct {
 	NoteID  string `json:"note_id,omitempty"`
 }
 
+// Discrepancy is the data of KindDiscrepancy.
+type Discrepancy struct {
+	Credit
+	Why string `json:"why"`
+}
+
 // Claim is the data of KindClaim: the Seqs of the KindUnclaimed records the
 // session took over, and their sum.
 type Claim struct {
@@ -177,6 +189,10 @@ type Finish struct {
 	Card      string `json:"card,omitempty"`
 	FullName  string `json:"full_name,omitempty"`
 	Reason    string `json:"reason,omitempty"` // "enter", "idle", "max", "restart", "shutdown"
+	// Offline: the session was opened without MyQ's answer (UserID, if
+	// set, came from the card cache): booking looks the card up again
+	// before it books, and a card that changed owner needs attention.
+	Offline bool `json:"offline,omitempty"`
 }
 
 // PaymentCreated is the data of KindPaymentCreated and KindPaymentDropped.
@@ -214,6 +230,10 @@ type Carry struct {
 	// Counters is the last event counter per device at compaction: the
 	// records that set them may have been folded away.
 	Counters map[string]int `json:"counters,omitempty"`
+	// Unacked is the ledger's credits awaiting their acknowledgement at
+	// compaction: the escrow records that settled older ones may have been
+	// folded away, so replaying the live records alone could revive one.
+	Unacked map[string]UnackedCredit `json:"unacked,omitempty"`
 }
 
 // CashTotals is cash in the box since the last cash-up, by where it went.
@@ -226,4 +246,7 @@ type CashTotals struct {
 	InSession    int64            `json:"in_session"`   // in an open session
 	Unclaimed    int64            `json:"unclaimed"`    // taken with no session, not claimed
 	Unrecognised int64            `json:"unrecognised"` // count of unrecognised cash events
+	// Attention: money a technician must look at: pending sessions that
+	// need attention and discrepancies (KindDiscrepancy). Not in Pending.
+	Attention int64 `json:"attention,omitempty"`
 }

@@ -60,9 +60,9 @@ func (s *techStub) counts() (int, int) {
 	return s.flushes, s.cashups
 }
 
-const testPIN = "4711"
+const testPIN = "471100"
 
-func startTech(t *testing.T, timeout time.Duration) (*harness, *techStub) {
+func startTech(t *testing.T, timeout time.Duration, more ...func(*Options)) (*harness, *techStub) {
 	t.Helper()
 	pinFile := filepath.Join(t.TempDir(), "kioskd", "pin")
 	if err := WritePINFile(pinFile, testPIN); err != nil {
@@ -78,6 +78,9 @@ func startTech(t *testing.T, timeout time.Duration) (*harness, *techStub) {
 	h := startUI(t, 80, 24, func(o *Options, u *UI) {
 		if o != nil {
 			o.Technician, o.PINFile = stub, pinFile
+			for _, f := range more {
+				f(o)
+			}
 		}
 		if u != nil {
 			u.pinDelay = 10 * time.Millisecond
@@ -232,12 +235,12 @@ func TestPINHash(t *testing.T) {
 func TestPINFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "pin")
-	for _, bad := range []string{"123", "12ab", "1234567890123"} {
+	for _, bad := range []string{"123", "12345", "12ab56", "1234567890123"} {
 		if err := WritePINFile(path, bad); err == nil {
 			t.Errorf("WritePINFile accepted PIN %q", bad)
 		}
 	}
-	if err := WritePINFile(path, "2468"); err != nil {
+	if err := WritePINFile(path, "246813"); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -248,7 +251,7 @@ func TestPINFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := CheckPIN(stored, "2468"); !ok {
+	if ok, _ := CheckPIN(stored, "246813"); !ok {
 		t.Error("written PIN does not check")
 	}
 	os.Chmod(path, 0o644)
@@ -271,4 +274,76 @@ func FuzzCheckPIN(f *testing.F) {
 			t.Fatal("an error and a match")
 		}
 	})
+}
+
+// At 80 columns a device's port path (the demo's are long) cut off how long
+// ago it reported ("ssp-validator  1"): the age comes first, and a long
+// detail wraps onto a second line instead of being cut.
+func TestTechnicianDeviceLineKeepsItsAge(t *testing.T) {
+	h, _ := startTech(t, time.Hour)
+	port := "/tmp/kioskd-demo-1853792236/dev/ssp-validator"
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online,
+		Devices: map[string]devices.StatusChange{
+			"notes": {Device: "notes", Status: devices.StatusConnected, Detail: port, At: testNow.Add(-15 * time.Second)},
+		}})
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("Devices")
+	txt := h.text()
+	var row string
+	for _, l := range strings.Split(txt, "\n") {
+		if strings.HasPrefix(l, "   notes      connected") {
+			row = l
+			break
+		}
+	}
+	if !strings.Contains(row, "15s ago") {
+		t.Errorf("device row %q: the age is cut off", row)
+	}
+	if !strings.Contains(strings.ReplaceAll(txt, "\n", ""), port) && !strings.Contains(txt, "ssp-validator") {
+		t.Errorf("the port is lost:\n%s", txt)
+	}
+}
+
+func TestTechnicianMenuShowsCashboxFill(t *testing.T) {
+	h, _ := startTech(t, time.Hour)
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Cashboxes: []kiosk.CashboxFill{
+		{Device: "coins", Pieces: 40}, // no capacity: no line
+		{Device: "notes", Pieces: 285, Capacity: 300, Percent: 95, NearFull: true, Refusing: true},
+		{Device: "hopper", Pieces: 120, Capacity: 1000, Percent: 12},
+	}})
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("Cash in the box")
+	txt := h.text()
+	for _, want := range []string{
+		"notes      cash box 285 of 300 pieces (95%): NEAR FULL, refusing cash",
+		"hopper     cash box 120 of 1000 pieces (12%)",
+	} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("menu lacks %q:\n%s", want, txt)
+		}
+	}
+	if strings.Contains(txt, "coins      cash box") {
+		t.Errorf("menu shows a fill level for an acceptor with no capacity:\n%s", txt)
+	}
+}
+
+// Journal damage (issue 11 item 4) stays on the technician menu, worded in
+// full at 80 columns, until a technician acknowledges it.
+func TestTechnicianMenuShowsJournalDamage(t *testing.T) {
+	h, stub := startTech(t, time.Hour)
+	stub.mu.Lock()
+	stub.cash.Alerts = []string{"journal bytes at offset 4096 (87 bytes) were cut at start and kept in journal-damaged-4096: count the cash box, then run 'kioskctl journal ack-damage'"}
+	stub.mu.Unlock()
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("Cash in the box")
+	txt := strings.Join(strings.Fields(h.text()), " ")
+	if !strings.Contains(txt, "ALERT: journal bytes at offset 4096") || !strings.Contains(txt, "'kioskctl journal ack-damage'") {
+		t.Errorf("menu lacks the whole journal damage alert:\n%s", h.text())
+	}
 }
