@@ -125,7 +125,14 @@ func NewVouchers(cfg VoucherConfig) (*Vouchers, error) {
 	if cfg.Provider == "" {
 		cfg.Provider = api.DefaultVoucherProvider
 	}
-	return &Vouchers{cfg: cfg, log: cfg.Log, retry: map[string]bool{}, busy: map[string]bool{}, kick: make(chan struct{}, 1)}, nil
+	// What the journal holds open now was left by an earlier process. Taken
+	// here, not when Run's goroutine gets going: a code the engine journals
+	// as seen meanwhile is this process's own request, not one to abandon.
+	retry := map[string]bool{}
+	for _, o := range cfg.Journal.Ledger().OpenVouchers() {
+		retry[o.Reference] = true
+	}
+	return &Vouchers{cfg: cfg, log: cfg.Log, retry: retry, busy: map[string]bool{}, kick: make(chan struct{}, 1)}, nil
 }
 
 // Run resolves every voucher the journal left open (a crash, a lost
@@ -139,9 +146,6 @@ func (v *Vouchers) Run(ctx context.Context) error {
 		return errors.New("booking: vouchers Run called twice")
 	}
 	v.running, v.ctx, v.wg = true, ctx, &wg
-	for _, o := range v.cfg.Journal.Ledger().OpenVouchers() {
-		v.retry[o.Reference] = true
-	}
 	for _, launch := range v.early {
 		launch()
 	}

@@ -299,6 +299,25 @@ func TestVoucherRedeemBeforeRun(t *testing.T) {
 	}
 }
 
+// TestVoucherSeenAfterStartIsNotAbandoned: what the journal held open when
+// Vouchers was made is an earlier process's, closed by the first sweep; a
+// code the engine journals as seen after that (even before Run's goroutine
+// got going) is this process's own request and is redeemed.
+func TestVoucherSeenAfterStartIsNotAbandoned(t *testing.T) {
+	r := newVRig(t, api.VoucherAuto, true)
+	old := r.seen(r.codes[0]) // an earlier process asked, then crashed
+	r.start()
+	ref := r.seen(r.codes[1])
+	r.wait(old, VoucherClosed) // the first sweep has taken its refs
+	r.v.Redeem(VoucherRequest{Reference: ref, Session: "s1", User: vUser, Code: r.codes[1]})
+	if got := r.wait(ref, VoucherOffered); got.Amount != 500 {
+		t.Errorf("offered %+v", got)
+	}
+	if got := r.outcomes(ref); len(got) != 1 {
+		t.Errorf("outcomes of the new code %v, want only offered", got)
+	}
+}
+
 func TestVoucherOfflineTakesNothing(t *testing.T) {
 	r := newVRig(t, api.VoucherAuto, true)
 	r.start()
