@@ -58,7 +58,7 @@ type Config struct {
 
 	MaxInFlight      int           // requests in flight at most; default 2
 	MinBackoff       time.Duration // first retry within; default 1 s
-	MaxBackoff       time.Duration // retry cap; default 5 min
+	MaxBackoff       time.Duration // a session's retry cap; default 1 min (with pacing on, the outage probe follows the slots instead)
 	AttentionBackoff time.Duration // "needs attention" retries; default 10 min
 	// DrainSpacing: queued (not fresh) attempts start at most one per
 	// spacing, on slots phased by KioskID (pace.go); default 23 s; < 0: off.
