@@ -106,6 +106,7 @@ type Vouchers struct {
 	route   *api.VoucherRoute
 	retry   map[string]bool // refs to resolve on the next sweep
 	busy    map[string]bool // refs with an operation in flight
+	early   []func()        // operations asked for before Run started
 	kick    chan struct{}
 	running bool
 }
@@ -124,7 +125,14 @@ func NewVouchers(cfg VoucherConfig) (*Vouchers, error) {
 	if cfg.Provider == "" {
 		cfg.Provider = api.DefaultVoucherProvider
 	}
-	return &Vouchers{cfg: cfg, log: cfg.Log, retry: map[string]bool{}, busy: map[string]bool{}, kick: make(chan struct{}, 1)}, nil
+	// What the journal holds open now was left by an earlier process. Taken
+	// here, not when Run's goroutine gets going: a code the engine journals
+	// as seen meanwhile is this process's own request, not one to abandon.
+	retry := map[string]bool{}
+	for _, o := range cfg.Journal.Ledger().OpenVouchers() {
+		retry[o.Reference] = true
+	}
+	return &Vouchers{cfg: cfg, log: cfg.Log, retry: retry, busy: map[string]bool{}, kick: make(chan struct{}, 1)}, nil
 }
 
 // Run resolves every voucher the journal left open (a crash, a lost
@@ -138,9 +146,10 @@ func (v *Vouchers) Run(ctx context.Context) error {
 		return errors.New("booking: vouchers Run called twice")
 	}
 	v.running, v.ctx, v.wg = true, ctx, &wg
-	for _, o := range v.cfg.Journal.Ledger().OpenVouchers() {
-		v.retry[o.Reference] = true
+	for _, launch := range v.early {
+		launch()
 	}
+	v.early = nil
 	v.mu.Unlock()
 	defer func() {
 		v.mu.Lock()
@@ -187,24 +196,39 @@ func (v *Vouchers) sweep(ctx context.Context) {
 	}
 }
 
-// start runs f on a goroutine Run owns; false when Run is not running.
-func (v *Vouchers) start(ref string, f func(ctx context.Context)) bool {
+// start runs f on a goroutine Run owns and reports its result (when ok);
+// false when Run has ended or ref is busy. Asked before Run started (the
+// daemon starts its parts together), f waits for Run, as Book does.
+func (v *Vouchers) start(ref string, f func(ctx context.Context) (r VoucherResult, ok bool)) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if !v.running || v.busy[ref] {
+	if v.busy[ref] || !v.running && v.wg != nil {
 		return false
 	}
 	v.busy[ref] = true
+	if !v.running {
+		v.early = append(v.early, func() { v.launchLocked(ref, f) })
+		return true
+	}
+	v.launchLocked(ref, f)
+	return true
+}
+
+func (v *Vouchers) launchLocked(ref string, f func(ctx context.Context) (VoucherResult, bool)) {
 	v.wg.Add(1)
 	ctx := v.ctx
 	go func() {
 		defer v.wg.Done()
-		f(ctx)
+		r, ok := f(ctx)
 		v.mu.Lock()
 		delete(v.busy, ref)
 		v.mu.Unlock()
+		// Only now: the engine answers an offer with Commit at once, and
+		// that must find the reference free, not turn into "commit pending".
+		if ok {
+			v.report(r)
+		}
 	}()
-	return true
 }
 
 func (v *Vouchers) report(r VoucherResult) {
@@ -240,7 +264,7 @@ func (v *Vouchers) routeFor(ctx context.Context) (api.VoucherRoute, error) {
 // Redeem asks MyQ to create the voucher's payment. The outcome (offered,
 // refused, offline, failed) comes through OnResult.
 func (v *Vouchers) Redeem(req VoucherRequest) {
-	if !v.start(req.Reference, func(ctx context.Context) { v.report(v.redeem(ctx, req)) }) {
+	if !v.start(req.Reference, func(ctx context.Context) (VoucherResult, bool) { return v.redeem(ctx, req), true }) {
 		v.report(VoucherResult{Reference: req.Reference, Session: req.Session, Outcome: VoucherOffline, Err: errors.New("vouchers not running")})
 	}
 }
@@ -310,11 +334,7 @@ func (v *Vouchers) redeem(ctx context.Context, req VoucherRequest) VoucherResult
 
 // Commit commits a voucher whose KindVoucherConfirmed is journaled.
 func (v *Vouchers) Commit(ref string) {
-	if !v.start(ref, func(ctx context.Context) {
-		if r, ok := v.commit(ctx, ref, true); ok {
-			v.report(r)
-		}
-	}) {
+	if !v.start(ref, func(ctx context.Context) (VoucherResult, bool) { return v.commit(ctx, ref, true) }) {
 		v.markRetry(ref)
 		info, _ := v.cfg.Journal.Ledger().Voucher(ref)
 		v.report(VoucherResult{Reference: ref, Session: info.Session, Outcome: VoucherCommitPending, Amount: info.Amount})
@@ -331,7 +351,7 @@ func (v *Vouchers) Cancel(ref, paymentID string) {
 		v.log.Error("vouchers: refused to roll back a confirmed voucher", "reference", ref, "state", info.State)
 		return
 	}
-	v.start(ref+"#cancel", func(ctx context.Context) {
+	v.start(ref+"#cancel", func(ctx context.Context) (VoucherResult, bool) {
 		rt, err := v.routeFor(ctx)
 		if err == nil {
 			err = v.cfg.Client.RollbackVoucherPayment(ctx, rt, paymentID)
@@ -339,6 +359,7 @@ func (v *Vouchers) Cancel(ref, paymentID string) {
 		if err != nil {
 			v.log.Info("vouchers: rollback of a cancelled voucher failed; it stays uncommitted", "reference", ref, "err", err)
 		}
+		return VoucherResult{}, false
 	})
 }
 
