@@ -46,6 +46,8 @@ type compoundServer struct {
 	page atomic.Int64 // 0: whole listings
 	url  string
 	ca   string
+
+	vstats voucherStats // added up over the histories (compound_vouchers_test.go)
 }
 
 func newCompoundServer(t *testing.T) *compoundServer {
@@ -144,6 +146,8 @@ type history struct {
 	lastTap  map[string]int64 // card -> the student who last tapped it
 	sessTap  map[string]int64 // session (lookup) id -> the student who tapped
 	finTap   map[string]int64 // card -> the student of its last finished session
+
+	vw *voucherWorld // vouchers (compound_vouchers_test.go)
 }
 
 type noteState struct {
@@ -201,6 +205,10 @@ func TestCompoundFaults(t *testing.T) {
 		}
 	}
 	t.Logf("compound faults: %d histories in %v", n, time.Since(start).Round(time.Millisecond))
+	t.Logf("vouchers: %+v", cs.vstats)
+	if err := cs.vstats.check(n); err != nil {
+		t.Error(err)
+	}
 }
 
 func runHistory(t *testing.T, cs *compoundServer, seed uint64, verbose bool) (err error) {
@@ -223,6 +231,7 @@ func runHistory(t *testing.T, cs *compoundServer, seed uint64, verbose bool) (er
 		h.fake.AddUser(myqfake.User{ID: int64(i), Username: fmt.Sprintf("u%d", i), FullName: fmt.Sprintf("User %d", i), Cards: []string{compoundCard(i)}})
 		h.owner[compoundCard(i)] = int64(i)
 	}
+	h.setupVouchers()
 	cs.cur.Store(h.fake)
 	cs.page.Store(0)
 	h.client, err = api.New(api.Config{URL: cs.url, ClientID: testClient, ClientSecret: testSecret, CAFile: cs.ca,
@@ -262,7 +271,8 @@ func (h *history) cfg() kiosk.Config {
 		BookingWait: 8 * time.Second, NoteWait: 5 * time.Minute, JournalRetry: 5 * time.Second, ClaimWindow: time.Minute,
 		Accepted:      []int64{50, 100, 200, 500, 1000},
 		AcceptorNames: []string{"cc", "pulse", "notes"}, Escrowing: []string{"notes"},
-		Log: h.log,
+		Voucher: kiosk.VoucherRules{Enabled: true},
+		Log:     h.log,
 	}
 }
 
@@ -292,7 +302,10 @@ func (h *history) start() error {
 	rs := kiosk.RestoredFrom(j.Ledger())
 	h.eng.RestoreUnacked(rs.Unacked)
 	h.accepting = false
-	return h.exec(h.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes))
+	if err := h.exec(h.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes)); err != nil {
+		return err
+	}
+	return h.startVouchers()
 }
 
 // restart is a kill (power=false: the page cache survives) or a power cut.
@@ -394,6 +407,10 @@ func (h *history) exec(cmds []kiosk.Command) error {
 			if err := h.cache.Put(c.Card, c.User, h.now); err != nil {
 				return err
 			}
+		case kiosk.RedeemVoucher, kiosk.CommitVoucher, kiosk.CancelVoucher:
+			if err := h.voucherCommand(c); err != nil {
+				return err
+			}
 		case kiosk.LookupCard:
 			h.sessTap[c.SessionID] = h.lastTap[c.Card]
 			res := kiosk.LookupResult{SessionID: c.SessionID, Card: c.Card}
@@ -477,6 +494,14 @@ func (h *history) journalOK() bool {
 
 // step is one random event of the history.
 func (h *history) step(i int) error {
+	if h.rng.IntN(2) == 0 {
+		if err := h.voucherPump(false); err != nil {
+			return err
+		}
+	}
+	if h.rng.IntN(100) < 15 {
+		return h.voucherStep(i)
+	}
 	r := h.rng.IntN(100)
 	switch {
 	case r < 14: // a student taps their card
@@ -570,7 +595,8 @@ func (h *history) step(i int) error {
 	case r < 82: // MyQ misbehaves
 		switch h.rng.IntN(8) {
 		case 0:
-			h.fake.SetDown(h.rng.IntN(2) == 0)
+			h.vw.down = h.rng.IntN(2) == 0
+			h.fake.SetDown(h.vw.down)
 		case 1:
 			h.fake.FailNext(myqfake.RouteCommit, 1+h.rng.IntN(2), 503)
 		case 2:
@@ -647,7 +673,7 @@ func (h *history) bookRound() error {
 			return err
 		}
 	}
-	return nil
+	return h.voucherSweep() // Run's retries of unresolved vouchers
 }
 
 // settle ends the history: every fault healed, the devices finish what they
@@ -655,6 +681,9 @@ func (h *history) bookRound() error {
 // left but what needs a technician.
 func (h *history) settle() error {
 	h.fake.SetDown(false)
+	h.vw.down = false
+	h.fake.DropAnswer(myqfake.RouteVoucherCreate, 0)
+	h.fake.DropAnswer(myqfake.RouteVoucherCommit, 0)
 	h.fake.SetLatency(0)
 	h.fake.SetProviderEnabled(true)
 	h.fake.FailNext(myqfake.RouteCommit, 0, 0)
@@ -691,7 +720,7 @@ func (h *history) settle() error {
 			return err
 		}
 	}
-	return nil
+	return h.settleVouchers()
 }
 
 // check holds the history against the world's truth.
@@ -723,6 +752,9 @@ func (h *history) check() error {
 	seen := map[string]bool{}
 	var myq int64
 	for _, c := range h.fake.Ledger() {
+		if c.Voucher != "" {
+			continue // checkVouchers; never part of the cash box
+		}
 		if seen[c.Description] {
 			return fmt.Errorf("reference %s committed twice", c.Description)
 		}
@@ -766,7 +798,7 @@ func (h *history) check() error {
 		}
 	}
 	if myq != cash.Committed {
-		return fmt.Errorf("MyQ's ledger holds %d, the journal says %d is committed", myq, cash.Committed)
+		return fmt.Errorf("MyQ's cash ledger holds %d, the journal says %d is committed", myq, cash.Committed)
 	}
-	return nil
+	return h.checkVouchers()
 }
