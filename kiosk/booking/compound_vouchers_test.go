@@ -107,9 +107,7 @@ func (h *history) startVouchers() error {
 	// Run's state, without its ticker and its scheduling: the history
 	// sweeps at its booking rounds and waits for each operation.
 	v.running, v.ctx, v.wg = true, context.Background(), &sync.WaitGroup{}
-	for _, o := range h.j.Ledger().OpenVouchers() {
-		v.retry[o.Reference] = true
-	}
+	v.loadLocked()
 	w.v = v
 	return h.voucherSweep()
 }
@@ -374,12 +372,34 @@ func (h *history) checkVouchers() error {
 	if open := l.OpenVouchers(); len(open) != 0 {
 		return fmt.Errorf("vouchers still open after settling: %+v", open)
 	}
+	if owed := l.VoucherRollbacks(); len(owed) != 0 {
+		return fmt.Errorf("vouchers still owing MyQ a rollback after settling: %+v", owed)
+	}
 	for ref := range w.code {
 		if _, ok := byRef[ref]; ok {
 			continue
 		}
 		if info, ok := l.Voucher(ref); ok && info.State == journal.VoucherCommitted {
 			return fmt.Errorf("the journal says voucher %s is committed, MyQ has no such commit", ref)
+		}
+	}
+	// Esc rolls back: a code the student cancelled (or never confirmed)
+	// is redeemable again, not held by an open payment of ours, whatever
+	// crashed or failed on the way. Only v3 lists voucher payments (the
+	// v2 API documents neither a listing nor a rollback).
+	if !w.v2 {
+		for u := int64(1); u <= compoundUsers; u++ {
+			ps, err := h.client.ListVoucherPaymentsV3(context.Background(), api.DefaultVoucherProvider, u)
+			if err != nil {
+				return fmt.Errorf("listing user %d's voucher payments: %w", u, err)
+			}
+			for _, p := range ps {
+				if p.State == api.StateOpen {
+					info, _ := l.Voucher(p.Description)
+					return fmt.Errorf("voucher %s left open at MyQ (payment %s, %s), holding its code; journal: %v, cancelled %v",
+						p.Description, p.ID, p.Amount, info.State, w.cancelled[p.Description])
+				}
+			}
 		}
 	}
 	if t := l.Vouchers(); t.Committed != myq || t.Owed != 0 {
