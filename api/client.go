@@ -385,7 +385,7 @@ func (c *Client) roundTrip(ctx context.Context, op, method, path string, q url.V
 	}
 	c.log.Debug("myq", "op", op, "status", resp.StatusCode, "took", time.Since(start))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &Error{Op: op, Status: resp.StatusCode}
+		e := &Error{Op: op, Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 		var eb errorBody
 		if json.Unmarshal(data, &eb) == nil {
 			e.Code = int(parseSeconds(eb.Code) / time.Second)

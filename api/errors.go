@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -47,6 +49,8 @@ type Error struct {
 	Code    int
 	Message string
 	Err     error
+	// RetryAfter is the answer's Retry-After (503, 429), 0 when absent.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -186,4 +190,38 @@ func IsForbidden(err error) bool {
 func IsNotFound(err error) bool {
 	e, ok := asError(err)
 	return ok && e.Status == http.StatusNotFound
+}
+
+// MaxRetryAfter caps a server's Retry-After: a kiosk never sits out longer
+// on one answer, whatever the server says.
+const MaxRetryAfter = time.Hour
+
+// RetryAfter is how long MyQ asked the kiosk to wait before the next request
+// (the Retry-After of a 503 or 429), 0 when it did not say.
+func RetryAfter(err error) time.Duration {
+	if e, ok := asError(err); ok {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// parseRetryAfter reads a Retry-After value (RFC 9110 section 10.2.3):
+// delay-seconds or an HTTP-date, relative to now. Anything else, or a time
+// in the past, is 0; more than MaxRetryAfter is capped.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if strings.Trim(v, "0123456789") == "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter // only an overflowing run of digits fails here
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), MaxRetryAfter)
 }

@@ -97,6 +97,8 @@ type Options struct {
 	Kioskd string
 	// NotifySocket, when set, is passed as NOTIFY_SOCKET (sd_notify).
 	NotifySocket string
+	// TechnicianPIN, when set, is stored (hashed) as the technician_pin_file.
+	TechnicianPIN string
 }
 
 // Kiosk is one kioskd under test with its world: fake MyQ, simulators,
@@ -109,6 +111,7 @@ type Kiosk struct {
 	StateDir   string
 	ConfigPath string
 	Config     string // the TOML text written
+	PINFile    string // the technician PIN's hash, when Options.TechnicianPIN
 
 	Fake   *myqfake.Server
 	MyQ    *myqfake.Running
@@ -201,6 +204,12 @@ func New(t TB, o Options) *Kiosk {
 		}
 	}
 
+	if o.TechnicianPIN != "" {
+		k.PINFile = filepath.Join(dir, "technician-pin")
+		if err := ui.WritePINFile(k.PINFile, o.TechnicianPIN); err != nil {
+			t.Fatalf("e2e: %v", err)
+		}
+	}
 	k.Config = k.configText(caFile, secretFile)
 	k.ConfigPath = filepath.Join(dir, "kioskd.toml")
 	if err := os.WriteFile(k.ConfigPath, []byte(k.Config), 0o644); err != nil {
@@ -242,7 +251,9 @@ max_topup = 50.00
 idle_finish = %q
 card_timeout = %q
 state_dir = %q
-
+# The scenarios look for whole names ("Hello, Jana Novakova").
+greeting = "full"
+%s
 [myq]
 url = %q
 client_id = %q
@@ -259,7 +270,7 @@ baud = 9600
 format = "rdm6300"
 # EM4100 frame -> the 10-digit decimal printed on the card.
 transform = "right(8)|hex2dec|lpad(10,0)"
-`, o.IdleFinish, o.CardTimeout, k.StateDir, k.MyQ.URL, ClientID, secretFile, caFile, k.Reader.Path())
+`, o.IdleFinish, o.CardTimeout, k.StateDir, pinLine(k.PINFile), k.MyQ.URL, ClientID, secretFile, caFile, k.Reader.Path())
 	if k.Coins != nil {
 		fmt.Fprintf(&b, `
 [[acceptor]]
@@ -308,6 +319,13 @@ encryption = true
 	return b.String()
 }
 
+func pinLine(path string) string {
+	if path == "" {
+		return ""
+	}
+	return fmt.Sprintf("technician_pin_file = %q\n", path)
+}
+
 func (k *Kiosk) tmux(args ...string) (string, error) {
 	full := append([]string{"-u", "-L", k.sock, "-f", k.tmuxCfg}, args...)
 	cmd := exec.Command("tmux", full...)
@@ -334,6 +352,9 @@ func (k *Kiosk) command() string {
 		args = append(args, "NOTIFY_SOCKET="+k.opts.NotifySocket)
 	}
 	args = append(args, k.opts.Kioskd, "--config", k.ConfigPath, "--log-level", k.opts.LogLevel)
+	if os.Geteuid() == 0 {
+		args = append(args, "--allow-root") // CI runs as root; kioskd refuses it otherwise
+	}
 	q := make([]string, len(args))
 	for i, a := range args {
 		q[i] = shellQuote(a)

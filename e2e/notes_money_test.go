@@ -137,6 +137,7 @@ type notesRig struct {
 	expect    map[int64]int64 // per user: the values of the notes stacked in their sessions
 	accounted int             // sim.Stacked()[:accounted] is in expect
 	myqDown   int             // sessions left before MyQ comes back; 0: up
+	cashboxes []kiosk.Cashbox // the engine's Config.Cashboxes
 }
 
 func newNotesRig(t *testing.T, seed uint64) *notesRig {
@@ -242,7 +243,7 @@ func (r *notesRig) boot() {
 	b.booker, err = booking.New(booking.Config{
 		Client: b.client, Journal: b.j, KioskID: notesKioskID, Log: r.log.With("part", "booking"),
 		// Short backoff: MyQ outages here last a few sessions, not hours.
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second,
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, DrainSpacing: 50 * time.Millisecond,
 		OnResult: func(res booking.Result) {
 			r.post(kiosk.BookingResult{SessionID: res.SessionID, Committed: res.Committed, Attention: res.Attention, Err: res.Err})
 		},
@@ -258,7 +259,8 @@ func (r *notesRig) boot() {
 	}
 	b.runner, err = kiosk.NewRunner(kiosk.RunnerConfig{
 		Engine: kiosk.Config{KioskID: notesKioskID, Currency: "EUR", MinTopup: 0, MaxTopup: notesMax,
-			Accepted: []int64{500, 1000, 2000}, AcceptorNames: []string{notesDevice}, Log: r.log.With("part", "engine")},
+			Accepted: []int64{500, 1000, 2000}, AcceptorNames: []string{notesDevice}, Log: r.log.With("part", "engine"),
+			Cashboxes: r.cashboxes},
 		Journal:   b.j,
 		Restore:   kiosk.RestoredFrom(snap),
 		Directory: &notesDirectory{client: b.client},

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 )
 
 // CardCache remembers card -> user from MyQ's answers, for the day MyQ is
@@ -75,7 +77,7 @@ func OpenCardCache(path string, log *slog.Logger) (*CardCache, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &CardCache{path: path, log: log, entries: map[string]cacheEntry{}}
-	f, err := os.Open(path)
+	f, err := statedir.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		c.salt = newSalt()
 		return c, nil

@@ -80,11 +80,18 @@ type Config struct {
 	// ClaimWindow: cash inserted while idle may be claimed by the first
 	// card tapped within this long of its insertion ([kiosk] claim_window).
 	ClaimWindow time.Duration
+	// Cashboxes are the acceptors' cash boxes, one per acceptor, for the
+	// capacity rule (capacity.go). Empty: no box is ever near full.
+	Cashboxes []Cashbox
 	// Log receives what the engine must tell the technician, above all money
 	// held in memory while the journal cannot be written. Nil: discarded.
 	Log *slog.Logger
 	// Voucher: MyQ vouchers in a session (voucher.go).
 	Voucher VoucherRules
+	// OnCardPause and OnCardIgnored, when set, count the card reader's
+	// pauses after unregistered cards (cardguard.go); called on the loop.
+	OnCardPause   func(time.Duration)
+	OnCardIgnored func()
 }
 
 func (c Config) withDefaults() Config {
@@ -176,8 +183,12 @@ type (
 		SessionID string
 		Card      string // whole card number: never log it (devices.MaskCard)
 	}
-	// SetAccepting enables or inhibits every acceptor.
-	SetAccepting struct{ On bool }
+	// SetAccepting enables or inhibits every acceptor; Refuse lists the
+	// acceptors that stay inhibited while On (cash box near full).
+	SetAccepting struct {
+		On     bool
+		Refuse []string
+	}
 	// Decide answers a note in escrow (send on Escrow.Decide).
 	Decide struct {
 		Escrow   devices.Escrow
@@ -290,6 +301,8 @@ type Engine struct {
 	jRetryAt   time.Time
 	shutdown   bool
 	accepting  bool
+	boxes      cashboxes
+	refusing   []string // the Refuse of the last SetAccepting
 	devices    map[string]devices.StatusChange
 	queue      QueueStatus
 	lastIDs    []string
@@ -298,6 +311,7 @@ type Engine struct {
 	stateValid bool
 	nt         notices
 	v          voucherState
+	guard      cardGuard
 }
 
 // NewEngine makes an idle engine. newID returns a short random string for
@@ -308,7 +322,7 @@ func NewEngine(cfg Config, j Journal, now time.Time, newID func() string) *Engin
 		newID = RandomID
 	}
 	e := &Engine{cfg: cfg, j: j, newID: newID, log: cfg.Log, now: now, devices: map[string]devices.StatusChange{},
-		unacked: map[string]journal.UnackedCredit{}}
+		unacked: map[string]journal.UnackedCredit{}, boxes: newCashboxes(cfg.Cashboxes)}
 	e.snapshot()
 	return e
 }
@@ -323,6 +337,7 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 	case devices.CardRead:
 		cmds = e.onCard(ev)
 	case devices.Credit:
+		e.boxes.add(ev.Device)
 		cmds = e.onCredit(ev)
 	case devices.Escrow:
 		cmds = e.onEscrow(ev)
@@ -349,6 +364,8 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		if ev.Online {
 			e.lookupReached(true)
 		}
+	case CashboxPieces:
+		e.boxes.set(ev)
 	case VoucherCode:
 		cmds = e.onVoucherCode(ev)
 	case VoucherResult:
@@ -404,7 +421,7 @@ func (e *Engine) NextDeadline() time.Time {
 // ---- devices events ----
 
 func (e *Engine) onCard(c devices.CardRead) []Command {
-	if e.shutdown || c.Number == "" {
+	if e.shutdown || c.Number == "" || e.cardPaused(c) {
 		return nil
 	}
 	if e.displayPhase() == PhaseOutOfService {
@@ -464,6 +481,7 @@ func (e *Engine) onLookup(r LookupResult) []Command {
 		e.phase = PhaseNotRegistered
 		e.rejected, e.rejectedInactive = card, r.Inactive
 		e.msgUntil = e.now.Add(e.cfg.MessageFor)
+		e.cardUnregistered()
 		return nil
 	case r.Err != nil:
 		s.offline = true

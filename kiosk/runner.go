@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,6 +45,9 @@ type Restored struct {
 	Unclaimed    []journal.UnclaimedCash
 	PendingNotes []journal.NoteEscrow
 	Unacked      map[string]journal.UnackedCredit
+	// Pieces are the pieces in the cash boxes since the last cash-up
+	// (CashTotals.Pieces), for the capacity rule.
+	Pieces map[string]int64
 }
 
 // RestoredFrom reads what Restore needs from a ledger snapshot.
@@ -51,7 +55,7 @@ func RestoredFrom(s journal.Snapshot) Restored {
 	if s.Ledger == nil {
 		return Restored{}
 	}
-	return Restored{Open: s.OpenSessions(), Unclaimed: s.Unclaimed(), PendingNotes: s.PendingNotes(), Unacked: s.Unacked()}
+	return Restored{Open: s.OpenSessions(), Unclaimed: s.Unclaimed(), PendingNotes: s.PendingNotes(), Pieces: s.Cash().Pieces, Unacked: s.Unacked()}
 }
 
 // RunnerConfig wires the engine to the world.
@@ -136,6 +140,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	// session that is about to come back. Its commands wait for Run.
 	rs := cfg.Restore
 	r.eng.RestoreUnacked(rs.Unacked)
+	r.eng.boxes.set(CashboxPieces{Pieces: rs.Pieces})
 	r.restored = r.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes)
 	r.state = r.eng.State()
 	return r, nil
@@ -245,7 +250,7 @@ func (r *Runner) exec(ctx context.Context, wg *sync.WaitGroup, cmds []Command) {
 		switch c := c.(type) {
 		case SetAccepting:
 			for _, a := range r.cfg.Acceptors {
-				a.SetAccepting(c.On)
+				a.SetAccepting(c.On && !slices.Contains(c.Refuse, a.Name()))
 			}
 		case Decide:
 			if c.Escrow.Decide == nil {

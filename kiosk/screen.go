@@ -16,9 +16,9 @@ func (e *Engine) wantAccepting() bool {
 }
 
 func (e *Engine) acceptingCmd() []Command {
-	if w := e.wantAccepting(); w != e.accepting {
-		e.accepting = w
-		return []Command{SetAccepting{On: w}}
+	if w, ref := e.wantAccepting(), e.boxes.refusing(); w != e.accepting || !slices.Equal(ref, e.refusing) {
+		e.accepting, e.refusing = w, ref
+		return []Command{SetAccepting{On: w, Refuse: ref}}
 	}
 	return nil
 }
@@ -68,8 +68,13 @@ func (e *Engine) snapshot() {
 			st.Unclaimed += u.amount // what the next card may still claim
 		}
 	}
+	st.Cashboxes = e.boxes.fill()
+	st.NotesRefused, st.CoinsRefused = e.boxes.refused()
 	if st.Phase == PhaseOutOfService {
 		st.OutOfService = e.outOfService()
+	}
+	if e.guard.paused(e.now) {
+		st.CardPausedUntil = e.guard.until
 	}
 	switch e.phase {
 	case PhaseLookingUp:
@@ -120,6 +125,7 @@ func (s State) clone() State {
 	c.Receipt = cloneReceipt(s.Receipt)
 	c.Voucher = cloneVoucherView(s.Voucher)
 	c.Accepted = slices.Clone(s.Accepted)
+	c.Cashboxes = slices.Clone(s.Cashboxes)
 	if s.Devices != nil {
 		c.Devices = make(map[string]devices.StatusChange, len(s.Devices))
 		for k, v := range s.Devices {

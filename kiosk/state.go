@@ -121,6 +121,13 @@ type State struct {
 	Devices map[string]devices.StatusChange // latest status per device name
 	Queue   QueueStatus
 
+	// Cashboxes is each acceptor's cash-box fill since the last cash-up.
+	Cashboxes []CashboxFill
+	// NotesRefused / CoinsRefused: every note validator (coin acceptor) is
+	// refusing money because its cash box is near full; the screen says
+	// which kind of cash is still taken.
+	NotesRefused bool
+	CoinsRefused bool
 	// Unrecognised counts cash taken but not valued (two coins merged, a
 	// pulse train cut short) since the kiosk was last idle; the student is
 	// told at once and on the receipt screen.
@@ -135,4 +142,7 @@ type State struct {
 	// Voucher is the voucher part of a session screen; nil when vouchers
 	// are off or no session is open.
 	Voucher *VoucherView
+	// CardPausedUntil is when the card reader, paused after a run of
+	// unregistered cards, takes cards again; zero when not paused.
+	CardPausedUntil time.Time
 }

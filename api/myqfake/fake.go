@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"sort"
@@ -114,6 +115,17 @@ type Options struct {
 	Addr string
 	// Log receives one line per request at debug level; nil discards.
 	Log *slog.Logger
+
+	// Capacity is how many requests the fake serves in one second of
+	// Clock; the ones above it get 503 with a Retry-After, as an
+	// overloaded server (or its proxy) answers. 0: no limit. With a
+	// capacity the fake also counts the requests of every second (Load).
+	Capacity int
+	// RetryAfter is the Retry-After of those 503s, whole seconds; 0: 1 s.
+	RetryAfter time.Duration
+	// Clock is the time Capacity is measured in; nil: time.Now. A
+	// simulation passes its virtual clock.
+	Clock func() time.Time
 }
 
 type clientCred struct {
@@ -183,6 +195,9 @@ type Server struct {
 
 	runMu   sync.Mutex
 	running map[*Running]struct{}
+
+	load       map[int64]int // requests per second of Clock (Capacity > 0)
+	overloaded int           // requests answered 503 for Capacity
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -197,6 +212,12 @@ func New(o Options) *Server {
 	}
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = time.Second
 	}
 	l := o.Log
 	if l == nil {
@@ -219,7 +240,40 @@ func New(o Options) *Server {
 		vouchers:  map[string]*voucher{},
 		v3Param:   DefaultVoucherParam,
 		running:   map[*Running]struct{}{},
+		load:      map[int64]int{},
 	}
+}
+
+// Load is the requests that arrived in each second of Options.Clock (Unix
+// seconds), served or not; empty without a Capacity.
+func (s *Server) Load() map[int64]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.load)
+}
+
+// Overloaded counts the requests answered 503 because a second had more
+// than Options.Capacity.
+func (s *Server) Overloaded() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.overloaded
+}
+
+// overCapacity counts a request in its second (a down server sees it too)
+// and reports whether it is one too many for a server that is up. Called
+// with mu held.
+func (s *Server) overCapacity(down bool) bool {
+	if s.opt.Capacity <= 0 {
+		return false
+	}
+	sec := s.opt.Clock().Unix()
+	s.load[sec]++
+	if !down && s.load[sec] > s.opt.Capacity {
+		s.overloaded++
+		return true
+	}
+	return false
 }
 
 // AddClient registers a REST API application with space-separated scopes.
@@ -512,6 +566,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests[rt]++
 	refuse, down, latency := s.refuse, s.down, s.latency
+	over := !refuse && s.overCapacity(down)
 	f := &s.faults[rt]
 	failStatus := 0
 	if !refuse && !down && f.fail > 0 {
@@ -542,6 +597,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case down:
 		a = errAnswer(http.StatusServiceUnavailable, "Service Unavailable")
+	case over:
+		w.Header().Set("Retry-After", strconv.Itoa(int((s.opt.RetryAfter+time.Second-1)/time.Second)))
+		a = errAnswer(http.StatusServiceUnavailable, "Service Unavailable: over capacity")
 	case failStatus != 0:
 		a = errAnswer(failStatus, "injected failure")
 	default:

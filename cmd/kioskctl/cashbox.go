@@ -32,7 +32,10 @@ session still open, or unclaimed (coins inserted with no card).
 credited to nobody.
 
 Denominations come from the config's acceptor values: a pulse acceptor's
-key 20 is 20 pulses, e.g. one 2.00 coin.`,
+key 20 is 20 pulses, e.g. one 2.00 coin. With cashbox_capacity set for an
+acceptor it shows how full its box is; near full (cashbox_near_full, 95 %
+by default) an acceptor that can refuse money stops taking it until the
+cash-up.`,
 			Example: "  sudo kioskctl cashbox",
 		}, "0 shown, 1 kioskd not running, 2 wrong usage.", func(ctx context.Context, c *control.Client, _ []string) error {
 			cash, err := c.Cash(ctx)
@@ -68,7 +71,7 @@ Pending and unclaimed money stays tracked; it is not forgotten by a cash-up.`,
 			printCashIn(e.stdout, cash, loadBox(cfgPath))
 			return nil
 		})
-		c.Flags().StringVar(&by, "by", "", "who emptied the box (kept in the journal)")
+		c.Flags().StringVar(&by, "by", "", "who emptied the box (kept in the journal; at most 64 printable characters)")
 		_ = c.MarkFlagRequired("by")
 		configFlag(c, &cfgPath)
 		return c
@@ -214,5 +217,14 @@ func printCashIn(out io.Writer, cash control.Cash, b box) {
 	}
 	printVouchers(w, cash)
 	w.Flush()
+	for _, f := range cash.Fill {
+		if f.Capacity > 0 {
+			warn := ""
+			if f.NearFull {
+				warn = ", NEAR FULL: empty it, then kioskctl cashup"
+			}
+			fmt.Fprintf(out, "cash box %s: %d of %d pieces (%d%%)%s\n", f.Acceptor, f.Pieces, f.Capacity, f.Percent, warn)
+		}
+	}
 	fmt.Fprintln(out, cash.Equation())
 }

@@ -23,13 +23,15 @@ func newSetPINCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "set-pin [--config FILE] [--file PATH]",
 		Short: "set the PIN that opens the technician menu (F10) on the kiosk screen",
-		Long: `Asks for a new technician PIN (4 to 12 digits) twice and stores its salted
+		Long: `Asks for a new technician PIN (6 to 12 digits) twice and stores its salted
 hash in the file the config names as [kiosk] technician_pin_file (or --file).
 The PIN itself is never stored. With no terminal, the PIN is read from the
-first line of standard input. kioskd reads the file when the menu is opened:
-no restart needed.`,
+first line of standard input. Under systemd the file reaches kioskd as the
+credential technician-pin (LoadCredential=), copied when the service starts:
+restart it (systemctl restart kioskd) to use the new PIN. Run by hand, kioskd
+reads the file when the menu is opened.`,
 		Example: `  sudo kioskctl set-pin
-  echo 482913 | sudo kioskctl set-pin --file /etc/kioskd/technician.pin`,
+  echo 482913 | sudo kioskctl set-pin --file /etc/kioskd/technician-pin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSetPIN(cmd.Context(), e, cfgPath, file) },
 	}
@@ -60,6 +62,7 @@ func runSetPIN(ctx context.Context, e *env, cfgPath, file string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "technician PIN stored in %s\n", path)
+	fmt.Fprintln(e.stdout, "under systemd kioskd takes it at its next start: systemctl restart kioskd")
 	return nil
 }
 

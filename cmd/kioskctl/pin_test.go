@@ -38,6 +38,15 @@ func TestSetPIN(t *testing.T) {
 	if code, _ := set("12\n", "--file", path); code != 1 {
 		t.Errorf("a 2-digit PIN: exit %d, want 1", code)
 	}
+	// Four and five digits fall to a key injector; the stored PIN stays.
+	for _, short := range []string{"1234\n", "12345\n"} {
+		if code, out := set(short, "--file", path); code != 1 || !strings.Contains(out, "6 to 12 digits") {
+			t.Errorf("PIN %q: exit %d, want 1 naming 6 to 12 digits\n%s", short, code, out)
+		}
+	}
+	if b2, _ := os.ReadFile(path); string(b2) != string(b) {
+		t.Error("a refused PIN replaced the stored one")
+	}
 	if code, _ := set("", "--file", path); code != 1 {
 		t.Errorf("no PIN: exit %d, want 1", code)
 	}

@@ -36,10 +36,11 @@ attention, from the running kioskd's queue and the journal.
 The key is the config's receipt_key_file (by default receipt.key in the state
 directory); --key-file reads another. A code typed from a photo may be in
 lower case and have 0 for O and 1 for I or L: it is read as it was meant.
+The older form VK1|kiosk|reference|amount|time|signature is accepted too.
 
-Quote the code: it contains '|'.`,
+Quote the code: it contains spaces (or '|').`,
 		Example: `  sudo kioskctl receipt verify \
-    'VK1|library-ground-floor|library-ground-floor/000123|13.50|1700000000|Q2YCQ7M3VJ5ZQK4N'`,
+    'Receipt 13.50 EUR library-ground-floor/261123-221530-7f3a9c 2026-11-23T22:16:02Z Q2YCQ7M3VJ5ZQK4N'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runReceiptVerify(cmd.Context(), e, o, args[0]) },
 	}
@@ -71,16 +72,14 @@ func runReceiptVerify(ctx context.Context, e *env, o receiptOptions, code string
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	c, readAs, err := verifyTyped(key, code)
+	// receipt.Verify reads a code typed from a photo as it was meant.
+	c, err := receipt.Verify(key, code)
 	switch {
 	case err == nil:
 		fmt.Fprintln(e.stdout, "GENUINE: signed by this kiosk fleet's receipt key")
-		if readAs != strings.TrimSpace(code) {
-			fmt.Fprintf(e.stdout, "  read as:   %s\n", readAs)
-		}
 		fmt.Fprintf(e.stdout, "  kiosk:     %s\n", c.KioskID)
 		fmt.Fprintf(e.stdout, "  reference: %s\n", c.Reference)
-		fmt.Fprintf(e.stdout, "  amount:    %s\n", receipt.FormatAmount(c.Amount))
+		fmt.Fprintf(e.stdout, "  amount:    %s\n", strings.TrimSpace(receipt.FormatAmount(c.Amount)+" "+c.Currency))
 		fmt.Fprintf(e.stdout, "  time:      %s (%s)\n", c.At.Local().Format("2006-01-02 15:04:05 MST"), c.At.UTC().Format(time.RFC3339))
 		if !strings.HasPrefix(c.Reference, c.KioskID+"/") {
 			fmt.Fprintln(e.stdout, "  note:      the reference does not start with the kiosk id")
@@ -93,104 +92,6 @@ func runReceiptVerify(ctx context.Context, e *env, o receiptOptions, code string
 		fmt.Fprintln(e.stdout, "NOT GENUINE: this is not a valid receipt code")
 	}
 	return &exitError{code: 1, err: err}
-}
-
-// verifyTyped verifies code as given and, failing that, as a person who
-// typed it from a photo meant it: lower case for upper, 0 for O and 1 for I
-// or L in the signature (base32 has no 0 or 1), O for 0 and I or L for 1 in
-// the amount, time and the reference's number. It returns the reading that
-// verified. At most a few hundred readings are tried: of the 80-bit
-// signature, under 9 bits of forgery margin are spent.
-func verifyTyped(key []byte, code string) (receipt.Claim, string, error) {
-	code = strings.TrimSpace(code)
-	c, err := receipt.Verify(key, code)
-	if err == nil {
-		return c, code, nil
-	}
-	firstErr := err
-	for _, cand := range typedReadings(code) {
-		if cand == code {
-			continue
-		}
-		c, err := receipt.Verify(key, cand)
-		if err == nil {
-			return c, cand, nil
-		}
-		// A reading that is well formed where the typed code was not says
-		// more about the code than "malformed".
-		if errors.Is(firstErr, receipt.ErrMalformed) && errors.Is(err, receipt.ErrBadSignature) {
-			firstErr = err
-		}
-	}
-	return receipt.Claim{}, code, firstErr
-}
-
-// maxReadings caps the readings of one typed code.
-const maxReadings = 512
-
-// typedReadings lists what a code in the VK1|kiosk|ref|amount|time|mac form
-// may have been meant as; another form gets no readings.
-func typedReadings(code string) []string {
-	parts := strings.Split(code, "|")
-	if len(parts) != 6 {
-		return nil
-	}
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
-	}
-	// The version tag "VK1" typed as "vkl" or "VKI".
-	if v := strings.ToUpper(parts[0]); len(v) == 3 && (v[2] == 'L' || v[2] == 'I') {
-		parts[0] = v[:2] + "1"
-	} else {
-		parts[0] = v
-	}
-	digits := strings.NewReplacer("O", "0", "o", "0", "I", "1", "i", "1", "l", "1", "L", "1")
-	parts[3] = digits.Replace(parts[3])
-	parts[4] = digits.Replace(parts[4])
-	if k, n, ok := cutLast(parts[2], "/"); ok {
-		parts[2] = k + "/" + digits.Replace(n)
-	}
-	idRefs := [][2]string{{parts[1], parts[2]}}
-	if lo := [2]string{strings.ToLower(parts[1]), strings.ToLower(parts[2])}; lo != idRefs[0] {
-		idRefs = append(idRefs, lo)
-	}
-	macs := []string{""}
-	for _, r := range strings.ToUpper(parts[5]) {
-		var alts []string
-		switch r {
-		case '0':
-			alts = []string{"O"}
-		case '1':
-			alts = []string{"I", "L"}
-		default:
-			alts = []string{string(r)}
-		}
-		var next []string
-		for _, m := range macs {
-			for _, a := range alts {
-				next = append(next, m+a)
-			}
-		}
-		if len(next)*len(idRefs) > maxReadings {
-			next = next[:maxReadings/len(idRefs)]
-		}
-		macs = next
-	}
-	var out []string
-	for _, ir := range idRefs {
-		for _, m := range macs {
-			out = append(out, strings.Join([]string{parts[0], ir[0], ir[1], parts[3], parts[4], m}, "|"))
-		}
-	}
-	return out
-}
-
-func cutLast(s, sep string) (before, after string, ok bool) {
-	i := strings.LastIndex(s, sep)
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+len(sep):], true
 }
 
 // referenceStatus says what became of the top-up behind a genuine code:

@@ -154,7 +154,7 @@ func TestReceiptVerifyFromConfigSaysStatus(t *testing.T) {
 		"lib/000003": "NEEDS ATTENTION: user 7 not found in MyQ",
 		"lib/000099": "not in this kiosk's journal",
 	} {
-		code := receipt.Sign(key, "lib", ref, 200, now)
+		code := receipt.SignText(key, "lib", ref, "EUR", 200, now)
 		c, out, errOut := runCtl("receipt", "verify", "--config", cfg, "--socket-dir", dir, code)
 		if c != 0 || !strings.Contains(out, "GENUINE") || !strings.Contains(out, "status:    "+want) {
 			t.Errorf("%s: exit %d, want status %q\n%s%s", ref, c, want, out, errOut)
@@ -162,11 +162,13 @@ func TestReceiptVerifyFromConfigSaysStatus(t *testing.T) {
 	}
 }
 
-// A code typed from a photo of the screen, in lower case, with 0 for O and
-// 1 for I or L in the signature, is read as meant; a real forgery is not.
+// A code typed from a photo of the screen (the labelled form the QR code
+// holds), in lower case, with 0 for O and 1 for I or L in the signature, is
+// read as meant; a real forgery is not.
 func TestReceiptVerifyTypedFromPhoto(t *testing.T) {
-	keyFile := filepath.Join(t.TempDir(), "receipt.key")
-	key, err := receipt.LoadOrCreateKey(keyFile)
+	dir := t.TempDir()
+	cfg := writeKioskConfig(t, dir)
+	key, err := receipt.LoadOrCreateKey(filepath.Join(dir, "receipt.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,21 +176,19 @@ func TestReceiptVerifyTypedFromPhoto(t *testing.T) {
 	// one would.
 	var code string
 	for i := 0; ; i++ {
-		code = receipt.Sign(key, "lib", fmt.Sprintf("lib/%06d", i), 850, time.Unix(1700000000, 0))
-		mac := code[strings.LastIndexByte(code, '|')+1:]
-		if strings.ContainsRune(mac, 'O') && strings.ContainsAny(mac, "IL") {
+		code = receipt.SignText(key, "lib", fmt.Sprintf("lib/%06d", i), "EUR", 850, time.Unix(1700000000, 0))
+		sig := code[strings.LastIndexByte(code, ' ')+1:]
+		if strings.ContainsRune(sig, 'O') && strings.ContainsAny(sig, "IL") {
 			break
 		}
 	}
-	cut := strings.LastIndexByte(code, '|') + 1
-	typed := code[:cut] + strings.NewReplacer("O", "0", "I", "1", "L", "1").Replace(strings.ToLower(code[cut:]))
-	typed = strings.Replace(typed, "VK1", "vkl", 1)
-	c, out, errOut := runCtl("receipt", "verify", "--key-file", keyFile, "--config", "/nonexistent.toml", typed)
-	if c != 0 || !strings.Contains(out, "GENUINE") || !strings.Contains(out, "read as:   "+code) || !strings.Contains(out, "amount:    8.50") {
+	typed := strings.NewReplacer("O", "0", "I", "1", "L", "1").Replace(strings.ToLower(code))
+	c, out, errOut := runCtl("receipt", "verify", "--config", cfg, "--socket-dir", dir, typed)
+	if c != 0 || !strings.Contains(out, "GENUINE") || !strings.Contains(out, "amount:    8.50 EUR") {
 		t.Fatalf("typed %q: exit %d\n%s%s", typed, c, out, errOut)
 	}
-	forged := strings.Replace(typed, "|8.50|", "|9.50|", 1)
-	if c, out, _ := runCtl("receipt", "verify", "--key-file", keyFile, "--config", "/nonexistent.toml", forged); c != 1 || !strings.Contains(out, "NOT GENUINE") {
+	forged := strings.Replace(typed, " 8.50 ", " 9.50 ", 1)
+	if c, out, _ := runCtl("receipt", "verify", "--config", cfg, "--socket-dir", dir, forged); c != 1 || !strings.Contains(out, "NOT GENUINE") {
 		t.Errorf("forged typed code: exit %d\n%s", c, out)
 	}
 }

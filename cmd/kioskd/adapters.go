@@ -109,6 +109,7 @@ func (d *daemon) Status(ctx context.Context) (control.Status, error) {
 	for name, s := range st.Devices {
 		out.Devices[name] = control.Device{Status: s.Status.String(), Detail: s.Detail, Since: s.At}
 	}
+	out.Cashbox = cashboxFill(st.Cashboxes)
 	return out, nil
 }
 
@@ -133,7 +134,11 @@ func (d *daemon) Flush(ctx context.Context) error {
 func (d *daemon) Cash(ctx context.Context) (control.Cash, error) {
 	l := d.journal.Ledger()
 	v := l.Vouchers()
-	return control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: l.Cash(), Vouchers: &v, JournalDamage: d.journal.Damage()}, nil
+	c := control.Cash{Currency: d.cfg.Kiosk.Currency, Totals: l.Cash(), Vouchers: &v, JournalDamage: d.journal.Damage()}
+	if r := d.runner.Load(); r != nil {
+		c.Fill = cashboxFill(r.State().Cashboxes)
+	}
+	return c, nil
 }
 
 // AckJournalDamage implements control.Backend.
@@ -159,6 +164,9 @@ func (d *daemon) Cashup(ctx context.Context, by string) (control.Cash, error) {
 	rec := journal.New(journal.KindCashup, "", time.Now(), journal.Cashup{By: by, Totals: totals})
 	if _, err := d.journal.Append(rec); err != nil {
 		return control.Cash{}, fmt.Errorf("journal the cash-up: %w", err)
+	}
+	if r := d.runner.Load(); r != nil {
+		r.Post(kiosk.CashboxPieces{Pieces: d.journal.Ledger().Cash().Pieces}) // the boxes are empty again
 	}
 	d.log.Info("cash-up", "by", by, "accepted", totals.Accepted, "committed", totals.Committed,
 		"pending", totals.Pending, "unclaimed", totals.Unclaimed)

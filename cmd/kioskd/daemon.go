@@ -22,8 +22,11 @@ import (
 	"github.com/printroom/voucherkiosk/kiosk/config"
 	"github.com/printroom/voucherkiosk/kiosk/control"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
+	"github.com/printroom/voucherkiosk/kiosk/logging"
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
+	"github.com/printroom/voucherkiosk/kiosk/pinlock"
 	"github.com/printroom/voucherkiosk/kiosk/receipt"
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 	"github.com/printroom/voucherkiosk/kiosk/ui"
 	"github.com/printroom/voucherkiosk/kiosk/voucherlink"
 )
@@ -49,12 +52,13 @@ const shutdownBudget = 4500 * time.Millisecond
 
 // newLogger logs to stderr, unless stderr is the terminal the kiosk screen
 // draws on: then to kioskd.log in the state directory, so log lines never
-// scribble over what the student reads. Under systemd stderr is the journal.
+// scribble over what the student reads. Under systemd stderr is the journal:
+// each line then carries its syslog priority.
 func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) (*slog.Logger, func(), error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		path := filepath.Join(stateDir, "kioskd.log")
-		lf, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		lf, err := statedir.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open log file: %w", err)
 		}
@@ -62,6 +66,9 @@ func newLogger(stderr io.Writer, level slog.Level, stateDir string, quiet bool) 
 			fmt.Fprintf(stderr, "kioskd: logging to %s\n", path)
 		}
 		return slog.New(slog.NewTextHandler(lf, opts)), func() { lf.Close() }, nil
+	}
+	if f, ok := stderr.(*os.File); ok && logging.ToJournal(os.Getenv, f) {
+		return slog.New(logging.NewJournalHandler(stderr, opts)), func() {}, nil
 	}
 	return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
 }
@@ -72,6 +79,9 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	stateDir := cfg.Kiosk.StateDir
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
+	}
+	if err := statedir.Check(stateDir); err != nil {
+		return err
 	}
 	log, closeLog, err := newLogger(o.stderr, o.level, stateDir, o.quietLogFile)
 	if err != nil {
@@ -165,7 +175,8 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 			IdleFinish: cfg.Kiosk.IdleFinish, CardTimeout: cfg.Kiosk.CardTimeout, MessageFor: cfg.Kiosk.ReceiptHold,
 			Accepted: hw.accepted, CardReader: config.CardReaderName, AcceptorNames: acceptorNames,
 			ClaimWindow: cfg.Kiosk.ClaimWindow, Escrowing: escrowing,
-			Log: log.With("part", "engine"), Voucher: voucherRules,
+			OnCardPause: func(time.Duration) { d.metrics.CardPause() }, OnCardIgnored: d.metrics.CardIgnored,
+			Log: log.With("part", "engine"), Voucher: voucherRules, Cashboxes: cashboxes(cfg, hw.acceptors),
 		},
 		Journal:       j,
 		Restore:       kiosk.RestoredFrom(snap),
@@ -183,10 +194,19 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 	d.runner.Store(runner)
 
+	pinLock, err := pinlock.Open(filepath.Join(stateDir, "technician-pin.lock"), pinlock.DefaultRule, time.Now)
+	if pinLock == nil {
+		return err
+	}
+	if err != nil {
+		log.Warn("technician pin lockout", "err", err)
+	}
 	screen, err := ui.New(ui.Options{
 		Screen: o.screen, Engine: runner, Languages: cfg.Kiosk.Languages, Currency: cfg.Kiosk.Currency,
 		KioskID: cfg.Kiosk.ID, ReceiptKey: receiptKey, Technician: &technician{d: d},
 		PINFile: cfg.Kiosk.TechnicianPINFile, Footer: o.footer, Log: log.With("part", "ui"),
+		Greeting: cfg.Kiosk.Greeting, HideBalance: !cfg.Kiosk.ShowBalance,
+		PINLock: pinLock, OnPINFailure: d.metrics.PINFailure,
 		HighContrast: cfg.Kiosk.HighContrast,
 	})
 	if err != nil {
@@ -203,7 +223,8 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	}
 	defer ctl.Close()
 	if cfg.Monitor.Listen != "" {
-		mon, err := monitor.Listen(cfg.Monitor.Listen, d.metrics, d, log.With("part", "monitor"))
+		mon, err := monitor.Listen(monitor.Options{Addr: cfg.Monitor.Listen, AllowRemote: cfg.Monitor.AllowRemote,
+			Metrics: d.metrics, Backend: d, Log: log.With("part", "monitor")})
 		if err != nil {
 			// Monitoring is optional: a busy port must not stop a kiosk
 			// from taking money.

@@ -23,7 +23,7 @@ import (
 )
 
 // demoPIN opens the technician menu (F10) in the demo.
-const demoPIN = "1234"
+const demoPIN = "123456"
 
 // runDemo runs the real daemon on the embedded demo config: the fake MyQ
 // over HTTPS with its own CA, and simulated devices on ptys so the real

@@ -27,6 +27,8 @@ import (
 
 	"github.com/printroom/voucherkiosk/cmd/internal/clidoc"
 	"github.com/printroom/voucherkiosk/kiosk/config"
+	"github.com/printroom/voucherkiosk/kiosk/console"
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=1.2.3".
@@ -75,6 +77,10 @@ type options struct {
 	checkConfig bool
 	demo        bool
 	logLevel    string
+	allowRoot   bool
+	// lockVT and unlockVT name a console to lock or unlock, then exit:
+	// the unit's privileged ExecStartPre=+ and ExecStopPost=+ helpers.
+	lockVT, unlockVT string
 }
 
 // newRoot is kioskd's command line; its help and the kioskd(8) man page
@@ -105,6 +111,11 @@ service kioskd.service on tty1; kioskctl(8) is the technician's tool.`,
 	f.BoolVar(&o.checkConfig, "check-config", false, "check the config and the machine around it, then exit (0: good)")
 	f.BoolVar(&o.demo, "demo", false, "run on the embedded demo: fake MyQ, simulated card reader, coins and notes")
 	f.StringVar(&o.logLevel, "log-level", "info", "`LEVEL`: debug, info, warn or error")
+	f.BoolVar(&o.allowRoot, "allow-root", false, "run as root (refused otherwise, except with --demo)")
+	f.StringVar(&o.lockVT, "lock-vt", "", "lock console switching on this `TTY`, turn blanking off, and exit (root; the unit's ExecStartPre=+)")
+	f.StringVar(&o.unlockVT, "unlock-vt", "", "unlock console switching on this `TTY` and exit (root; the unit's ExecStopPost=+)")
+	_ = f.MarkHidden("lock-vt")
+	_ = f.MarkHidden("unlock-vt")
 	_ = root.MarkFlagFilename("config", "toml")
 	clidoc.WithExitCodes(root, "0 stopped by systemd or a signal (or --check-config found no problem), "+
 		"1 the config or the machine is wrong or the kiosk failed, 2 wrong usage.")
@@ -160,6 +171,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func runOptions(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	switch {
+	case o.lockVT != "":
+		if err := console.Lock(o.lockVT); err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		fmt.Fprintf(stdout, "console switching locked, blanking off on %s\n", o.lockVT)
+		return nil
+	case o.unlockVT != "":
+		if err := console.Unlock(o.unlockVT); err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		fmt.Fprintf(stdout, "console switching unlocked on %s\n", o.unlockVT)
+		return nil
+	}
 	level, err := parseLevel(o.logLevel)
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -172,6 +197,9 @@ func runOptions(ctx context.Context, o options, stdout, stderr io.Writer) error 
 	}
 	cfg, err := config.Load(o.configPath)
 	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	if err := statedir.CheckUser(os.Geteuid(), o.demo, o.allowRoot); err != nil {
 		return &exitError{code: 1, err: err}
 	}
 	return runDaemon(ctx, daemonOptions{cfg: cfg, level: level, stderr: stderr})

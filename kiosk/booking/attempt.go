@@ -179,7 +179,10 @@ func (b *Booker) settle(e *entry, out outcome) {
 		b.lastErr = e.lastErr
 		b.online = api.IsAuth(out.err) // it answered, with a refusal
 		b.failures++
-		b.gateAt = now.Add(b.backoffLocked(b.failures))
+		// Never before MyQ's Retry-After; the jitter on top keeps a fleet
+		// told the same wait from coming back in the same second.
+		wait := api.RetryAfter(out.err) + b.backoffLocked(b.failures)
+		b.gateAt = slotAtOrAfter(now.Add(wait), b.cfg.DrainSpacing, b.phase)
 		if e.attention == "" || e.nextAt.Before(b.gateAt) {
 			e.nextAt = b.gateAt
 		}
@@ -199,6 +202,12 @@ func (b *Booker) settle(e *entry, out outcome) {
 		// MyQ answers again: everything that waited for it is due now (the
 		// in-flight limit still spaces the requests).
 		b.failures, b.gateAt = 0, now
+		if b.cfg.DrainSpacing > 0 {
+			// The answer that reopened the queue took a token request as
+			// well: sit out the next slot, so a fleet coming back at once
+			// does not ask MyQ for more than its drain rate.
+			b.paceAt = slotAtOrAfter(now.Add(b.cfg.DrainSpacing+time.Nanosecond), b.cfg.DrainSpacing, b.phase)
+		}
 		for _, x := range b.order {
 			if !x.done && !x.inflight && x.attention == "" {
 				x.nextAt, x.attempts = now, 0

@@ -32,8 +32,11 @@ import (
 const (
 	DefaultMaxInFlight      = 2
 	DefaultMinBackoff       = time.Second
-	DefaultMaxBackoff       = 5 * time.Minute
+	DefaultMaxBackoff       = time.Minute
 	DefaultAttentionBackoff = 10 * time.Minute
+	// DefaultDrainSpacing paces queued attempts (pace.go): 500 kiosks at 2
+	// requests a session ask about 43 requests/s of MyQ (docs/BENCHMARKS.md).
+	DefaultDrainSpacing = 23 * time.Second
 	// BalanceWait bounds the balance query after a commit: the receipt
 	// never waits longer than this for a number it can live without.
 	BalanceWait = time.Second
@@ -57,6 +60,9 @@ type Config struct {
 	MinBackoff       time.Duration // first retry within; default 1 s
 	MaxBackoff       time.Duration // retry cap; default 5 min
 	AttentionBackoff time.Duration // "needs attention" retries; default 10 min
+	// DrainSpacing: queued (not fresh) attempts start at most one per
+	// spacing, on slots phased by KioskID (pace.go); default 23 s; < 0: off.
+	DrainSpacing time.Duration
 
 	// OnResult answers Book (once with the first outcome, and once more
 	// when a queued session commits later). Called from the Booker's
@@ -189,6 +195,8 @@ type Booker struct {
 	// probe at a time, not before gateAt.
 	failures  int
 	gateAt    time.Time
+	paceAt    time.Time     // no queued attempt starts before (a slot)
+	phase     time.Duration // this kiosk's place in DrainSpacing
 	lastErr   string
 	online    bool
 	running   bool
@@ -236,7 +244,12 @@ func New(cfg Config) (*Booker, error) {
 	if cfg.AttentionBackoff <= 0 {
 		cfg.AttentionBackoff = DefaultAttentionBackoff
 	}
+	if cfg.DrainSpacing == 0 {
+		cfg.DrainSpacing = DefaultDrainSpacing
+	}
+	cfg.DrainSpacing = max(cfg.DrainSpacing, 0)
 	return &Booker{
+		phase:     phaseOf(cfg.KioskID, cfg.DrainSpacing),
 		cfg:       cfg,
 		log:       cfg.Log,
 		kick:      make(chan struct{}, 1),
@@ -278,6 +291,7 @@ func (b *Booker) FlushNow() {
 		}
 	}
 	b.gateAt = now
+	b.paceAt = now // asked for: the first goes now, the rest keep their pace
 	b.mu.Unlock()
 	b.signal()
 }
@@ -479,12 +493,19 @@ func (b *Booker) pickLocked(now time.Time) []*entry {
 		}
 		limit = 1
 	}
+	if now.Before(b.paceAt) {
+		return start
+	}
 	for _, e := range b.order {
 		if b.inflight >= limit {
 			break
 		}
 		if !e.done && !e.inflight && !now.Before(e.nextAt) {
 			take(e)
+			if b.cfg.DrainSpacing > 0 {
+				b.paceAt = slotAtOrAfter(now.Add(time.Nanosecond), b.cfg.DrainSpacing, b.phase)
+				break
+			}
 		}
 	}
 	b.compactLocked()
@@ -531,6 +552,9 @@ func (b *Booker) nextWakeLocked() time.Time {
 		if next.Before(b.gateAt) {
 			next = b.gateAt
 		}
+	}
+	if next.Before(b.paceAt) {
+		next = b.paceAt
 	}
 	return next
 }

@@ -72,7 +72,7 @@ func crashChild() int {
 	var runner *kiosk.Runner
 	bk, err := New(Config{
 		Client: client, Journal: j, KioskID: crashKiosk, Log: log,
-		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, DrainSpacing: 10 * time.Millisecond,
 		OnResult: func(r Result) {
 			runner.Post(kiosk.BookingResult{SessionID: r.SessionID, Committed: r.Committed, Attention: r.Attention, Err: r.Err})
 		},

@@ -133,6 +133,7 @@ func newRig(t testing.TB, o rigOpt) *rig {
 	r.cfg = Config{
 		Client: r.client, KioskID: testKiosk, Log: testLog(t),
 		MinBackoff: 5 * time.Millisecond, MaxBackoff: 60 * time.Millisecond, AttentionBackoff: 10 * time.Second,
+		DrainSpacing: 5 * time.Millisecond,
 		Jitter: func(max time.Duration) time.Duration {
 			if max <= 0 {
 				return 0

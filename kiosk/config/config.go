@@ -82,6 +82,11 @@ type Kiosk struct {
 	// HighContrast draws the student's screens in bold light on black with
 	// solid warning bars.
 	HighContrast bool
+	// Greeting is how much of the student's name the screen shows:
+	// GreetingFull, GreetingFirst (default) or GreetingInitials.
+	Greeting string
+	// ShowBalance shows the MyQ balance on screen (default true).
+	ShowBalance bool
 }
 
 // MyQ is the [myq] table.
@@ -159,11 +164,23 @@ type Acceptor struct {
 	// FixedKey is the eSSP fixed key as 16 hex digits: from fixed_key, or
 	// read from key_file by Load. Empty with Encryption: the factory default.
 	FixedKey Secret
+
+	// CashboxCapacity is how many pieces the acceptor's cash box holds; 0:
+	// not configured, no fill level.
+	CashboxCapacity int
+	// CashboxNearFull is the fill, in percent of CashboxCapacity, at which
+	// an acceptor that can refuse money stops taking it (default 95).
+	CashboxNearFull int
 }
+
+// DefaultCashboxNearFull is cashbox_near_full when the config leaves it out.
+const DefaultCashboxNearFull = 95
 
 // Monitor is the [monitor] table.
 type Monitor struct {
 	Listen string // host:port for /metrics and /status; empty: off
+	// AllowRemote lets Listen be a non-loopback address.
+	AllowRemote bool
 }
 
 // Bounds that keep a typo from becoming a kiosk that books after a day or
@@ -208,11 +225,11 @@ type rawAcceptor map[string]any
 
 // The keys each table knows: anything else is a Problem.
 var (
-	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "claim_window", "card_cache_ttl"}
+	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "greeting", "show_balance", "claim_window", "card_cache_ttl"}
 	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
-	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key"}
-	monitorKeys    = []string{"listen"}
+	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key", "cashbox_capacity", "cashbox_near_full"}
+	monitorKeys    = []string{"listen", "allow_remote"}
 )
 
 // Parse reads and validates a config from memory. name is the file name
@@ -487,6 +504,7 @@ func (p *parser) kiosk(m map[string]any, k *Kiosk) {
 	}
 	k.ReceiptKeyFile = p.path(m, t, "receipt_key_file", `"/var/lib/kioskd/receipt.key"`, false)
 	k.TechnicianPINFile = p.path(m, t, "technician_pin_file", `"/etc/kioskd/technician-pin"`, false)
+	p.kioskPrivacy(m, k)
 }
 
 func (p *parser) myq(m map[string]any, q *MyQ) {
@@ -673,6 +691,7 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 		a.Baud = p.baud(m, t)
 		p.values(m, t, &a)
 		p.protocolKeys(m, t, &a)
+		p.cashbox(m, t, &a)
 		c.Acceptors = append(c.Acceptors, a)
 	}
 	var smallest int64
@@ -687,6 +706,29 @@ func (p *parser) acceptors(list []rawAcceptor, c *Config) {
 		p.add("kiosk.max_topup", "%s is less than the smallest coin or note (%s): the kiosk could never take money", FormatAmount(c.Kiosk.MaxTopup), FormatAmount(smallest))
 	}
 	nameAcceptors(p.ps, c.Acceptors)
+}
+
+// cashbox reads cashbox_capacity (pieces, optional) and cashbox_near_full
+// (percent, 50..100, default 95).
+func (p *parser) cashbox(m rawAcceptor, t string, a *Acceptor) {
+	a.CashboxNearFull = DefaultCashboxNearFull
+	if n, ok := p.integer(m, t, "cashbox_capacity", "1000"); ok {
+		if n < 1 || n > 1_000_000 {
+			p.add(t+".cashbox_capacity", "%d is not a number of pieces between 1 and 1000000; write e.g. cashbox_capacity = 1000 (or leave it out)", n)
+		} else {
+			a.CashboxCapacity = int(n)
+		}
+	}
+	if n, ok := p.integer(m, t, "cashbox_near_full", "95"); ok {
+		switch {
+		case n < 50 || n > 100:
+			p.add(t+".cashbox_near_full", "%d is not a percentage between 50 and 100; write e.g. cashbox_near_full = 95", n)
+		case a.CashboxCapacity == 0 && m["cashbox_capacity"] == nil:
+			p.add(t+".cashbox_near_full", "has no effect without cashbox_capacity; add e.g. cashbox_capacity = 1000")
+		default:
+			a.CashboxNearFull = int(n)
+		}
+	}
 }
 
 func (p *parser) values(m rawAcceptor, t string, a *Acceptor) {
@@ -828,6 +870,7 @@ func (p *parser) monitor(m map[string]any, mon *Monitor) {
 		return
 	}
 	mon.Listen = s
+	p.monitorRemote(m, mon)
 }
 
 // Load reads the config file, validates it, and resolves what depends on the

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,3 +112,16 @@ func (c *Config) loadSecrets(getenv func(string) string) Problems {
 	}
 	return ps
 }
+
+// A Secret redacts itself in every encoder a struct holding it may reach,
+// not only fmt: JSON (a config dumped for support), text marshalling (TOML,
+// XML, map keys) and slog, whose JSON handler would otherwise print the raw
+// string. Reveal is the one way out.
+const redacted = "[redacted]"
+
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
+
+// Format covers every fmt verb, %d and %x included.
+func (Secret) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }

@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/printroom/voucherkiosk/api"
 	"github.com/printroom/voucherkiosk/kiosk/journal"
@@ -48,6 +50,20 @@ type Status struct {
 	// JournalDamage: journal bytes cut at start and kept in the state
 	// directory, not yet acknowledged (`kioskctl journal ack-damage`).
 	JournalDamage []journal.Damage `json:"journal_damage,omitempty"`
+	Cashbox       []CashboxFill    `json:"cashbox,omitempty"`
+}
+
+// CashboxFill is one acceptor's cash box: pieces since the last cash-up
+// against its configured capacity (0: none configured).
+type CashboxFill struct {
+	Acceptor string `json:"acceptor"`
+	Pieces   int    `json:"pieces"`
+	Capacity int    `json:"capacity,omitempty"`
+	// Percent is Pieces over Capacity in whole percent, rounded down.
+	Percent int `json:"percent,omitempty"`
+	// NearFull: at or over the near-full threshold, so the acceptor
+	// refuses cash where it can.
+	NearFull bool `json:"near_full,omitempty"`
 }
 
 // Device is one device's last reported status.
@@ -74,6 +90,8 @@ type Cash struct {
 	Currency string             `json:"currency"`
 	Since    time.Time          `json:"since,omitempty"`
 	Totals   journal.CashTotals `json:"totals"`
+	// Fill is each acceptor's cash-box fill level (cashbox_capacity).
+	Fill []CashboxFill `json:"fill,omitempty"`
 	// Vouchers redeemed since the cash-up: not in the box, on their own line.
 	Vouchers *journal.VoucherTotals `json:"vouchers,omitempty"`
 	// JournalDamage: as in Status; the cash-up must know the journal lost
@@ -158,6 +176,12 @@ func Handler(b Backend) http.Handler {
 	})
 	mux.HandleFunc("POST /cashup", func(w http.ResponseWriter, r *http.Request) {
 		by := r.URL.Query().Get("by")
+		if err := CheckCashupBy(by); err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(errorBody{Error: err.Error()})
+			return
+		}
 		answer(w, r, func(ctx context.Context) (any, error) { return b.Cashup(ctx, by) })
 	})
 	return mux
@@ -180,6 +204,40 @@ func answer(w http.ResponseWriter, r *http.Request, f func(context.Context) (any
 	json.NewEncoder(w).Encode(v)
 }
 
+// MaxCashupBy is the longest name a cash-up may carry, in characters.
+const MaxCashupBy = 64
+
+// CheckCashupBy refuses a cash-up name the journal should not keep: empty,
+// longer than MaxCashupBy characters, or holding anything unprintable
+// (escape codes would replay on the technician's terminal from every
+// `kioskctl journal` listing).
+func CheckCashupBy(by string) error {
+	if strings.TrimSpace(by) == "" {
+		return errors.New("cash-up: --by needs the name of who emptied the box")
+	}
+	if !utf8.ValidString(by) {
+		return errors.New("cash-up: --by is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(by); n > MaxCashupBy {
+		return fmt.Errorf("cash-up: --by is %d characters; at most %d", n, MaxCashupBy)
+	}
+	for i, r := range by {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("cash-up: --by holds the unprintable character %U at byte %d; letters, digits, spaces and punctuation only", r, i)
+		}
+	}
+	return nil
+}
+
+// timeouts bound every connection, so a client that connects and stalls
+// (or never reads its answer) cannot hold a descriptor and a goroutine of the
+// daemon that takes the money. write covers answer's 10 s deadline.
+type timeouts struct {
+	header, read, write, idle time.Duration
+}
+
+var defaultTimeouts = timeouts{header: 5 * time.Second, read: 5 * time.Second, write: 15 * time.Second, idle: 30 * time.Second}
+
 // Server is the control socket.
 type Server struct {
 	path string
@@ -190,6 +248,10 @@ type Server struct {
 // Listen creates the socket in dir (mode 0600, replacing a stale socket left
 // by a crash) and serves b on it until Close.
 func Listen(dir string, b Backend, log *slog.Logger) (*Server, error) {
+	return listen(dir, b, log, defaultTimeouts)
+}
+
+func listen(dir string, b Backend, log *slog.Logger, to timeouts) (*Server, error) {
 	path := filepath.Join(dir, SocketName)
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
@@ -209,7 +271,10 @@ func Listen(dir string, b Backend, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{path: path, ln: ln, srv: &http.Server{
 		Handler:           Handler(b),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: to.header,
+		ReadTimeout:       to.read,
+		WriteTimeout:      to.write,
+		IdleTimeout:       to.idle,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}
 	go s.srv.Serve(ln)
@@ -321,6 +386,9 @@ func (c *Client) AckJournalDamage(ctx context.Context) (int, error) {
 
 func (c *Client) Cashup(ctx context.Context, by string) (Cash, error) {
 	var cash Cash
+	if err := CheckCashupBy(by); err != nil {
+		return cash, err
+	}
 	return cash, c.do(ctx, http.MethodPost, "/cashup?by="+urlQueryEscape(by), &cash)
 }
 

@@ -16,11 +16,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/printroom/voucherkiosk/kiosk/control"
 )
@@ -32,6 +35,9 @@ type Metrics struct {
 	amount    prometheus.Counter
 	apiErrors *prometheus.CounterVec
 	fsync     prometheus.Histogram
+	pinFails  prometheus.Counter
+	damaged   prometheus.Gauge
+	lockdown  lockdownMetrics
 }
 
 // StatusFunc returns the daemon's current status; it must not block long.
@@ -54,9 +60,16 @@ func New(status StatusFunc) *Metrics {
 		Help:    "Time for a journal append to become durable (write + fsync).",
 		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1},
 	})
-	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync,
+	m.pinFails = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "kiosk_technician_pin_failures_total", Help: "Wrong PINs entered at the technician menu.",
+	})
+	m.damaged = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kiosk_journal_damaged", Help: "Journal damage found at replay that a technician has not acknowledged.",
+	})
+	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync, m.pinFails, m.damaged,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&stateCollector{status: status})
+	m.lockdown = newLockdownMetrics(m.reg)
 	return m
 }
 
@@ -72,6 +85,12 @@ func (m *Metrics) APIError(kind string) { m.apiErrors.WithLabelValues(kind).Inc(
 // Fsync records how long one journal append took to become durable.
 func (m *Metrics) Fsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
 
+// PINFailure counts one wrong technician PIN.
+func (m *Metrics) PINFailure() { m.pinFails.Inc() }
+
+// JournalDamaged sets how many journal damages wait for acknowledgement.
+func (m *Metrics) JournalDamaged(n int) { m.damaged.Set(float64(n)) }
+
 // Registry exposes the registry (tests gather from it).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
@@ -83,13 +102,15 @@ var (
 	descUnclaimed = prometheus.NewDesc("kiosk_unclaimed_minor", "Cash inserted with no session, not yet claimed (minor units).", nil, nil)
 	descDevice    = prometheus.NewDesc("kiosk_device_connected", "1 when the device's port is open and it answers.", []string{"device"}, nil)
 	descService   = prometheus.NewDesc("kiosk_out_of_service", "1 when the kiosk cannot take money.", nil, nil)
+	descBoxPieces = prometheus.NewDesc("kiosk_cashbox_pieces", "Coins or notes an acceptor put in its cash box since the last cash-up.", []string{"acceptor"}, nil)
+	descBoxFill   = prometheus.NewDesc("kiosk_cashbox_fill_ratio", "Cash-box fill from pieces since the last cash-up over cashbox_capacity (0..1, more when overfull); only acceptors with a capacity.", []string{"acceptor"}, nil)
 	descDamage    = prometheus.NewDesc("kiosk_journal_damage", "Journal byte ranges cut at start and kept, not yet acknowledged (kioskctl journal ack-damage).", nil, nil)
 )
 
 type stateCollector struct{ status StatusFunc }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPending, descOldest, descAttention, descOnline, descUnclaimed, descDevice, descService, descDamage} {
+	for _, d := range []*prometheus.Desc{descPending, descOldest, descAttention, descOnline, descUnclaimed, descDevice, descService, descBoxPieces, descBoxFill, descDamage} {
 		ch <- d
 	}
 }
@@ -116,6 +137,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, d := range st.Devices {
 		ch <- prometheus.MustNewConstMetric(descDevice, prometheus.GaugeValue, b2f(d.Status != "disconnected" && d.Status != "unknown"), name)
 	}
+	for _, b := range st.Cashbox {
+		ch <- prometheus.MustNewConstMetric(descBoxPieces, prometheus.GaugeValue, float64(b.Pieces), b.Acceptor)
+		if b.Capacity > 0 {
+			ch <- prometheus.MustNewConstMetric(descBoxFill, prometheus.GaugeValue, float64(b.Pieces)/float64(b.Capacity), b.Acceptor)
+		}
+	}
 }
 
 func b2f(b bool) float64 {
@@ -129,23 +156,88 @@ func b2f(b bool) float64 {
 type Server struct {
 	srv *http.Server
 	ln  net.Listener
+	wg  sync.WaitGroup
 }
 
-// Listen starts serving on addr until Close.
-func Listen(addr string, m *Metrics, b control.Backend, log *slog.Logger) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// Options configures Listen.
+type Options struct {
+	// Addr is host:port. A host that is not loopback (an empty host
+	// included: every interface) is refused unless AllowRemote.
+	Addr        string
+	AllowRemote bool
+	// MaxConns bounds the connections served at once; more wait in the
+	// kernel's backlog, holding no descriptor of ours. 0: DefaultMaxConns.
+	MaxConns int
+	Metrics  *Metrics
+	Backend  control.Backend
+	Log      *slog.Logger
+}
+
+// DefaultMaxConns is plenty for a scraper or two and a curl.
+const DefaultMaxConns = 16
+
+// timeouts bound every connection: a client that connects and stalls, or
+// keeps a connection idle, cannot pile up descriptors and memory in the
+// process that takes the money. Variables so tests can shorten them.
+type timeouts struct {
+	header, read, write, idle time.Duration
+}
+
+var defaultTimeouts = timeouts{header: 5 * time.Second, read: 10 * time.Second, write: 30 * time.Second, idle: 30 * time.Second}
+
+// Loopback reports whether addr's host only reaches this machine.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("monitor: listen %s: %w", addr, err)
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Listen starts serving until Close.
+func Listen(o Options) (*Server, error) {
+	return listen(o, defaultTimeouts)
+}
+
+func listen(o Options, to timeouts) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	remote := !Loopback(o.Addr)
+	if remote && !o.AllowRemote {
+		return nil, fmt.Errorf("monitor: listen %s: not a loopback address; set [monitor] allow_remote = true to serve the network", o.Addr)
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if remote {
+		o.Log.Warn("monitor: serving /metrics and /status to the network (allow_remote = true)", "addr", o.Addr)
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: listen %s: %w", o.Addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	ctl := control.Handler(b)
-	mux.Handle("GET /status", ctl)
-	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /status", control.Handler(o.Backend))
+	s := &Server{ln: netutil.LimitListener(ln, o.MaxConns), srv: &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: to.header,
+		ReadTimeout:       to.read,
+		WriteTimeout:      to.write,
+		IdleTimeout:       to.idle,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
+	}}
+	s.wg.Add(1)
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("monitor stopped", "err", err)
+		defer s.wg.Done()
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Log.Error("monitor stopped", "err", err)
 		}
 	}()
 	return s, nil
@@ -158,5 +250,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return s.srv.Shutdown(ctx)
+	err := s.srv.Shutdown(ctx)
+	s.wg.Wait()
+	return err
 }

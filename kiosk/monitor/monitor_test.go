@@ -48,7 +48,7 @@ func TestMetricsAndStatus(t *testing.T) {
 	m.Topup(1000)
 	m.APIError("transient")
 	m.Fsync(3 * time.Millisecond)
-	srv, err := Listen("127.0.0.1:0", m, b, slog.New(slog.DiscardHandler))
+	srv, err := Listen(Options{Addr: "127.0.0.1:0", Metrics: m, Backend: b, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,5 +72,36 @@ func TestMetricsAndStatus(t *testing.T) {
 	var st control.Status
 	if err := json.Unmarshal([]byte(get(t, "http://"+srv.Addr()+"/status")), &st); err != nil || st.Pending != 3 {
 		t.Fatalf("/status = %+v, %v", st, err)
+	}
+}
+
+func TestCashboxFillAndAlarms(t *testing.T) {
+	b := &backend{st: control.Status{Phase: "idle", Cashbox: []control.CashboxFill{
+		{Acceptor: "notes", Pieces: 450, Capacity: 500}, {Acceptor: "coins", Pieces: 7},
+	}}}
+	m := New(b.Status)
+	m.PINFailure()
+	m.PINFailure()
+	m.JournalDamaged(1)
+	srv, err := Listen(Options{Addr: "127.0.0.1:0", Metrics: m, Backend: b, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	body := get(t, "http://"+srv.Addr()+"/metrics")
+	for _, want := range []string{
+		`kiosk_cashbox_fill_ratio{acceptor="notes"} 0.9`,
+		`kiosk_cashbox_pieces{acceptor="notes"} 450`,
+		`kiosk_cashbox_pieces{acceptor="coins"} 7`,
+		"kiosk_technician_pin_failures_total 2",
+		"kiosk_journal_damaged 1",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// An acceptor without a capacity has no fill level to alert on.
+	if strings.Contains(body, `kiosk_cashbox_fill_ratio{acceptor="coins"}`) {
+		t.Error("/metrics shows a fill ratio for an acceptor with no capacity")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 )
 
 // KeySize is the length of a key LoadOrCreateKey generates.
@@ -62,7 +64,7 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 
 // LoadKey reads an existing key, refusing one that group or others may read.
 func LoadKey(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := statedir.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("receipt: open key: %w", err)
 	}

@@ -212,6 +212,7 @@ func (u *UI) drawKiosk(c *canvas) {
 		add(u.p.title, u.t("tap_card"))
 		add(u.p.body, u.t("tap_card_sub"))
 		blank()
+		u.cardPaused(add, blank)
 		if st.Unclaimed > 0 {
 			add(u.p.warn, u.t("unclaimed", u.money(st.Unclaimed)))
 			blank()
@@ -259,6 +260,7 @@ func (u *UI) drawKiosk(c *canvas) {
 		}
 		blank()
 		add(u.p.body, u.t(help))
+		u.cardPaused(add, blank)
 		unrecognised()
 	case kiosk.PhaseSession:
 		u.greeting(add)
@@ -275,11 +277,17 @@ func (u *UI) drawKiosk(c *canvas) {
 		bigAt = len(lines)
 		big = u.money(st.Total)
 		blank()
+		refused := refusedKey(*st)
 		switch {
 		case st.MaxReached:
 			add(u.p.warn, u.t("max_reached"))
 		case st.BelowMin:
 			add(u.p.warn, u.t("below_min", u.money(st.MinTopup)))
+			if refused != "" {
+				add(u.p.warn, u.t(refused))
+			}
+		case refused != "":
+			add(u.p.warn, u.t(refused))
 		default:
 			add(u.p.body, u.t("insert_money"))
 		}
@@ -323,9 +331,9 @@ func (u *UI) drawKiosk(c *canvas) {
 		if st.Phase == kiosk.PhaseCredited {
 			add(u.p.good, u.t("credited_sub"))
 			if st.User != nil && st.User.FullName != "" {
-				add(u.p.body, u.t("credited_to", st.User.FullName))
+				add(u.p.body, u.t("credited_to", u.name(st.User.FullName)))
 			}
-			if r != nil && r.NewBalance != nil {
+			if r != nil && r.NewBalance != nil && u.showBalance() {
 				key := "new_balance"
 				if r.BalanceAbout {
 					key = "new_balance_about"
@@ -401,13 +409,13 @@ func (u *UI) greeting(add func(tcell.Style, string)) {
 	st := &u.st
 	switch {
 	case st.User != nil && st.User.FullName != "":
-		add(u.p.title, u.t("hello", st.User.FullName))
+		add(u.p.title, u.t("hello", u.name(st.User.FullName)))
 	case st.User != nil && st.User.Username != "":
-		add(u.p.title, u.t("hello", st.User.Username))
+		add(u.p.title, u.t("hello", u.name(st.User.Username)))
 	case st.Card != "":
 		add(u.p.title, u.t("hello_card", devices.MaskCard(st.Card)))
 	}
-	if st.User != nil && st.User.Balance != nil {
+	if st.User != nil && st.User.Balance != nil && u.showBalance() {
 		add(u.p.body, u.t("balance", u.money(*st.User.Balance)))
 	}
 }
@@ -591,4 +599,18 @@ func (u *UI) footerShows(k tcell.Key) bool {
 		}
 	}
 	return false
+}
+
+// refusedKey names the text for cash an acceptor refuses because its cash
+// box is near full ("" when every kind of cash is taken).
+func refusedKey(st kiosk.State) string {
+	switch {
+	case st.NotesRefused && st.CoinsRefused:
+		return "cash_refused"
+	case st.NotesRefused:
+		return "notes_refused"
+	case st.CoinsRefused:
+		return "coins_refused"
+	}
+	return ""
 }

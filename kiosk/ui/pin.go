@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/printroom/voucherkiosk/kiosk/statedir"
 )
 
 // PIN hashes are "pbkdf2-sha256:<iterations>:<salt hex>:<hash hex>": a slow
@@ -23,7 +25,7 @@ const (
 	pinIterations = 100_000
 	pinSaltLen    = 16
 	pinHashLen    = 32
-	minPINDigits  = 4
+	minPINDigits  = 6 // 10^6 PINs: with the lockout, years of guessing
 	maxPINDigits  = 12
 )
 
@@ -69,7 +71,7 @@ func CheckPIN(stored, pin string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// ValidPIN checks a new PIN: 4 to 12 digits.
+// ValidPIN checks a new PIN: 6 to 12 digits.
 func ValidPIN(pin string) error {
 	if len(pin) < minPINDigits || len(pin) > maxPINDigits {
 		return fmt.Errorf("ui: pin: want %d to %d digits", minPINDigits, maxPINDigits)
@@ -88,38 +90,20 @@ func WritePINFile(path, pin string) error {
 	if err := ValidPIN(pin); err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("ui: write pin file: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".pin-*")
-	if err != nil {
-		return fmt.Errorf("ui: write pin file: %w", err)
-	}
-	tmp := f.Name()
-	_, err = io.WriteString(f, HashPIN(pin)+"\n")
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("ui: write pin file %s: %w", path, err)
+	// A new file (mode 0600) renamed over the old one: never written
+	// through a link planted at path.
+	if err := statedir.WriteFile(path, []byte(HashPIN(pin)+"\n")); err != nil {
+		return fmt.Errorf("ui: pin file: %w", err)
 	}
 	return nil
 }
 
 // ReadPINFile reads a stored hash, refusing a file group or others may access.
 func ReadPINFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := statedir.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return "", fmt.Errorf("ui: pin file: %w", err)
 	}
@@ -134,6 +118,11 @@ func ReadPINFile(path string) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(f, 4096))
 	if err != nil {
 		return "", fmt.Errorf("ui: pin file %s: %w", path, err)
+	}
+	if strings.TrimSpace(string(b)) == "" {
+		// The package installs it empty so the unit's LoadCredential= has
+		// a file to load: the menu stays locked until a PIN is set.
+		return "", fmt.Errorf("ui: pin file %s is empty: set a PIN with kioskctl set-pin, then restart kioskd", path)
 	}
 	return strings.TrimSpace(string(b)), nil
 }

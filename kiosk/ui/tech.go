@@ -10,6 +10,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/printroom/voucherkiosk/devices"
+	"github.com/printroom/voucherkiosk/kiosk"
 )
 
 // Technician is what the technician menu needs from the daemon (which adapts
@@ -85,6 +86,7 @@ type techState struct {
 	pin     string
 	tries   int
 	busy    bool // checking a PIN or waiting out the delay
+	nag     bool // keys came while PINs were not taken: say so
 	msg     string
 	lastKey time.Time
 	cash    *CashReport
@@ -113,12 +115,19 @@ func (u *UI) techKey(ev *tcell.EventKey) {
 	t.lastKey = u.now()
 	switch t.mode {
 	case techPIN:
-		if t.busy {
+		if ev.Key() == tcell.KeyEscape {
+			u.closeTech()
 			return
 		}
+		if t.busy || u.pinWait() > 0 {
+			// Not dropped silently: the screen says to wait.
+			if ev.Key() == tcell.KeyRune || ev.Key() == tcell.KeyEnter {
+				t.pin, t.nag = "", true
+			}
+			return
+		}
+		t.nag = false
 		switch ev.Key() {
-		case tcell.KeyEscape:
-			u.closeTech()
 		case tcell.KeyBackspace, tcell.KeyBackspace2:
 			if t.pin != "" {
 				t.pin = t.pin[:len(t.pin)-1]
@@ -190,6 +199,10 @@ const maxCashupName = 40
 
 // checkPIN runs off the event loop: reading the file and the slow hash.
 func (u *UI) checkPIN(ctx context.Context, pin string) {
+	if u.pinWait() > 0 { // the lockout began while this PIN was typed
+		u.update(func() { u.tech.busy, u.tech.nag = false, true })
+		return
+	}
 	ok := false
 	stored, err := ReadPINFile(u.opts.PINFile)
 	if err == nil {
@@ -198,7 +211,13 @@ func (u *UI) checkPIN(ctx context.Context, pin string) {
 	if err != nil {
 		u.log.Error("ui: technician pin", "err", err)
 	}
+	lock := u.opts.PINLock
 	if ok {
+		if lock != nil {
+			if err := lock.Succeeded(); err != nil {
+				u.log.Error("ui: technician pin lockout", "err", err)
+			}
+		}
 		u.log.Info("ui: technician menu opened")
 		u.update(func() {
 			if u.tech.mode == techPIN {
@@ -208,15 +227,34 @@ func (u *UI) checkPIN(ctx context.Context, pin string) {
 		})
 		return
 	}
-	u.log.Warn("ui: wrong technician pin")
+	var wait time.Duration
+	left := -1
+	if err == nil { // a wrong PIN, not a broken PIN file
+		if u.opts.OnPINFailure != nil {
+			u.opts.OnPINFailure()
+		}
+		if lock != nil {
+			var lerr error
+			if wait, lerr = lock.Failed(); lerr != nil {
+				u.log.Error("ui: technician pin lockout", "err", lerr)
+			}
+			left = lock.Left()
+		}
+	}
+	u.log.Warn("ui: wrong technician pin", "lockout", wait)
 	u.update(func() {
 		if u.tech.mode != techPIN {
 			return
 		}
 		u.tech.tries++
-		if err != nil {
+		switch {
+		case err != nil:
 			u.tech.msg = "PIN file unusable: see the log"
-		} else {
+		case wait > 0:
+			u.tech.msg = "Wrong PIN"
+		case left > 0:
+			u.tech.msg = fmt.Sprintf("Wrong PIN (%d of %d); %d more before a wait", u.tech.tries, maxPINTries, left)
+		default:
 			u.tech.msg = fmt.Sprintf("Wrong PIN (%d of %d)", u.tech.tries, maxPINTries)
 		}
 	})
@@ -230,7 +268,8 @@ func (u *UI) checkPIN(ctx context.Context, pin string) {
 		if u.tech.mode != techPIN {
 			return
 		}
-		if u.tech.tries >= maxPINTries {
+		// A lockout keeps the prompt open: it shows the time left.
+		if u.tech.tries >= maxPINTries && u.pinWait() == 0 {
 			u.closeTech()
 			return
 		}
@@ -292,8 +331,26 @@ func (u *UI) drawTech(c *canvas) {
 	if t.mode == techPIN {
 		y := c.h/2 - 2
 		label := "Technician PIN: " + strings.Repeat("*", len(t.pin)) + "_"
+		wait := u.pinWait()
+		switch {
+		case wait > 0:
+			label = "Technician PIN: locked"
+		case t.busy:
+			label = "Technician PIN: please wait"
+		}
 		c.text((c.w-width(label))/2, y, label, u.p.title)
-		if t.msg != "" {
+		if wait > 0 {
+			msg := "Too many wrong PINs: try again in " + FormatWait(wait)
+			c.text(max((c.w-width(msg))/2, 0), y+2, msg, u.p.bad)
+			if t.nag {
+				msg = "Please wait: no PIN is taken until then."
+				c.text(max((c.w-width(msg))/2, 0), y+4, msg, u.p.warn)
+			}
+		} else if t.nag && t.busy {
+			msg := "Please wait…"
+			c.text((c.w-width(msg))/2, y+4, msg, u.p.warn)
+		}
+		if t.msg != "" && wait == 0 {
 			st := u.p.info
 			if strings.HasPrefix(t.msg, "Wrong") || strings.HasPrefix(t.msg, "PIN file") {
 				st = u.p.bad
@@ -327,6 +384,16 @@ func (u *UI) drawTech(c *canvas) {
 		put(14, fmt.Sprintf("%-16s", d.Status), st)
 		put(31, strings.TrimSpace(d.Detail+"  "+ago(now, d.At)+" ago"), u.p.body)
 		y++
+	}
+	for _, f := range u.st.Cashboxes {
+		if f.Capacity > 0 {
+			st := u.p.body
+			if f.NearFull {
+				st = u.p.warn
+			}
+			put(3, cashboxLine(f), st)
+			y++
+		}
 	}
 	y++
 	q := u.st.Queue
@@ -429,4 +496,16 @@ func runeTrunc(s string, w int) string {
 		r = r[:len(r)-1]
 	}
 	return string(r)
+}
+
+// cashboxLine is one acceptor's cash-box fill for the technician.
+func cashboxLine(f kiosk.CashboxFill) string {
+	s := fmt.Sprintf("%-10s cash box %d of %d pieces (%d%%)", f.Device, f.Pieces, f.Capacity, f.Percent)
+	switch {
+	case f.Refusing:
+		s += ": NEAR FULL, refusing cash"
+	case f.NearFull:
+		s += ": NEAR FULL, cannot refuse"
+	}
+	return s
 }

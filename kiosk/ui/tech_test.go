@@ -60,9 +60,9 @@ func (s *techStub) counts() (int, int) {
 	return s.flushes, s.cashups
 }
 
-const testPIN = "4711"
+const testPIN = "471100"
 
-func startTech(t *testing.T, timeout time.Duration) (*harness, *techStub) {
+func startTech(t *testing.T, timeout time.Duration, more ...func(*Options)) (*harness, *techStub) {
 	t.Helper()
 	pinFile := filepath.Join(t.TempDir(), "kioskd", "pin")
 	if err := WritePINFile(pinFile, testPIN); err != nil {
@@ -78,6 +78,9 @@ func startTech(t *testing.T, timeout time.Duration) (*harness, *techStub) {
 	h := startUI(t, 80, 24, func(o *Options, u *UI) {
 		if o != nil {
 			o.Technician, o.PINFile = stub, pinFile
+			for _, f := range more {
+				f(o)
+			}
 		}
 		if u != nil {
 			u.pinDelay = 10 * time.Millisecond
@@ -232,12 +235,12 @@ func TestPINHash(t *testing.T) {
 func TestPINFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "pin")
-	for _, bad := range []string{"123", "12ab", "1234567890123"} {
+	for _, bad := range []string{"123", "12345", "12ab56", "1234567890123"} {
 		if err := WritePINFile(path, bad); err == nil {
 			t.Errorf("WritePINFile accepted PIN %q", bad)
 		}
 	}
-	if err := WritePINFile(path, "2468"); err != nil {
+	if err := WritePINFile(path, "246813"); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -248,7 +251,7 @@ func TestPINFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := CheckPIN(stored, "2468"); !ok {
+	if ok, _ := CheckPIN(stored, "246813"); !ok {
 		t.Error("written PIN does not check")
 	}
 	os.Chmod(path, 0o644)
@@ -271,4 +274,29 @@ func FuzzCheckPIN(f *testing.F) {
 			t.Fatal("an error and a match")
 		}
 	})
+}
+
+func TestTechnicianMenuShowsCashboxFill(t *testing.T) {
+	h, _ := startTech(t, time.Hour)
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Cashboxes: []kiosk.CashboxFill{
+		{Device: "coins", Pieces: 40}, // no capacity: no line
+		{Device: "notes", Pieces: 285, Capacity: 300, Percent: 95, NearFull: true, Refusing: true},
+		{Device: "hopper", Pieces: 120, Capacity: 1000, Percent: 12},
+	}})
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("Cash in the box")
+	txt := h.text()
+	for _, want := range []string{
+		"notes      cash box 285 of 300 pieces (95%): NEAR FULL, refusing cash",
+		"hopper     cash box 120 of 1000 pieces (12%)",
+	} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("menu lacks %q:\n%s", want, txt)
+		}
+	}
+	if strings.Contains(txt, "coins      cash box") {
+		t.Errorf("menu shows a fill level for an acceptor with no capacity:\n%s", txt)
+	}
 }

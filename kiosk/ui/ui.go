@@ -70,6 +70,15 @@ type Options struct {
 	// HighContrast draws bold light text on black and solid warning bars
 	// ([kiosk] high_contrast).
 	HighContrast bool
+	// PINLock, when set, refuses PINs during a lockout and counts wrong
+	// ones (pinlock.Lock); OnPINFailure is told of each wrong PIN (the
+	// metric).
+	PINLock      PINLock
+	OnPINFailure func()
+	// Greeting is how much of a name to show: GreetingFull (also ""),
+	// GreetingFirst or GreetingInitials. HideBalance keeps balances off.
+	Greeting    string
+	HideBalance bool
 }
 
 // Keys of the UI itself.
