@@ -263,6 +263,7 @@ client_secret_file = %q
 ca_file = %q
 provider = "external"
 request_timeout = "5s"
+drain_spacing = "1ms"
 
 [card_reader]
 port = %q

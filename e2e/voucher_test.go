@@ -91,19 +91,19 @@ func TestVoucherSerialScanner(t *testing.T) {
 	if got := k.Fake.Balance(u.ID) - before; got != 500 {
 		t.Fatalf("voucher moved %d, want 500", got)
 	}
-	k.SendKeys("Enter") // dismiss
-	// A voucher used before: refused, with MyQ's words, and no money.
+	// A voucher used before, scanned while "added" is still on screen:
+	// refused, with MyQ's words, and no money.
 	used := "E2E5-USED-0009"
 	k.Fake.AddVouchers(myqfake.Voucher{Code: used, Value: 500, Used: true})
 	if err := sc.TapCard(used); err != nil {
 		t.Fatal(err)
 	}
 	k.WaitScreen("This voucher has already been used")
-	k.SendKeys("Escape")
+	k.SendKeys("Escape") // hides the refusal; the session goes on
 	k.WaitScreen("Scan a voucher or type its code (V)")
 	k.SendKeys("Enter")
-	k.WaitCredited(50)
-	k.WaitScreen("Voucher " + Money(500))
+	// The headline is what reached the account: the coin and the voucher.
+	k.WaitCredited(550, "Coins and notes "+Money(50), "Voucher "+Money(500), "Receipt 5.50 EUR")
 	k.WaitBooked(map[int64]int64{u.ID: 550})
 	recs, err := k.JournalRecords()
 	if err != nil {
@@ -155,10 +155,35 @@ func TestVoucherKeyboardWedge(t *testing.T) {
 	k.WaitScreen("Voucher worth " + Money(500))
 	k.SendKeys("Enter")
 	k.WaitScreen("Voucher of " + Money(500) + " added")
-	k.SendKeys("Enter")
-	k.WaitScreen("Scan a voucher or type its code (V)")
-	k.SendKeys("Enter")
-	k.WaitCredited(100)
+	k.SendKeys("Enter") // one Enter finishes, the message on screen or not
+	k.WaitCredited(600, "Voucher "+Money(500))
 	k.WaitBooked(map[int64]int64{u.ID: 600})
+	checkVouchers(t, k, u.ID, codes...)
+}
+
+// The lead's walk-through of the demo, on the real binary: a voucher and
+// nothing else. The greeting's balance moves with it, one Enter ends the
+// session, and the receipt says €5.00 (headline and signed code), not €0.00.
+func TestVoucherOnlySession(t *testing.T) {
+	t.Parallel()
+	k := newKiosk(t, Options{Pulse: true})
+	sc, codes := withVouchers(t, k)
+	k.StartAndWaitIdle()
+	u := Users()[0]
+	greet(t, k, u)
+	before := k.Fake.Balance(u.ID)
+	if err := sc.TapCard(codes[2]); err != nil {
+		t.Fatal(err)
+	}
+	k.WaitScreen("Voucher worth " + Money(500))
+	k.SendKeys("Enter")
+	k.WaitScreen("Voucher of " + Money(500) + " added")
+	k.WaitScreen("Balance: " + Money(int64(before)+500))
+	k.WaitScreen("Enter: finish")
+	k.SendKeys("Enter")
+	k.WaitCredited(500, "Voucher "+Money(500), "Receipt 5.00 EUR", "New balance: "+Money(int64(before)+500))
+	if got := k.Fake.Balance(u.ID) - before; got != 500 {
+		t.Errorf("balance moved %d, want 500", got)
+	}
 	checkVouchers(t, k, u.ID, codes...)
 }

@@ -361,9 +361,7 @@ func (e *Engine) Handle(ev any, now time.Time) []Command {
 		e.onBooking(ev)
 	case QueueUpdate:
 		e.queue = ev.QueueStatus
-		if ev.Online {
-			e.lookupReached(true)
-		}
+		e.queueReached(ev.Online)
 	case CashboxPieces:
 		e.boxes.set(ev)
 	case VoucherCode:
@@ -432,7 +430,7 @@ func (e *Engine) onCard(c devices.CardRead) []Command {
 	case PhaseBooking:
 		return nil // the previous student is still waiting for their receipt
 	case PhaseSession:
-		if e.sess.total > 0 || len(e.sessionNotes()) > 0 {
+		if e.sess.total > 0 || len(e.sessionNotes()) > 0 || e.voucherHeld(e.sess) {
 			if c.Number != e.sess.card {
 				e.notify(NoticeSecondCard)
 			}
@@ -651,9 +649,7 @@ func (e *Engine) due() []Command {
 			s.finishReq = false // the note went back: nothing to book, carry on
 		}
 		if at := e.closeAt(); !at.IsZero() && !e.now.Before(at) {
-			if e.cancel(s) == nil {
-				e.toIdle()
-			}
+			e.closeEmpty(s)
 		}
 	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
 		if !e.now.Before(e.msgUntil) {

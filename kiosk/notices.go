@@ -14,6 +14,9 @@ const (
 	// NoticeSecondCard: another card was tapped during a session with
 	// money; the session keeps its card.
 	NoticeSecondCard
+	// NoticeVoucherNeedsCard: a voucher was scanned on the idle screen; a
+	// voucher is credited to the card's account, so the card comes first.
+	NoticeVoucherNeedsCard
 )
 
 func (n Notice) String() string {
@@ -24,6 +27,8 @@ func (n Notice) String() string {
 		return "esc refused"
 	case NoticeSecondCard:
 		return "second card ignored"
+	case NoticeVoucherNeedsCard:
+		return "voucher needs a card"
 	}
 	return "Notice(?)"
 }
@@ -38,9 +43,14 @@ type notices struct {
 	// unrecognised counts cash the acceptors took but could not value since
 	// the kiosk was last idle: the student must hear of it at once.
 	unrecognised int
-	// myqDown: the last card lookup could not reach MyQ, so the screen says
-	// offline before any booking fails.
+	// myqDown is the newest news of MyQ: a card lookup that could not reach
+	// it (the screen says offline before any booking fails), a lookup that
+	// did, or the booking queue changing its mind.
 	myqDown bool
+	// queueKnown and queueOnline are the booking queue's last word, so a
+	// stale "offline" it repeats with each status does not undo a lookup
+	// that got through since.
+	queueKnown, queueOnline bool
 }
 
 func (e *Engine) notify(n Notice) {
@@ -63,6 +73,16 @@ func (e *Engine) extendSession() {
 // lookupReached records whether a card lookup reached MyQ.
 func (e *Engine) lookupReached(ok bool) { e.nt.myqDown = !ok }
 
+// queueReached takes the booking queue's word on MyQ: "online" always
+// counts; "offline" only when it is news (the queue says it again with
+// every status until its next retry).
+func (e *Engine) queueReached(online bool) {
+	if online || !e.nt.queueKnown || e.nt.queueOnline {
+		e.nt.myqDown = !online
+	}
+	e.nt.queueKnown, e.nt.queueOnline = true, online
+}
+
 // resetNotices is called when the kiosk goes idle after a session or message.
 func (e *Engine) resetNotices() { e.nt.notice, e.nt.unrecognised = NoticeNone, 0 }
 
@@ -73,10 +93,16 @@ func (e *Engine) fillNotices(st *State) {
 	case PhaseNotRegistered, PhaseCredited, PhaseSavedOffline:
 		st.MessageUntil = e.msgUntil
 	}
-	if e.nt.myqDown {
+	if e.nt.queueKnown {
+		st.Queue.Online = !e.nt.myqDown
+	} else if e.nt.myqDown {
 		st.Queue.Online = false
 	}
-	if e.nt.notice != NoticeNone && e.now.Before(e.nt.until) && e.phase == PhaseSession {
+	// The idle screen's one notice is for a voucher scanned before the
+	// card; the session screen has the others.
+	idleNotice := e.nt.notice == NoticeVoucherNeedsCard
+	if e.nt.notice != NoticeNone && e.now.Before(e.nt.until) &&
+		((e.phase == PhaseSession && !idleNotice) || (idleNotice && st.Phase == PhaseIdle)) {
 		st.Notice, st.NoticeUntil = e.nt.notice, e.nt.until
 	}
 }

@@ -128,3 +128,28 @@ func TestNotRegisteredKeepsAcceptorsInhibited(t *testing.T) {
 		t.Error("acceptors enabled while the screen says the card is not registered")
 	}
 }
+
+// After an outage the booking queue goes on saying offline until its next
+// retry, and repeats it with every status (a new top-up queued). A card
+// lookup that reached MyQ since is newer news: the badge must go.
+func TestOnlineAgainWhenALookupGetsThrough(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.do(QueueUpdate{QueueStatus{Online: true}})
+	h.do(QueueUpdate{QueueStatus{Online: false, Pending: 1}})
+	if h.st().Queue.Online {
+		t.Fatal("the queue lost MyQ, yet the state says online")
+	}
+	h.open("111", &alice)
+	if !h.st().Queue.Online {
+		t.Error("a lookup reached MyQ, yet the state says offline")
+	}
+	h.do(QueueUpdate{QueueStatus{Online: false, Pending: 2}}) // the same stale word, repeated
+	if !h.st().Queue.Online {
+		t.Error("a repeated stale 'offline' from the queue hid a lookup that got through")
+	}
+	h.do(QueueUpdate{QueueStatus{Online: true, Pending: 0}})
+	h.do(QueueUpdate{QueueStatus{Online: false, Pending: 1}}) // a fresh failure
+	if h.st().Queue.Online {
+		t.Error("a fresh failure of the queue not shown")
+	}
+}

@@ -133,7 +133,7 @@ type State struct {
 	// told at once and on the receipt screen.
 	Unrecognised int
 	// Notice answers a key or card the engine refused or ignored, until
-	// NoticeUntil (PhaseSession only).
+	// NoticeUntil (PhaseSession; on PhaseIdle only NoticeVoucherNeedsCard).
 	Notice      Notice
 	NoticeUntil time.Time
 	// MessageUntil is when the not-registered or receipt screen gives way

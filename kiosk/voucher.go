@@ -81,6 +81,8 @@ type VoucherView struct {
 	LockedUntil time.Time // VoucherLocked
 	Credited    int64     // vouchers added in this session
 	Count       int
+	// Until is when an offer left alone is cancelled (VoucherOffer only).
+	Until time.Time
 }
 
 // VoucherLine is one voucher on a receipt.
@@ -219,6 +221,10 @@ func (e *Engine) setVoucherStep(st VoucherStep) {
 
 func (e *Engine) onVoucherCode(c VoucherCode) []Command {
 	rules := e.cfg.Voucher
+	if rules.Enabled && !e.shutdown && e.displayPhase() == PhaseIdle {
+		e.notify(NoticeVoucherNeedsCard) // never silent: "tap your card first"
+		return nil
+	}
 	if !rules.Enabled || e.shutdown || e.displayPhase() != PhaseSession {
 		return nil
 	}
@@ -277,9 +283,7 @@ func (e *Engine) voucherRefused() []Command {
 		}
 		return e.finish(s, ReasonEnter)
 	}
-	if e.cancel(s) == nil {
-		e.toIdle()
-	}
+	e.closeEmpty(s)
 	return nil
 }
 
@@ -353,6 +357,7 @@ func (e *Engine) onVoucherResult(r VoucherResult) []Command {
 		}
 		v.amount, v.pending, v.invalid = amt, r.Outcome == VoucherOutcomeCommitPending, 0
 		v.lines = append(v.lines, VoucherLine{Reference: v.ref, Masked: v.masked, Amount: amt, Pending: v.pending})
+		e.voucherBalance(amt, v.pending)
 		e.setVoucherStep(VoucherAdded)
 	}
 	return nil
@@ -383,14 +388,62 @@ func (e *Engine) voucherKey(k Key) (cmds []Command, ok bool) {
 	case VoucherAdding:
 		return nil, true // the commit is owed: nothing to cancel
 	case VoucherAdded, VoucherRejected, VoucherNoServer, VoucherLocked, VoucherBroken:
-		e.setVoucherStep(VoucherIdle) // any key dismisses the message
-		return nil, true
+		// Any key hides the message; Enter also does what it does on the
+		// session screen, so one Enter finishes, and so does Esc after a
+		// voucher was added. Esc on a refusal only hides it: the student
+		// may want to try another code.
+		added := v.step == VoucherAdded
+		e.setVoucherStep(VoucherIdle)
+		if k == KeyMore || (k == KeyEsc && !added) {
+			return nil, true
+		}
 	}
-	// A session with vouchers and no cash ends on Enter with its receipt.
-	if k == KeyEnter && e.sess.total == 0 && len(v.lines) > 0 && len(e.sessionNotes()) == 0 {
+	// A session with vouchers and no cash ends with its receipt, on Enter
+	// or Esc (the vouchers are on the account: nothing to cancel).
+	if (k == KeyEnter || k == KeyEsc) && e.voucherOnly(e.sess) {
 		return e.voucherOnlyEnd(), true
 	}
 	return nil, false
+}
+
+// voucherOnly: the session's money is all vouchers, already committed each
+// on its own; it ends on its receipt, never silently.
+func (e *Engine) voucherOnly(s *session) bool {
+	return s != nil && s.total == 0 && len(e.voucherLines(s)) > 0 && len(e.sessionNotes()) == 0
+}
+
+// voucherHeld: the session has a voucher added or on its way, so it is
+// the student's as much as one with coins (another card does not replace it).
+func (e *Engine) voucherHeld(s *session) bool {
+	return len(e.voucherLines(s)) > 0 || (s == e.sess && e.voucherBusy())
+}
+
+// closeEmpty ends a session with no cash: on the vouchers' receipt when it
+// has some, otherwise back to the idle screen.
+func (e *Engine) closeEmpty(s *session) {
+	if e.voucherOnly(s) {
+		e.voucherOnlyEnd()
+		return
+	}
+	if e.cancel(s) == nil {
+		e.toIdle()
+	}
+}
+
+// voucherBalance keeps the greeting's balance true after a voucher: MyQ's
+// balance at the lookup plus what was committed since, or none while a
+// commit is owed (the kiosk cannot know it then).
+func (e *Engine) voucherBalance(amount int64, pending bool) {
+	u := e.sess.user
+	if u == nil || u.Balance == nil {
+		return
+	}
+	if pending {
+		u.Balance = nil
+		return
+	}
+	nb := *u.Balance + amount
+	u.Balance = &nb // a new value: State copies may share the old one
 }
 
 func (e *Engine) voucherCancel() []Command {
@@ -417,9 +470,23 @@ func (e *Engine) voucherOnlyEnd() []Command {
 	e.finished = s
 	e.bookingID = s.id
 	e.receipt = &Receipt{Reference: e.reference(s.id), At: e.now, Vouchers: lines}
+	if s.user != nil && s.user.Balance != nil {
+		// The greeting's balance already counts the committed vouchers
+		// (and is gone when one is still pending).
+		e.receipt.NewBalance = cloneInt(s.user.Balance)
+	}
 	e.phase = PhaseCredited
 	e.msgUntil = e.now.Add(e.cfg.MessageFor)
 	return nil
+}
+
+// Added is what the session put on the account: the cash and the vouchers.
+func (r *Receipt) Added() int64 {
+	n := r.Amount
+	for _, l := range r.Vouchers {
+		n += l.Amount
+	}
+	return n
 }
 
 // voucherLines is the receipt's voucher part for a finishing session.
@@ -451,12 +518,18 @@ func (e *Engine) voucherDue() []Command {
 	if e.v.step == VoucherOffer {
 		return e.voucherCancel()
 	}
-	e.setVoucherStep(VoucherIdle)
+	// Not the student's doing: the session's countdown runs on.
+	e.v.step, e.v.since = VoucherIdle, e.now
 	return nil
 }
 
-// voucherView is the screen's voucher part (nil: vouchers off or no session).
+// voucherView is the screen's voucher part (nil: vouchers off or no
+// session). On the idle screen it is there only while vouchers are locked,
+// so a student whose session the lockout ended learns why.
 func (e *Engine) voucherView() *VoucherView {
+	if e.cfg.Voucher.Enabled && e.displayPhase() == PhaseIdle && e.now.Before(e.v.lockedUntil) {
+		return &VoucherView{Step: VoucherLocked, LockedUntil: e.v.lockedUntil}
+	}
 	if !e.cfg.Voucher.Enabled || e.phase != PhaseSession || e.sess == nil {
 		return nil
 	}
@@ -464,6 +537,9 @@ func (e *Engine) voucherView() *VoucherView {
 	v := &e.v
 	if v.sessID == e.sess.id {
 		vv.Step, vv.Amount, vv.Pending, vv.Reason, vv.MyQText = v.step, v.amount, v.pending, v.reason, v.text
+		if v.step == VoucherOffer {
+			vv.Until = e.voucherDeadline()
+		}
 		for _, l := range v.lines {
 			vv.Credited += l.Amount
 			vv.Count++

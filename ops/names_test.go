@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/printroom/voucherkiosk/kiosk/control"
+	"github.com/printroom/voucherkiosk/kiosk/journal"
 	"github.com/printroom/voucherkiosk/kiosk/monitor"
 )
 
@@ -34,14 +35,13 @@ type ruleFile struct {
 // a cash box with a capacity, so labelled and optional series appear too.
 func exported(t *testing.T) map[string]bool {
 	t.Helper()
-	st := control.Status{Phase: "idle", Devices: map[string]control.Device{"notes": {Status: "connected"}},
+	st := control.Status{Phase: "idle", JournalDamage: []journal.Damage{{}}, Devices: map[string]control.Device{"notes": {Status: "connected"}},
 		Cashbox: []control.CashboxFill{{Acceptor: "notes", Pieces: 1, Capacity: 10}}}
 	m := monitor.New(func(context.Context) (control.Status, error) { return st, nil })
 	m.Topup(100)
 	m.APIError("transient")
 	m.Fsync(time.Millisecond)
 	m.PINFailure()
-	m.JournalDamaged(0)
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -230,7 +230,20 @@ func (t *technician) report(totals journal.CashTotals) ui.CashReport {
 	if totals.Unrecognised > 0 {
 		r.Unrecognised = append(r.Unrecognised, fmt.Sprintf("%d unrecognised coin(s): count them by hand", totals.Unrecognised))
 	}
+	r.Alerts = damageAlerts(t.d.journal.Damage())
 	return r
+}
+
+// damageAlerts words the journal damage alert for the technician menu and
+// the cash-up: the bytes are kept, the cash may not add up until someone
+// has looked.
+func damageAlerts(ds []journal.Damage) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprintf("journal bytes at offset %d (%d bytes) were cut at start and kept in %s: count the cash box, then run 'kioskctl journal ack-damage'",
+			d.Offset, d.Size, d.Name))
+	}
+	return out
 }
 
 func (t *technician) Cash() (ui.CashReport, error) {

@@ -137,15 +137,16 @@ func runDaemon(ctx context.Context, o daemonOptions) (err error) {
 	// No OnBalance: the receipt's balance is the lookup's plus the amount
 	// (kiosk engine), which saves a request per top-up.
 	booker, err := booking.New(booking.Config{
-		Client:      client,
-		Journal:     j,
-		KioskID:     cfg.Kiosk.ID,
-		Log:         log.With("part", "booking"),
-		OnResult:    d.bookingResult,
-		OnStatus:    d.queueStatus,
-		OnAPIError:  d.metrics.APIError,
-		OnCommitted: d.metrics.Topup,
-		Values:      hw.values, MaxTopup: cfg.Kiosk.MaxTopup,
+		Client:       client,
+		Journal:      j,
+		KioskID:      cfg.Kiosk.ID,
+		DrainSpacing: cfg.MyQ.DrainSpacing,
+		Log:          log.With("part", "booking"),
+		OnResult:     d.bookingResult,
+		OnStatus:     d.queueStatus,
+		OnAPIError:   d.metrics.APIError,
+		OnCommitted:  d.metrics.Topup,
+		Values:       hw.values, MaxTopup: cfg.Kiosk.MaxTopup,
 	})
 	if err != nil {
 		return fmt.Errorf("booking: %w", err)

@@ -99,6 +99,11 @@ type MyQ struct {
 	CAFile         string // empty: system roots
 	Provider       string // recharge provider reference, "external"
 	RequestTimeout time.Duration
+	// DrainSpacing paces queued top-ups after an outage: at most one
+	// starts per spacing, on slots phased by the kiosk id, so a fleet that
+	// comes back together does not knock MyQ over again. About
+	// 2 x kiosks / MyQ's requests per second (500 kiosks at 50/s: 23s).
+	DrainSpacing time.Duration
 }
 
 // Secret is a string that never prints itself, so a secret cannot reach a
@@ -192,6 +197,7 @@ var (
 	claimWindowRange    = [2]time.Duration{10 * time.Second, 10 * time.Minute}
 	cardCacheTTLRange   = [2]time.Duration{time.Hour, 365 * 24 * time.Hour}
 	requestTimeoutRange = [2]time.Duration{time.Second, 5 * time.Minute}
+	drainSpacingRange   = [2]time.Duration{time.Millisecond, 5 * time.Minute}
 	pulseGapRange       = [2]time.Duration{20 * time.Millisecond, 2 * time.Second}
 	pollIntervalRange   = [2]time.Duration{20 * time.Millisecond, 5 * time.Second}
 )
@@ -226,7 +232,7 @@ type rawAcceptor map[string]any
 // The keys each table knows: anything else is a Problem.
 var (
 	kioskKeys      = []string{"id", "currency", "languages", "min_topup", "max_topup", "idle_finish", "card_timeout", "state_dir", "receipt_key_file", "technician_pin_file", "receipt_hold", "high_contrast", "greeting", "show_balance", "claim_window", "card_cache_ttl"}
-	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout"}
+	myqKeys        = []string{"url", "client_id", "client_secret_file", "ca_file", "provider", "request_timeout", "drain_spacing"}
 	cardReaderKeys = []string{"port", "baud", "format", "transform", "pattern"}
 	acceptorKeys   = []string{"name", "port", "protocol", "baud", "values", "pulse_gap", "encoding", "address", "crc16", "poll_interval", "encryption", "key_file", "fixed_key", "cashbox_capacity", "cashbox_near_full"}
 	monitorKeys    = []string{"listen", "allow_remote"}
@@ -537,6 +543,7 @@ func (p *parser) myq(m map[string]any, q *MyQ) {
 		}
 	}
 	q.RequestTimeout = p.duration(m, t, "request_timeout", `"10s"`, requestTimeoutRange, 10*time.Second)
+	q.DrainSpacing = p.duration(m, t, "drain_spacing", `"23s"`, drainSpacingRange, 23*time.Second)
 }
 
 // checkURL returns the base URL without a trailing slash, or what is wrong.

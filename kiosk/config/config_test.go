@@ -386,3 +386,20 @@ func TestClaimWindowAndCardCacheTTL(t *testing.T) {
 		t.Fatalf("claim_window 5s: %v", err)
 	}
 }
+
+// Issue 18: [myq] drain_spacing paces a queue left by an outage (default
+// 23 s, the spacing that keeps 500 kiosks under 50 requests/s).
+func TestDrainSpacing(t *testing.T) {
+	if c := mustParse(t, base); c.MyQ.DrainSpacing != 23*time.Second {
+		t.Fatalf("default %v", c.MyQ.DrainSpacing)
+	}
+	set := func(v string) string {
+		return strings.Replace(base, "[myq]\n", "[myq]\ndrain_spacing = "+v+"\n", 1)
+	}
+	if c := mustParse(t, set(`"1s"`)); c.MyQ.DrainSpacing != time.Second {
+		t.Fatalf("set: %v", c.MyQ.DrainSpacing)
+	}
+	if _, err := Parse([]byte(set(`"10m"`)), "k.toml"); err == nil || !strings.Contains(err.Error(), "[myq] drain_spacing") {
+		t.Fatalf("drain_spacing 10m: %v", err)
+	}
+}

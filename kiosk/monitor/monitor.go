@@ -36,7 +36,6 @@ type Metrics struct {
 	apiErrors *prometheus.CounterVec
 	fsync     prometheus.Histogram
 	pinFails  prometheus.Counter
-	damaged   prometheus.Gauge
 	lockdown  lockdownMetrics
 }
 
@@ -63,10 +62,7 @@ func New(status StatusFunc) *Metrics {
 	m.pinFails = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "kiosk_technician_pin_failures_total", Help: "Wrong PINs entered at the technician menu.",
 	})
-	m.damaged = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "kiosk_journal_damaged", Help: "Journal damage found at replay that a technician has not acknowledged.",
-	})
-	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync, m.pinFails, m.damaged,
+	m.reg.MustRegister(m.topups, m.amount, m.apiErrors, m.fsync, m.pinFails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&stateCollector{status: status})
 	m.lockdown = newLockdownMetrics(m.reg)
@@ -87,9 +83,6 @@ func (m *Metrics) Fsync(d time.Duration) { m.fsync.Observe(d.Seconds()) }
 
 // PINFailure counts one wrong technician PIN.
 func (m *Metrics) PINFailure() { m.pinFails.Inc() }
-
-// JournalDamaged sets how many journal damages wait for acknowledgement.
-func (m *Metrics) JournalDamaged(n int) { m.damaged.Set(float64(n)) }
 
 // Registry exposes the registry (tests gather from it).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

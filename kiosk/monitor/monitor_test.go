@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/printroom/voucherkiosk/kiosk/control"
+	"github.com/printroom/voucherkiosk/kiosk/journal"
 	"go.uber.org/goleak"
 )
 
@@ -78,11 +79,10 @@ func TestMetricsAndStatus(t *testing.T) {
 func TestCashboxFillAndAlarms(t *testing.T) {
 	b := &backend{st: control.Status{Phase: "idle", Cashbox: []control.CashboxFill{
 		{Acceptor: "notes", Pieces: 450, Capacity: 500}, {Acceptor: "coins", Pieces: 7},
-	}}}
+	}, JournalDamage: []journal.Damage{{Offset: 42}}}}
 	m := New(b.Status)
 	m.PINFailure()
 	m.PINFailure()
-	m.JournalDamaged(1)
 	srv, err := Listen(Options{Addr: "127.0.0.1:0", Metrics: m, Backend: b, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestCashboxFillAndAlarms(t *testing.T) {
 		`kiosk_cashbox_pieces{acceptor="notes"} 450`,
 		`kiosk_cashbox_pieces{acceptor="coins"} 7`,
 		"kiosk_technician_pin_failures_total 2",
-		"kiosk_journal_damaged 1",
+		"kiosk_journal_damage 1",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

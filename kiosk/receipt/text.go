@@ -12,7 +12,9 @@ import (
 //
 //	Receipt 12.50 EUR library-ground-floor/261123-221530-7f3a9c 2026-11-23T22:16:02Z ABCDEFGHIJKLMNOP
 //
-// label, amount, currency, reference (<kiosk id>/<session id>), time in UTC,
+// label, amount (what the session put on the account: its cash and its
+// vouchers, as the screen's headline says), currency, reference (<kiosk
+// id>/<session id>), time in UTC,
 // and the signature: HMAC-SHA256 over "VK2\n" and everything before the last
 // space, truncated and encoded as in VK1. The kiosk id is the reference's
 // prefix, not repeated: a real code of 99 bytes still fits a version-5 QR

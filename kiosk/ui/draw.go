@@ -229,6 +229,7 @@ func (u *UI) drawKiosk(c *canvas) {
 			add(u.p.warn, u.t("offline_idle"))
 		}
 		unrecognised()
+		u.drawIdleVoucher(add, blank)
 		if len(u.opts.Languages) > 1 {
 			blank()
 			names := make([]string, len(u.opts.Languages))
@@ -273,9 +274,15 @@ func (u *UI) drawKiosk(c *canvas) {
 			}
 		}
 		blank()
-		add(u.p.body, u.t("inserted"))
+		label, amount := u.t("inserted"), st.Total
+		if v := st.Voucher; v != nil && v.Credited > 0 {
+			// A big "Inserted €0.00" after a €5.00 voucher read as if the
+			// voucher had not counted: the big figure is the session's.
+			label, amount = u.vt("v_session_total"), st.Total+v.Credited
+		}
+		add(u.p.body, label)
 		bigAt = len(lines)
-		big = u.money(st.Total)
+		big = u.money(amount)
 		blank()
 		refused := refusedKey(*st)
 		switch {
@@ -324,12 +331,23 @@ func (u *UI) drawKiosk(c *canvas) {
 		r := st.Receipt
 		amount := st.Total
 		if r != nil {
+			// Credited: everything that reached the account, vouchers
+			// included (each on its line below). Saved offline: the cash
+			// still to be added; vouchers never wait offline.
 			amount = r.Amount
+			if st.Phase == kiosk.PhaseCredited {
+				amount = r.Added()
+			}
 		}
 		bigAt = 0
 		big = u.money(amount)
 		if st.Phase == kiosk.PhaseCredited {
-			add(u.p.good, u.t("credited_sub"))
+			if r != nil && allPending(r) {
+				// MyQ has not confirmed any of it yet: not "added".
+				add(u.p.warn, u.vt("v_all_pending_sub"))
+			} else {
+				add(u.p.good, u.t("credited_sub"))
+			}
 			if st.User != nil && st.User.FullName != "" {
 				add(u.p.body, u.t("credited_to", u.name(st.User.FullName)))
 			}
@@ -348,6 +366,7 @@ func (u *UI) drawKiosk(c *canvas) {
 				add(u.p.warn, u.t("saved_offline"))
 			}
 			add(u.p.body, u.t("saved_offline_sub"))
+			u.drawReceiptVouchers(add)
 		}
 		unrecognised()
 		if code != "" {
@@ -474,7 +493,11 @@ func (u *UI) drawFooter(c *canvas, compact bool) int {
 			hints = append(hints, u.t("key_lang"))
 		}
 	case kiosk.PhaseSession:
-		hints = append(hints, u.t("key_enter_book"))
+		if u.st.Total > 0 && !u.st.BelowMin {
+			// Only when Enter adds something: with nothing in, or below
+			// the minimum, the engine does nothing on Enter.
+			hints = append(hints, u.t("key_enter_book"))
+		}
 		if u.st.Total == 0 && !u.footerShows(tcell.KeyEscape) {
 			hints = append(hints, u.t("key_esc_cancel"))
 		}
@@ -542,11 +565,14 @@ func (u *UI) drawFooter(c *canvas, compact bool) int {
 
 // receiptCode signs the receipt on screen once and caches its QR codes.
 func (u *UI) receiptCode(r *kiosk.Receipt) string {
-	if u.rc.code != "" && u.rc.ref == r.Reference && u.rc.amount == r.Amount {
+	// The code vouches for what the session put on the account, cash and
+	// vouchers: the screen says the same in large digits.
+	amount := r.Added()
+	if u.rc.code != "" && u.rc.ref == r.Reference && u.rc.amount == amount {
 		return u.rc.code
 	}
-	code := receipt.SignText(u.opts.ReceiptKey, u.opts.KioskID, r.Reference, u.currency(), r.Amount, r.At)
-	u.rc = receiptCache{ref: r.Reference, amount: r.Amount, code: code}
+	code := receipt.SignText(u.opts.ReceiptKey, u.opts.KioskID, r.Reference, u.currency(), amount, r.At)
+	u.rc = receiptCache{ref: r.Reference, amount: amount, code: code}
 	for _, lvl := range []qr.ErrorCorrectionLevel{qr.M, qr.L} {
 		m, err := encodeQR(code, lvl)
 		if err != nil {

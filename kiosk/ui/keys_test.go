@@ -72,15 +72,24 @@ func TestDangerousKeysDoNothing(t *testing.T) {
 }
 
 func TestLanguageCyclesOnIdleAndResets(t *testing.T) {
-	h := startUI(t, 80, 24, nil)
+	// Key times come from the fake clock: a person's presses are seconds
+	// apart (keys 60 ms apart are a wedge scanner's burst, not a person).
+	h := startUI(t, 80, 24, func(_ *Options, u *UI) {
+		if u != nil {
+			u.vin.clock = u.now
+		}
+	})
 	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online})
 	h.waitText("Tap your card")
-	h.key(tcell.KeyRune, 'L', tcell.ModNone)
+	h.press(tcell.KeyRune, 'L')
 	h.waitText("Přiložte kartu")
-	h.key(tcell.KeyRune, 'l', tcell.ModNone)
+	h.clock.add(time.Second)
+	h.press(tcell.KeyRune, 'l')
 	h.waitText("Karte an das Lesegerät")
-	h.key(tcell.KeyRune, 'l', tcell.ModNone)
-	h.key(tcell.KeyRune, 'l', tcell.ModNone)
+	h.clock.add(time.Second)
+	h.press(tcell.KeyRune, 'l')
+	h.clock.add(time.Second)
+	h.press(tcell.KeyRune, 'l')
 	h.waitText("Přiložte kartu")
 	// A student's session in Czech...
 	h.show(kiosk.State{Phase: kiosk.PhaseSession, User: jana, Total: 100, Queue: online})

@@ -89,6 +89,20 @@ var screenCases = []struct {
 		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000124", Amount: 1250, At: testNow}, MessageUntil: testNow.Add(15 * time.Second)}},
 	{"saved_offline_card", kiosk.State{Phase: kiosk.PhaseSavedOffline, Card: "******7823", Offline: true, Total: 1250,
 		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000124", Amount: 1250, At: testNow}, MessageUntil: testNow.Add(15 * time.Second)}},
+	// Vouchers: what reached the account is the headline, cash and
+	// vouchers; each voucher on its own line below.
+	{"credited_voucher_only", kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Queue: online,
+		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000125", At: testNow, NewBalance: ptr(820),
+			Vouchers: []kiosk.VoucherLine{{Reference: "library-ground-floor/000125/v1", Masked: "**********0001", Amount: 500}}},
+		MessageUntil: testNow.Add(15 * time.Second)}},
+	{"credited_cash_and_voucher", kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: 200, Queue: online,
+		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000126", Amount: 200, At: testNow, NewBalance: ptr(1020),
+			Vouchers: []kiosk.VoucherLine{{Reference: "library-ground-floor/000126/v1", Masked: "**********0001", Amount: 500}}},
+		MessageUntil: testNow.Add(15 * time.Second)}},
+	{"saved_offline_with_voucher", kiosk.State{Phase: kiosk.PhaseSavedOffline, User: jana, Total: 200,
+		Receipt: &kiosk.Receipt{Reference: "library-ground-floor/000127", Amount: 200, At: testNow,
+			Vouchers: []kiosk.VoucherLine{{Reference: "library-ground-floor/000127/v1", Masked: "**********0001", Amount: 500}}},
+		MessageUntil: testNow.Add(15 * time.Second)}},
 	{"out_of_service", kiosk.State{Phase: kiosk.PhaseOutOfService, OutOfService: "the journal disk is full", Queue: online}},
 }
 
@@ -229,6 +243,88 @@ func TestReceiptQRDecodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The lead's bug: a session with only a €5.00 voucher ended on "€0.00 added
+// to your account" and a code reading "Receipt 0.00 EUR". The headline and
+// the signed code say what reached the account; the code still verifies.
+func TestReceiptCountsVouchers(t *testing.T) {
+	cases := []struct {
+		name     string
+		cash     int64
+		headline string
+		code     string
+		amount   int64
+	}{
+		{"voucher only", 0, "€5.00", "Receipt 5.00 EUR ", 500},
+		{"cash and voucher", 200, "€7.00", "Receipt 7.00 EUR ", 700},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := startUI(t, 80, 24, nil)
+			r := &kiosk.Receipt{Reference: "library-ground-floor/000125", Amount: c.cash, At: testNow,
+				Vouchers: []kiosk.VoucherLine{{Reference: "library-ground-floor/000125/v1", Masked: "**********0001", Amount: 500}}}
+			h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Total: c.cash, Receipt: r, Queue: online,
+				MessageUntil: testNow.Add(15 * time.Second)})
+			h.waitText("Voucher €5.00 (**********0001)")
+			cells, w, ht := h.cells()
+			txt := h.text()
+			for _, row := range bigText(t, c.headline) {
+				if !strings.Contains(txt, row) {
+					t.Fatalf("headline is not %s:\n%s", c.headline, txt)
+				}
+			}
+			got, err := decodeScreenQR(cells, w, ht)
+			if err != nil {
+				t.Fatalf("decode the QR code on screen: %v\n%s", err, h.text())
+			}
+			if !strings.HasPrefix(got, c.code) {
+				t.Errorf("QR code says %q, want it to start %q", got, c.code)
+			}
+			claim, err := receipt.Verify(testKey, got)
+			if err != nil || claim.Amount != c.amount {
+				t.Errorf("verify %q: %+v, %v; want amount %d", got, claim, err, c.amount)
+			}
+		})
+	}
+}
+
+// bigText is s in the block font at scale 1, row by row, as screen text
+// shows it (outer spaces trimmed).
+func bigText(t *testing.T, s string) []string { return bigTextAt(t, s, 1) }
+
+// hasBig: s is on screen in the block font at some scale.
+func hasBig(t *testing.T, txt, s string) bool {
+	for k := 1; k <= 3; k++ {
+		all := true
+		for _, row := range bigTextAt(t, s, k) {
+			all = all && strings.Contains(txt, row)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func bigTextAt(t *testing.T, s string, k int) []string {
+	scr := tcell.NewSimulationScreen("UTF-8")
+	if err := scr.Init(); err != nil {
+		t.Fatal(err)
+	}
+	defer scr.Fini()
+	w := bigWidth(s, k)
+	scr.SetSize(w, bigRows*k)
+	drawBig(&canvas{scr: scr, w: w, h: bigRows * k}, 0, 0, s, tcell.StyleDefault, k)
+	scr.Show()
+	cells, cw, ch := scr.GetContents()
+	var rows []string
+	for _, r := range strings.Split(cellsText(cells, cw, ch), "\n") {
+		if r = strings.TrimSpace(r); r != "" {
+			rows = append(rows, r)
+		}
+	}
+	return rows
 }
 
 // decodeScreenQR turns the QR cells (explicit black on silver half blocks)

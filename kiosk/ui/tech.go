@@ -41,6 +41,9 @@ type CashReport struct {
 	// in Total.
 	VoucherCount int
 	Vouchers     int64
+	// Alerts stay until a technician deals with them (journal damage:
+	// kioskctl journal ack-damage); shown above the cash, never cut.
+	Alerts []string
 }
 
 // Total is the sum of all lines and unclaimed money.
@@ -382,8 +385,23 @@ func (u *UI) drawTech(c *canvas) {
 		}
 		put(3, fmt.Sprintf("%-10s", d.Device), u.p.body)
 		put(14, fmt.Sprintf("%-16s", d.Status), st)
-		put(31, strings.TrimSpace(d.Detail+"  "+ago(now, d.At)+" ago"), u.p.body)
-		y++
+		// The age first: a long detail (a port path, an error) wraps
+		// onto one more line rather than cutting it off.
+		age := ago(now, d.At) + " ago"
+		if d.Detail != "" {
+			age += ", " + d.Detail
+		}
+		lines := wrap(age, c.w-31-1)
+		for i, l := range lines {
+			if i == 2 {
+				break
+			}
+			put(31, l, u.p.body)
+			y++
+		}
+		if len(lines) == 0 {
+			y++
+		}
 	}
 	for _, f := range u.st.Cashboxes {
 		if f.Capacity > 0 {
@@ -441,6 +459,12 @@ func (u *UI) drawTech(c *canvas) {
 			since = "since the cash-up of " + stamp(t.cash.Since)
 			if t.cash.By != "" {
 				since += " by " + t.cash.By
+			}
+		}
+		for _, a := range t.cash.Alerts {
+			for _, l := range wrap("ALERT: "+a, c.w-2) {
+				put(1, l, u.p.bad)
+				y++
 			}
 		}
 		put(1, fmt.Sprintf("Cash in the box (%s): %s", since, u.techMoney(t.cash.Total())), u.p.title)

@@ -276,6 +276,36 @@ func FuzzCheckPIN(f *testing.F) {
 	})
 }
 
+// At 80 columns a device's port path (the demo's are long) cut off how long
+// ago it reported ("ssp-validator  1"): the age comes first, and a long
+// detail wraps onto a second line instead of being cut.
+func TestTechnicianDeviceLineKeepsItsAge(t *testing.T) {
+	h, _ := startTech(t, time.Hour)
+	port := "/tmp/kioskd-demo-1853792236/dev/ssp-validator"
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online,
+		Devices: map[string]devices.StatusChange{
+			"notes": {Device: "notes", Status: devices.StatusConnected, Detail: port, At: testNow.Add(-15 * time.Second)},
+		}})
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("Devices")
+	txt := h.text()
+	var row string
+	for _, l := range strings.Split(txt, "\n") {
+		if strings.HasPrefix(l, "   notes      connected") {
+			row = l
+			break
+		}
+	}
+	if !strings.Contains(row, "15s ago") {
+		t.Errorf("device row %q: the age is cut off", row)
+	}
+	if !strings.Contains(strings.ReplaceAll(txt, "\n", ""), port) && !strings.Contains(txt, "ssp-validator") {
+		t.Errorf("the port is lost:\n%s", txt)
+	}
+}
+
 func TestTechnicianMenuShowsCashboxFill(t *testing.T) {
 	h, _ := startTech(t, time.Hour)
 	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Cashboxes: []kiosk.CashboxFill{
@@ -298,5 +328,22 @@ func TestTechnicianMenuShowsCashboxFill(t *testing.T) {
 	}
 	if strings.Contains(txt, "coins      cash box") {
 		t.Errorf("menu shows a fill level for an acceptor with no capacity:\n%s", txt)
+	}
+}
+
+// Journal damage (issue 11 item 4) stays on the technician menu, worded in
+// full at 80 columns, until a technician acknowledges it.
+func TestTechnicianMenuShowsJournalDamage(t *testing.T) {
+	h, stub := startTech(t, time.Hour)
+	stub.mu.Lock()
+	stub.cash.Alerts = []string{"journal bytes at offset 4096 (87 bytes) were cut at start and kept in journal-damaged-4096: count the cash box, then run 'kioskctl journal ack-damage'"}
+	stub.mu.Unlock()
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitText("Technician PIN:")
+	h.typePIN(testPIN)
+	h.waitText("Cash in the box")
+	txt := strings.Join(strings.Fields(h.text()), " ")
+	if !strings.Contains(txt, "ALERT: journal bytes at offset 4096") || !strings.Contains(txt, "'kioskctl journal ack-damage'") {
+		t.Errorf("menu lacks the whole journal damage alert:\n%s", h.text())
 	}
 }

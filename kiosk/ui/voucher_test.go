@@ -117,11 +117,14 @@ func TestKeypadVoucherEntry(t *testing.T) {
 	if c := pe.got()[0]; c.Code != "ABCD-1234" || c.Source != "keypad" {
 		t.Errorf("code = %+v", c)
 	}
-	// Esc leaves the entry line without cancelling the session.
+	// Esc leaves the entry line without cancelling the session; typing
+	// only told the engine the student needs more time.
 	h.press(tcell.KeyRune, 'V')
 	h.press(tcell.KeyEscape, 0)
-	if k := h.eng.gotKeys(); len(k) != 0 {
-		t.Errorf("keys at the engine: %v", k)
+	for _, k := range h.eng.gotKeys() {
+		if k != kiosk.KeyMore {
+			t.Errorf("key at the engine: %v", k)
+		}
 	}
 }
 
@@ -192,4 +195,263 @@ func TestWedgeBurstDuringOfferDoesNotConfirm(t *testing.T) {
 	h.clock.add(time.Second)
 	h.press(tcell.KeyEnter, 0)
 	h.waitFor("the student's Enter", func() bool { return len(h.eng.gotKeys()) == 1 })
+}
+
+// After a voucher with no cash, Enter shows the receipt (the engine ends the
+// session): the footer says "finish", not "add to my account".
+func TestVoucherOnlyFooterSaysFinish(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	st := sessionState(kiosk.VoucherView{Step: kiosk.VoucherAdded, Amount: 500, Credited: 500, Count: 1})
+	h.show(st)
+	h.waitText("Enter: finish")
+	if strings.Contains(h.text(), "Enter: add to my account") {
+		t.Errorf("footer offers to add what is already added:\n%s", h.text())
+	}
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("Enter at the engine", func() bool { return len(h.eng.gotKeys()) == 1 })
+	st.Total = 200
+	h.show(st)
+	h.waitText("Enter: add to my account")
+}
+
+// Offline (MyQ not reached at the card tap) the session screen does not
+// invite a voucher it cannot take: it says so at once, and V opens nothing.
+func TestOfflineSessionDoesNotInviteVouchers(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	st := sessionState(kiosk.VoucherView{})
+	st.Offline, st.Total = true, 100
+	h.show(st)
+	h.waitText("Vouchers need the print server: try again later")
+	txt := h.text()
+	if strings.Contains(txt, "Scan a voucher") || strings.Contains(txt, "V: voucher") {
+		t.Errorf("offline screen invites vouchers:\n%s", txt)
+	}
+	h.clock.add(time.Second)
+	h.press(tcell.KeyRune, 'v')
+	if strings.Contains(h.text(), "Voucher code:") {
+		t.Error("V opened the code entry offline")
+	}
+	// A scanner's burst still reaches the engine (which answers offline).
+	h.clock.add(time.Second)
+	h.typeRunes("MYQ5-7Q3K-4821", time.Millisecond)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("code posted", func() bool { return len(pe.got()) == 1 })
+}
+
+// V right after "voucher added" (or a refusal) opens the entry line where
+// the message was: the student sees what they type. Typing keeps the
+// session open (each key is activity for the engine).
+func TestKeypadEntryShowsOverAMessage(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherAdded, Amount: 500, Credited: 500, Count: 1}))
+	h.waitText("Voucher of €5.00 added")
+	h.press(tcell.KeyRune, 'v')
+	h.clock.add(time.Second)
+	h.typeRunes("AB", 300*time.Millisecond)
+	h.waitText("Voucher code: AB_")
+	if strings.Contains(h.text(), "Voucher of €5.00 added") {
+		t.Errorf("the old message hides the entry line:\n%s", h.text())
+	}
+	h.waitFor("activity at the engine", func() bool { return len(h.eng.gotKeys()) == 2 })
+	for _, k := range h.eng.gotKeys() {
+		if k != kiosk.KeyMore {
+			t.Errorf("typing sent %v, want only 'more time'", k)
+		}
+	}
+	if len(pe.got()) != 0 {
+		t.Errorf("codes posted: %v", pe.got())
+	}
+}
+
+// After five invalid codes the session ends and vouchers pause: the idle
+// screen says so until the pause is over, and the next session shows the
+// pause instead of inviting a code (V opens nothing).
+func TestVoucherLockoutShown(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	locked := &kiosk.VoucherView{Step: kiosk.VoucherLocked, LockedUntil: testNow.Add(90 * time.Second)}
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Now: testNow, Accepted: accepted, Queue: online, Voucher: locked})
+	h.waitText("Too many invalid codes: vouchers are paused for 2 min")
+	st := sessionState(kiosk.VoucherView{LockedUntil: testNow.Add(30 * time.Second)})
+	st.Now = testNow
+	h.show(st)
+	h.waitText("Too many invalid codes: vouchers are paused for 1 min")
+	txt := h.text()
+	if strings.Contains(txt, "Scan a voucher") || strings.Contains(txt, "V: voucher") {
+		t.Errorf("a locked session invites vouchers:\n%s", txt)
+	}
+	h.press(tcell.KeyRune, 'v')
+	if strings.Contains(h.text(), "Voucher code:") {
+		t.Error("V opened the code entry while vouchers are paused")
+	}
+	// The pause ends on the engine's clock: the idle screen forgets it.
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Now: testNow.Add(2 * time.Minute), Accepted: accepted, Queue: online, Voucher: locked})
+	h.waitFor("lock gone", func() bool { return !strings.Contains(h.textNow(), "paused") })
+}
+
+// While MyQ checks a code or commits it the engine swallows Enter: the
+// footer must not offer "Enter: add to my account" then.
+func TestVoucherBusyFooterOffersNoEnter(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	for _, step := range []kiosk.VoucherStep{kiosk.VoucherAsking, kiosk.VoucherAdding} {
+		st := sessionState(kiosk.VoucherView{Step: step, Amount: 500})
+		st.Total = 200
+		h.show(st)
+		txt := h.text()
+		if strings.Contains(txt, "Enter:") {
+			t.Errorf("%v: footer offers Enter:\n%s", step, txt)
+		}
+		if step == kiosk.VoucherAsking && !strings.Contains(txt, "Esc") {
+			t.Errorf("%v: footer does not say Esc cancels:\n%s", step, txt)
+		}
+	}
+}
+
+// With nothing in (or below the minimum) Enter does nothing at the engine:
+// the footer must not offer it.
+func TestFooterOffersEnterOnlyWhenItAdds(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	empty := sessionState(kiosk.VoucherView{})
+	h.show(empty)
+	if txt := h.text(); strings.Contains(txt, "Enter: add to my account") {
+		t.Errorf("empty session offers Enter:\n%s", txt)
+	}
+	below := sessionState(kiosk.VoucherView{})
+	below.Total, below.MinTopup, below.BelowMin = 50, 100, true
+	h.show(below)
+	if txt := h.text(); strings.Contains(txt, "Enter: add to my account") {
+		t.Errorf("session below the minimum offers Enter:\n%s", txt)
+	}
+	below.Total, below.BelowMin = 150, false
+	h.show(below)
+	h.waitText("Enter: add to my account")
+}
+
+// "Gutscheine aufgeladen: 1, 5,00 €" read as a list of numbers in Czech and
+// German, where the comma is the decimal mark: the sum goes in brackets.
+func TestVoucherCountReadsInEveryLanguage(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	want := []string{"Vouchers added: 1 (€5.00)", "Přidané poukázky: 1 (5,00 €)", "Gutscheine aufgeladen: 1 (5,00 €)"}
+	for i, w := range want {
+		h.onLoop(func() { h.u.lang = i })
+		h.show(sessionState(kiosk.VoucherView{Credited: 500, Count: 1}))
+		h.waitText(w)
+	}
+}
+
+// Issue 16's wording applies to the voucher screens too: "obsluha
+// tiskárny" reads as a print shop in Czech, and "book" is jargon.
+func TestVoucherWordsFollowTheScreens(t *testing.T) {
+	for lang, c := range voucherCatalogs {
+		for k, s := range c {
+			low := strings.ToLower(s)
+			if strings.Contains(low, "tiskárny") || strings.Contains(low, "book") {
+				t.Errorf("%s %s = %q", lang, k, s)
+			}
+		}
+	}
+}
+
+// A voucher scanned before the card: the idle screen says what to do, for
+// as long as the engine's notice lasts.
+func TestIdleSaysCardFirst(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online,
+		Notice: kiosk.NoticeVoucherNeedsCard, NoticeUntil: testNow.Add(5 * time.Second)})
+	h.waitText("Tap your card first, then scan the voucher")
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Now: testNow.Add(6 * time.Second), Accepted: accepted, Queue: online,
+		Notice: kiosk.NoticeVoucherNeedsCard, NoticeUntil: testNow.Add(5 * time.Second)})
+	h.waitFor("notice gone", func() bool { return !strings.Contains(h.textNow(), "card first") })
+}
+
+// "Vouchers added: 1 (€5.00)" right above "Voucher of €5.00 added" said the
+// same thing twice; the count shows once there are two, or the message is
+// gone.
+func TestVoucherAddedSaidOnce(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherAdded, Amount: 500, Credited: 500, Count: 1}))
+	h.waitText("Voucher of €5.00 added")
+	if strings.Contains(h.text(), "Vouchers added:") {
+		t.Errorf("the first voucher is announced twice:\n%s", h.text())
+	}
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherAdded, Amount: 500, Credited: 1000, Count: 2}))
+	h.waitText("Vouchers added: 2 (€10.00)")
+	h.show(sessionState(kiosk.VoucherView{Credited: 500, Count: 1}))
+	h.waitText("Vouchers added: 1 (€5.00)")
+}
+
+// The offer says how long it waits for Enter.
+func TestVoucherOfferShowsItsCountdown(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	h.show(sessionState(kiosk.VoucherView{Step: kiosk.VoucherOffer, Amount: 500, Until: testNow.Add(12 * time.Second)}))
+	h.waitText("Not added unless you press Enter within 12 s")
+}
+
+// A wedge scanner's burst on the idle screen (a voucher before the card)
+// went nowhere, and each L in the code switched the language: the code goes
+// to the engine (which says "tap your card first"), the language stays.
+func TestIdleWedgeBurst(t *testing.T) {
+	h, pe := startVoucherUI(t)
+	h.show(kiosk.State{Phase: kiosk.PhaseIdle, Accepted: accepted, Queue: online})
+	h.waitText("Tap your card on the reader")
+	h.typeRunes("LML5-7Q3K-4L21", time.Millisecond)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("code posted", func() bool { return len(pe.got()) == 1 })
+	if c := pe.got()[0]; c.Code != "LML5-7Q3K-4L21" || c.Source != "keyboard" {
+		t.Errorf("code = %+v", c)
+	}
+	var lang int
+	h.onLoop(func() { lang = h.u.lang })
+	if lang != 0 {
+		t.Errorf("the burst switched the language to %d", lang)
+	}
+	if k := h.eng.gotKeys(); len(k) != 0 {
+		t.Errorf("keys at the engine: %v", k)
+	}
+	// A person's L still switches the language, and a slow Enter is Enter.
+	h.clock.add(time.Second)
+	h.press(tcell.KeyRune, 'l')
+	h.onLoop(func() { lang = h.u.lang })
+	if lang != 1 {
+		t.Errorf("a person's L: language %d, want 1", lang)
+	}
+	h.clock.add(time.Second)
+	h.press(tcell.KeyEnter, 0)
+	h.waitFor("Enter at the engine", func() bool { return len(h.eng.gotKeys()) == 1 })
+	if len(pe.got()) != 1 {
+		t.Errorf("a person's L and Enter became a code: %v", pe.got())
+	}
+}
+
+// A voucher whose commit MyQ has not confirmed yet (the server went away
+// after Enter) is not "added to your account" on the receipt's headline.
+func TestReceiptOfPendingVoucherSaysShortly(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	r := &kiosk.Receipt{Reference: "library-ground-floor/000128", At: testNow,
+		Vouchers: []kiosk.VoucherLine{{Reference: "library-ground-floor/000128/v1", Masked: "**********0001", Amount: 500, Pending: true}}}
+	h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Receipt: r, Queue: online, MessageUntil: testNow.Add(15 * time.Second)})
+	h.waitText("accepted: it will be added to your account")
+	if strings.Contains(h.text(), "\n  added to your account") {
+		t.Errorf("a pending voucher is called added:\n%s", h.text())
+	}
+	r.Vouchers[0].Pending = false
+	h.show(kiosk.State{Phase: kiosk.PhaseCredited, User: jana, Receipt: r, Queue: online, MessageUntil: testNow.Add(15 * time.Second)})
+	h.waitText("\n  added to your account")
+}
+
+// After a €5.00 voucher with no coins the big figure read "Inserted €0.00",
+// as if the voucher had not counted: it is the session's whole, cash and
+// vouchers, labelled so.
+func TestSessionBigFigureCountsVouchers(t *testing.T) {
+	h, _ := startVoucherUI(t)
+	st := sessionState(kiosk.VoucherView{Credited: 500, Count: 1})
+	st.Total = 200
+	h.show(st)
+	h.waitText("Added in this session")
+	txt := h.text()
+	if !hasBig(t, txt, "€7.00") {
+		t.Fatalf("big figure is not €7.00:\n%s", txt)
+	}
+	if strings.Contains(txt, "Inserted") {
+		t.Errorf("still labelled Inserted:\n%s", txt)
+	}
 }

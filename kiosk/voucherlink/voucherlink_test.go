@@ -95,7 +95,7 @@ func TestEngineAndBookingRedeemAVoucher(t *testing.T) {
 	if got := fake.Balance(1176) - before; got != 500 {
 		t.Errorf("balance moved %s", got)
 	}
-	handle(kiosk.KeyPress{Key: kiosk.KeyEnter}) // dismiss
+	handle(kiosk.KeyPress{Key: kiosk.KeyMore}) // hides the message (Enter would finish the session)
 	handle(kiosk.VoucherCode{Code: myqfake.DemoUsedVoucherCode, Source: "keyboard"})
 	if st := e.State(); st.Voucher.Step != kiosk.VoucherRejected || st.Voucher.Reason != kiosk.VoucherUsed {
 		t.Errorf("used: %+v", st.Voucher)
