@@ -32,7 +32,8 @@ func (s *syncBuf) String() string {
 
 func waitOutput(t *testing.T, b *syncBuf, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous: two loaded cores under -race; the output is what is awaited.
+	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(b.String(), want) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no %q in output:\n%s", want, b.String())
@@ -57,12 +58,25 @@ func TestSimulateAndProbe(t *testing.T) {
 		t.Run(tt.protocol, func(t *testing.T) {
 			dir := t.TempDir()
 			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
 			inR, inW := io.Pipe()
 			simOut, probeOut, errOut := &syncBuf{}, &syncBuf{}, &syncBuf{}
-			simDone := make(chan int, 1)
+			var simCode, probeCode int
+			probing := false
+			simDone, probeDone := make(chan struct{}), make(chan struct{})
 			go func() {
-				simDone <- run(ctx, &env{stdout: simOut, stderr: errOut, stdin: inR}, []string{"simulate", "--protocol", tt.protocol, "--dir", dir})
+				defer close(simDone)
+				simCode = run(ctx, &env{stdout: simOut, stderr: errOut, stdin: inR}, []string{"simulate", "--protocol", tt.protocol, "--dir", dir})
+			}()
+			// On every way out, a failed wait included: the simulator's
+			// stdin reader ends only with its input (the test owns the pipe),
+			// and both commands end before goleak looks.
+			defer func() {
+				cancel()
+				inW.Close()
+				<-simDone
+				if probing {
+					<-probeDone
+				}
 			}()
 			waitOutput(t, simOut, "simulator ready")
 			port := filepath.Join(dir, tt.protocol)
@@ -70,9 +84,11 @@ func TestSimulateAndProbe(t *testing.T) {
 				port = filepath.Join(dir, "cardline")
 			}
 			pctx, pcancel := context.WithCancel(ctx)
-			probeDone := make(chan int, 1)
+			defer pcancel()
+			probing = true
 			go func() {
-				probeDone <- run(pctx, &env{stdout: probeOut, stderr: errOut, stdin: strings.NewReader("")},
+				defer close(probeDone)
+				probeCode = run(pctx, &env{stdout: probeOut, stderr: errOut, stdin: strings.NewReader("")},
 					[]string{"probe", "--port", port, "--protocol", tt.protocol, tt.probeArgs})
 			}()
 			waitOutput(t, probeOut, "connected")
@@ -82,12 +98,14 @@ func TestSimulateAndProbe(t *testing.T) {
 			io.WriteString(inW, tt.command+"\n")
 			waitOutput(t, probeOut, tt.want)
 			pcancel()
-			if code := <-probeDone; code != 0 {
-				t.Errorf("probe exit %d: %s", code, errOut.String())
+			<-probeDone
+			if probeCode != 0 {
+				t.Errorf("probe exit %d: %s", probeCode, errOut.String())
 			}
 			inW.Close()
-			if code := <-simDone; code != 0 {
-				t.Errorf("simulate exit %d: %s", code, errOut.String())
+			<-simDone
+			if simCode != 0 {
+				t.Errorf("simulate exit %d: %s", simCode, errOut.String())
 			}
 		})
 	}

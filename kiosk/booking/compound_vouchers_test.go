@@ -107,7 +107,6 @@ func (h *history) startVouchers() error {
 	// Run's state, without its ticker and its scheduling: the history
 	// sweeps at its booking rounds and waits for each operation.
 	v.running, v.ctx, v.wg = true, context.Background(), &sync.WaitGroup{}
-	v.loadLocked()
 	w.v = v
 	return h.voucherSweep()
 }

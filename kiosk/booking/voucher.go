@@ -106,6 +106,7 @@ type Vouchers struct {
 	route   *api.VoucherRoute
 	retry   map[string]bool // refs to resolve on the next sweep
 	busy    map[string]bool // refs with an operation in flight
+	early   []func()        // operations asked for before Run started
 	kick    chan struct{}
 	running bool
 }
@@ -124,7 +125,12 @@ func NewVouchers(cfg VoucherConfig) (*Vouchers, error) {
 	if cfg.Provider == "" {
 		cfg.Provider = api.DefaultVoucherProvider
 	}
-	return &Vouchers{cfg: cfg, log: cfg.Log, retry: map[string]bool{}, busy: map[string]bool{}, kick: make(chan struct{}, 1)}, nil
+	// What the journal holds open now was left by an earlier process. Taken
+	// here, not when Run's goroutine gets going: a code the engine journals
+	// as seen meanwhile is this process's own request, not one to abandon.
+	v := &Vouchers{cfg: cfg, log: cfg.Log, retry: map[string]bool{}, busy: map[string]bool{}, kick: make(chan struct{}, 1)}
+	v.load()
+	return v, nil
 }
 
 // Run resolves every voucher the journal left open (a crash, a lost
@@ -138,7 +144,10 @@ func (v *Vouchers) Run(ctx context.Context) error {
 		return errors.New("booking: vouchers Run called twice")
 	}
 	v.running, v.ctx, v.wg = true, ctx, &wg
-	v.loadLocked()
+	for _, launch := range v.early {
+		launch()
+	}
+	v.early = nil
 	v.mu.Unlock()
 	defer func() {
 		v.mu.Lock()
@@ -159,9 +168,9 @@ func (v *Vouchers) Run(ctx context.Context) error {
 	}
 }
 
-// loadLocked marks for the first sweep what the journal left unresolved:
-// open vouchers, and closed ones still owing MyQ a rollback.
-func (v *Vouchers) loadLocked() {
+// load marks for the first sweep what the journal left unresolved: open
+// vouchers, and closed ones still owing MyQ a rollback.
+func (v *Vouchers) load() {
 	l := v.cfg.Journal.Ledger()
 	for _, o := range l.OpenVouchers() {
 		v.retry[o.Reference] = true
@@ -197,24 +206,39 @@ func (v *Vouchers) sweep(ctx context.Context) {
 	}
 }
 
-// start runs f on a goroutine Run owns; false when Run is not running.
-func (v *Vouchers) start(ref string, f func(ctx context.Context)) bool {
+// start runs f on a goroutine Run owns and reports its result (when ok);
+// false when Run has ended or ref is busy. Asked before Run started (the
+// daemon starts its parts together), f waits for Run, as Book does.
+func (v *Vouchers) start(ref string, f func(ctx context.Context) (r VoucherResult, ok bool)) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if !v.running || v.busy[ref] {
+	if v.busy[ref] || !v.running && v.wg != nil {
 		return false
 	}
 	v.busy[ref] = true
+	if !v.running {
+		v.early = append(v.early, func() { v.launchLocked(ref, f) })
+		return true
+	}
+	v.launchLocked(ref, f)
+	return true
+}
+
+func (v *Vouchers) launchLocked(ref string, f func(ctx context.Context) (VoucherResult, bool)) {
 	v.wg.Add(1)
 	ctx := v.ctx
 	go func() {
 		defer v.wg.Done()
-		f(ctx)
+		r, ok := f(ctx)
 		v.mu.Lock()
 		delete(v.busy, ref)
 		v.mu.Unlock()
+		// Only now: the engine answers an offer with Commit at once, and
+		// that must find the reference free, not turn into "commit pending".
+		if ok {
+			v.report(r)
+		}
 	}()
-	return true
 }
 
 func (v *Vouchers) report(r VoucherResult) {
@@ -250,7 +274,7 @@ func (v *Vouchers) routeFor(ctx context.Context) (api.VoucherRoute, error) {
 // Redeem asks MyQ to create the voucher's payment. The outcome (offered,
 // refused, offline, failed) comes through OnResult.
 func (v *Vouchers) Redeem(req VoucherRequest) {
-	if !v.start(req.Reference, func(ctx context.Context) { v.report(v.redeem(ctx, req)) }) {
+	if !v.start(req.Reference, func(ctx context.Context) (VoucherResult, bool) { return v.redeem(ctx, req), true }) {
 		v.report(VoucherResult{Reference: req.Reference, Session: req.Session, Outcome: VoucherOffline, Err: errors.New("vouchers not running")})
 	}
 }
@@ -318,11 +342,7 @@ func (v *Vouchers) redeem(ctx context.Context, req VoucherRequest) VoucherResult
 
 // Commit commits a voucher whose KindVoucherConfirmed is journaled.
 func (v *Vouchers) Commit(ref string) {
-	if !v.start(ref, func(ctx context.Context) {
-		if r, ok := v.commit(ctx, ref, true); ok {
-			v.report(r)
-		}
-	}) {
+	if !v.start(ref, func(ctx context.Context) (VoucherResult, bool) { return v.commit(ctx, ref, true) }) {
 		v.markRetry(ref)
 		info, _ := v.cfg.Journal.Ledger().Voucher(ref)
 		v.report(VoucherResult{Reference: ref, Session: info.Session, Outcome: VoucherCommitPending, Amount: info.Amount})
@@ -343,14 +363,15 @@ func (v *Vouchers) Cancel(ref, paymentID string) {
 		v.markRetry(ref)
 		return
 	}
-	if !v.start(ref+"#cancel", func(ctx context.Context) {
+	if !v.start(ref+"#cancel", func(ctx context.Context) (VoucherResult, bool) {
 		rt, err := v.routeFor(ctx)
 		if err != nil {
 			v.log.Info("vouchers: rollback of a cancelled voucher not sent; retried", "reference", ref, "err", err)
 			v.markRetry(ref)
-			return
+			return VoucherResult{}, false
 		}
 		v.rollback(ctx, rt, ref, paymentID)
+		return VoucherResult{}, false
 	}) {
 		v.markRetry(ref)
 	}

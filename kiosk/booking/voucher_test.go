@@ -26,6 +26,10 @@ type vrig struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// onResult, when set before start, sees every outcome as the engine
+	// does: on Vouchers' goroutine, right when it is reported.
+	onResult func(VoucherResult)
+
 	mu      sync.Mutex
 	results []VoucherResult
 	codes   []string
@@ -72,7 +76,14 @@ func (r *vrig) must(recs ...journal.Record) {
 
 func (r *vrig) start() {
 	v, err := NewVouchers(VoucherConfig{Client: r.c, Journal: r.j, Log: testLog(r.t), Form: r.form, Retry: time.Hour,
-		OnResult: func(res VoucherResult) { r.mu.Lock(); r.results = append(r.results, res); r.mu.Unlock() }})
+		OnResult: func(res VoucherResult) {
+			r.mu.Lock()
+			r.results = append(r.results, res)
+			r.mu.Unlock()
+			if r.onResult != nil {
+				r.onResult(res)
+			}
+		}})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -238,6 +249,72 @@ func TestVoucherRedeemAndCommit(t *testing.T) {
 			}
 			r.checkMoney(500)
 		})
+	}
+}
+
+// TestVoucherCommitRightAfterOffer: the engine may answer an offer with
+// Commit at once (the student pressed Enter before the offer's goroutine
+// ended). That commit is sent, not put off as "commit pending" until a
+// sweep half a minute later.
+func TestVoucherCommitRightAfterOffer(t *testing.T) {
+	r := newVRig(t, api.VoucherAuto, true)
+	r.onResult = func(res VoucherResult) {
+		if res.Outcome == VoucherOffered {
+			r.confirm(res.Reference)
+			r.v.Commit(res.Reference)
+		}
+	}
+	r.start()
+	ref := r.seen(r.codes[0])
+	r.v.Redeem(VoucherRequest{Reference: ref, Session: "s1", User: vUser, Code: r.codes[0]})
+	r.wait(ref, VoucherCommitted)
+	for _, o := range r.outcomes(ref) {
+		if o == VoucherCommitPending {
+			t.Errorf("outcomes %v: a commit sent right after the offer was put off", r.outcomes(ref))
+		}
+	}
+	r.checkMoney(500)
+}
+
+// TestVoucherRedeemBeforeRun: the daemon starts Run and the engine
+// together, so a code may be asked for before Run's goroutine has started.
+// It is redeemed when Run starts, not answered "offline".
+func TestVoucherRedeemBeforeRun(t *testing.T) {
+	r := newVRig(t, api.VoucherAuto, true)
+	v, err := NewVouchers(VoucherConfig{Client: r.c, Journal: r.j, Log: testLog(t), Form: r.form, Retry: time.Hour,
+		OnResult: func(res VoucherResult) { r.mu.Lock(); r.results = append(r.results, res); r.mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := r.seen(r.codes[0])
+	v.Redeem(VoucherRequest{Reference: ref, Session: "s1", User: vUser, Code: r.codes[0]})
+	if got := r.outcomes(ref); len(got) != 0 {
+		t.Fatalf("answered %v before Run started", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go func() { defer close(r.done); v.Run(ctx) }()
+	if got := r.wait(ref, VoucherOffered); got.Amount != 500 {
+		t.Errorf("offered %+v", got)
+	}
+}
+
+// TestVoucherSeenAfterStartIsNotAbandoned: what the journal held open when
+// Vouchers was made is an earlier process's, closed by the first sweep; a
+// code the engine journals as seen after that (even before Run's goroutine
+// got going) is this process's own request and is redeemed.
+func TestVoucherSeenAfterStartIsNotAbandoned(t *testing.T) {
+	r := newVRig(t, api.VoucherAuto, true)
+	old := r.seen(r.codes[0]) // an earlier process asked, then crashed
+	r.start()
+	ref := r.seen(r.codes[1])
+	r.wait(old, VoucherClosed) // the first sweep has taken its refs
+	r.v.Redeem(VoucherRequest{Reference: ref, Session: "s1", User: vUser, Code: r.codes[1]})
+	if got := r.wait(ref, VoucherOffered); got.Amount != 500 {
+		t.Errorf("offered %+v", got)
+	}
+	if got := r.outcomes(ref); len(got) != 1 {
+		t.Errorf("outcomes of the new code %v, want only offered", got)
 	}
 }
 
