@@ -98,6 +98,49 @@ func runReceiptVerify(ctx context.Context, e *env, o receiptOptions, code string
 // the running kioskd's queue first (it knows the latest attention reason),
 // then the journal, read-only, which also remembers recent commits.
 func referenceStatus(ctx context.Context, cfg *config.Config, socketDir string, c receipt.Claim) string {
+	cash := cashStatus(ctx, cfg, socketDir, c)
+	if cfg == nil || (cfg.Kiosk.ID != "" && c.KioskID != cfg.Kiosk.ID) {
+		return cash
+	}
+	rep, err := journal.Inspect(journal.OSFS(), cfg.Kiosk.StateDir)
+	if err != nil {
+		return cash
+	}
+	// A receipt's vouchers are payments of their own: <reference>/v1, /v2...
+	var vs []string
+	for n := 1; ; n++ {
+		v, ok := rep.Ledger.Voucher(fmt.Sprintf("%s/v%d", c.Reference, n))
+		if !ok {
+			break
+		}
+		vs = append(vs, fmt.Sprintf("voucher %s %s: %s", v.Masked, money(v.Amount, c.Currency), voucherWords(v)))
+	}
+	if len(vs) == 0 {
+		return cash
+	}
+	if strings.HasPrefix(cash, notInJournal) {
+		cash = "no cash in this top-up"
+	}
+	return cash + "\n             " + strings.Join(vs, "\n             ")
+}
+
+// voucherWords says where a voucher of a receipt stands, for a technician.
+func voucherWords(v journal.VoucherInfo) string {
+	switch v.State {
+	case journal.VoucherCommitted:
+		return "committed in MyQ, payment " + v.PaymentID
+	case journal.VoucherOwed:
+		return "confirmed by the student; kioskd commits it (see 'kioskctl queue')"
+	case journal.VoucherClosedSt:
+		return "not added (cancelled or refused): no money moved"
+	}
+	return "not confirmed yet: " + v.State.String()
+}
+
+const notInJournal = "not in this kiosk's journal"
+
+// cashStatus says what became of the cash behind a genuine code.
+func cashStatus(ctx context.Context, cfg *config.Config, socketDir string, c receipt.Claim) string {
 	if cfg == nil {
 		return "unknown: no readable config to find the state directory"
 	}
@@ -138,6 +181,6 @@ func referenceStatus(ctx context.Context, cfg *config.Config, socketDir string, 
 		}
 		return s
 	}
-	return "not in this kiosk's journal: booked long ago (the journal keeps the last 20 commits; " +
+	return notInJournal + ": booked long ago (the journal keeps the last 20 commits; " +
 		"find the reference in MyQ's payment descriptions), or the code names another kiosk's reference"
 }

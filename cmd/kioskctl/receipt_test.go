@@ -192,3 +192,50 @@ func TestReceiptVerifyTypedFromPhoto(t *testing.T) {
 		t.Errorf("forged typed code: exit %d\n%s", c, out)
 	}
 }
+
+// A receipt's vouchers are payments of their own (<reference>/v1, ...):
+// verify says where each stands, and a voucher-only top-up is not reported
+// as missing from the journal.
+func TestReceiptVerifySaysVoucherStatus(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeKioskConfig(t, dir)
+	key, err := receipt.LoadOrCreateKey(filepath.Join(dir, "receipt.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(journal.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	ref := "lib/000004"
+	v1, v2 := ref+"/v1", ref+"/v2"
+	if _, err := j.Append(
+		journal.New(journal.KindSessionOpen, "d", now, journal.SessionOpen{Card: "0012345678", UserID: 7}),
+		journal.New(journal.KindVoucherSeen, "d", now, journal.VoucherSeen{Reference: v1, UserID: 7, Masked: journal.MaskVoucher("MYQ5-7Q3K-4821")}),
+		journal.New(journal.KindVoucherCreated, "d", now, journal.VoucherPayment{Reference: v1, PaymentID: "vp-1", Amount: 500}),
+		journal.New(journal.KindVoucherConfirmed, "d", now, journal.VoucherRef{Reference: v1}),
+		journal.New(journal.KindVoucherCommitted, "d", now, journal.VoucherPayment{Reference: v1, PaymentID: "vp-1", Amount: 500}),
+		journal.New(journal.KindVoucherSeen, "d", now, journal.VoucherSeen{Reference: v2, UserID: 7, Masked: journal.MaskVoucher("MYQ5-AAAA-9999")}),
+		journal.New(journal.KindVoucherCreated, "d", now, journal.VoucherPayment{Reference: v2, PaymentID: "vp-2", Amount: 1000}),
+		journal.New(journal.KindVoucherConfirmed, "d", now, journal.VoucherRef{Reference: v2}),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code := receipt.SignText(key, "lib", ref, "EUR", 1500, now)
+	c, out, errOut := runCtl("receipt", "verify", "--config", cfg, "--socket-dir", dir, code)
+	if c != 0 || !strings.Contains(out, "GENUINE") {
+		t.Fatalf("exit %d\n%s%s", c, out, errOut)
+	}
+	for _, want := range []string{"no cash in this top-up", "4821 5.00 EUR: committed in MyQ, payment vp-1", "9999 10.00 EUR: confirmed by the student; kioskd commits it"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "not in this kiosk's journal") {
+		t.Errorf("a voucher-only top-up reads as missing:\n%s", out)
+	}
+}

@@ -90,7 +90,7 @@ func runDemo(ctx context.Context, level slog.Level, stderr io.Writer) error {
 					noteKeys[n] = v
 				}
 			}
-			notes, err = sspsim.New(simDir, sspsim.Options{Channels: channels, Currency: cfg.Kiosk.Currency})
+			notes, err = sspsim.New(simDir, sspsim.Options{Channels: channels, Currency: cfg.Kiosk.Currency, Encryption: notesEncrypted(cfg)})
 			if err != nil {
 				return fmt.Errorf("demo: note validator simulator: %w", err)
 			}
@@ -189,4 +189,15 @@ func firstName(full string) string {
 		return full[:i]
 	}
 	return full
+}
+
+// notesEncrypted: the demo's simulated validator insists on eSSP exactly
+// when the demo config asks the driver for it, as a real one set up so would.
+func notesEncrypted(cfg *config.Config) bool {
+	for _, a := range cfg.Acceptors {
+		if a.Protocol == config.ProtocolESSP {
+			return a.Encryption
+		}
+	}
+	return false
 }

@@ -55,6 +55,9 @@ type outcome struct {
 	// accepted: MyQ accepted a find, create or commit for this session, so
 	// an earlier attention reason no longer holds.
 	accepted bool
+	// yielded: MyQ answered, and the rest waits for the next slot (a
+	// token-only probe, or a queued attempt that sent its two requests).
+	yielded bool
 }
 
 // view copies an entry's state under the lock.
@@ -87,6 +90,10 @@ func (b *Booker) apiErr(kind string) {
 // attempt books e once (a pass, repeated at once if MyQ dropped its
 // payment) and settles the outcome: journal attention, schedule, report.
 func (b *Booker) attempt(ctx context.Context, e *entry) {
+	if out, ok := b.probe(ctx, e); ok {
+		b.settle(e, out)
+		return
+	}
 	var out outcome
 	accepted := false
 	for pass := 0; ; pass++ {
@@ -138,6 +145,26 @@ func (b *Booker) attempt(ctx context.Context, e *entry) {
 	}
 }
 
+// probe: while MyQ is failing on the token request, a queued attempt asks
+// MyQ for a token alone. Booking with a fresh token costs three requests;
+// after an outage every kiosk of a fleet would send those three in its
+// first slot that finds MyQ back, and a second holding a few more slots
+// than average went over MyQ's capacity. The token is the slot's request;
+// if MyQ answers, the queue reopens and books from the next slot, two
+// requests a slot. ok is false when the attempt books as usual.
+func (b *Booker) probe(ctx context.Context, e *entry) (out outcome, ok bool) {
+	b.mu.Lock()
+	ok = b.failures > 0 && b.noToken && !e.fresh
+	b.mu.Unlock()
+	if !ok {
+		return out, false
+	}
+	if _, err := b.cfg.Client.Token(ctx); err != nil {
+		return b.failure(ctx, "get a token", 0, "", err), true
+	}
+	return outcome{yielded: true}, true
+}
+
 // settle applies an outcome to the schedule and reports it.
 func (b *Booker) settle(e *entry, out outcome) {
 	now := b.cfg.Now()
@@ -164,6 +191,9 @@ func (b *Booker) settle(e *entry, out outcome) {
 	case out.kind == failShutdown:
 		e.nextAt = now
 		e.fresh = fresh
+	case out.yielded:
+		b.online, b.lastErr = true, ""
+		reopen = true
 	case out.kind == failAttention:
 		e.attempts++
 		e.lastErr = errText(out.err, out.attention)
@@ -179,9 +209,16 @@ func (b *Booker) settle(e *entry, out outcome) {
 		b.lastErr = e.lastErr
 		b.online = api.IsAuth(out.err) // it answered, with a refusal
 		b.failures++
-		// Never before MyQ's Retry-After; the jitter on top keeps a fleet
-		// told the same wait from coming back in the same second.
-		wait := api.RetryAfter(out.err) + b.backoffLocked(b.failures)
+		b.noToken = tokenFailed(out.err)
+		// Never before MyQ's Retry-After. With slots at least MinBackoff
+		// apart the probe goes on the kiosk's next slot: the phases spread
+		// the fleet's probes evenly, and a kiosk finds MyQ back within a
+		// slot. Shorter slots (a small site draining fast) keep the
+		// backoff, whose jitter keeps kiosks told the same wait apart.
+		wait := api.RetryAfter(out.err) + time.Nanosecond
+		if b.cfg.DrainSpacing < b.cfg.MinBackoff {
+			wait += b.backoffLocked(b.failures)
+		}
 		b.gateAt = slotAtOrAfter(now.Add(wait), b.cfg.DrainSpacing, b.phase)
 		if e.attention == "" || e.nextAt.Before(b.gateAt) {
 			e.nextAt = b.gateAt
@@ -202,12 +239,6 @@ func (b *Booker) settle(e *entry, out outcome) {
 		// MyQ answers again: everything that waited for it is due now (the
 		// in-flight limit still spaces the requests).
 		b.failures, b.gateAt = 0, now
-		if b.cfg.DrainSpacing > 0 {
-			// The answer that reopened the queue took a token request as
-			// well: sit out the next slot, so a fleet coming back at once
-			// does not ask MyQ for more than its drain rate.
-			b.paceAt = slotAtOrAfter(now.Add(b.cfg.DrainSpacing+time.Nanosecond), b.cfg.DrainSpacing, b.phase)
-		}
 		for _, x := range b.order {
 			if !x.done && !x.inflight && x.attention == "" {
 				x.nextAt, x.attempts = now, 0
@@ -234,13 +265,21 @@ func errText(err error, fallback string) string {
 }
 
 // definite reports an error whose request certainly changed nothing: MyQ
-// answered 4xx, or the client refused to send it.
+// answered 4xx, the client refused to send it, or it had no token to send
+// it with (the api client asks for a token before it sends a call, and
+// after a 401, which MyQ refused).
 func definite(err error) bool {
-	if errors.Is(err, api.ErrInvalidArgument) {
+	if errors.Is(err, api.ErrInvalidArgument) || tokenFailed(err) {
 		return true
 	}
 	var ae *api.Error
 	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500
+}
+
+// tokenFailed reports an error of the token request.
+func tokenFailed(err error) bool {
+	var ae *api.Error
+	return errors.As(err, &ae) && ae.Op == "token"
 }
 
 // pass is one run through the booking steps: resolve the user, settle any
@@ -249,6 +288,11 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	v := b.view(e)
 	ref, amount := e.finish.Reference, api.Money(e.finish.Total)
 	accepted := false
+	// A queued attempt sends at most two requests in its slot, the pace's
+	// budget (pace.go): a session that must also find its user or list its
+	// payments goes on in the next slot from what it journaled.
+	sent := 0
+	full := func() bool { return !v.fresh && b.cfg.DrainSpacing > 0 && sent >= 2 }
 
 	if !v.checked {
 		why := b.checkCredits(e)
@@ -263,6 +307,7 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 		// Opened from the card cache: the card may have changed owner (or
 		// been unregistered) since MyQ last said whose it was.
 		card := e.finish.Card
+		sent++
 		u, err := b.cfg.Client.FindUserByCard(ctx, card)
 		switch {
 		case errors.Is(err, api.ErrUserNotFound):
@@ -288,6 +333,7 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 		if card == "" {
 			return outcome{kind: failAttention, attention: "the session has neither a user nor a card number: it cannot be booked automatically; book reference " + ref + " by hand in MyQ and tell the kiosk's maintainer"}
 		}
+		sent++
 		u, err := b.cfg.Client.FindUserByCard(ctx, card)
 		if err != nil {
 			return b.failure(ctx, "find user by card", v.userID, card, err)
@@ -301,6 +347,10 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	}
 
 	if v.createMaybeSent || v.commitTried {
+		if full() {
+			return outcome{yielded: true, accepted: accepted}
+		}
+		sent++
 		committed, err := b.reconcile(ctx, e)
 		if err != nil {
 			return b.failure(ctx, "list payments", v.userID, "", err)
@@ -312,6 +362,10 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 	}
 
 	if v.paymentID == "" {
+		if full() {
+			return outcome{yielded: true, accepted: accepted}
+		}
+		sent++
 		p, err := b.cfg.Client.CreatePayment(ctx, v.userID, ref, amount)
 		if err != nil {
 			if !definite(err) {
@@ -330,6 +384,9 @@ func (b *Booker) pass(ctx context.Context, e *entry) outcome {
 		v.paymentID = p.ID
 	}
 
+	if full() {
+		return outcome{yielded: true, accepted: accepted}
+	}
 	b.set(e, func(e *entry) { e.commitTried = true })
 	got, err := b.cfg.Client.CommitPayment(ctx, v.paymentID)
 	if err != nil {

@@ -58,7 +58,7 @@ type Config struct {
 
 	MaxInFlight      int           // requests in flight at most; default 2
 	MinBackoff       time.Duration // first retry within; default 1 s
-	MaxBackoff       time.Duration // retry cap; default 5 min
+	MaxBackoff       time.Duration // a session's retry cap; default 1 min (with pacing on, the outage probe follows the slots instead)
 	AttentionBackoff time.Duration // "needs attention" retries; default 10 min
 	// DrainSpacing: queued (not fresh) attempts start at most one per
 	// spacing, on slots phased by KioskID (pace.go); default 23 s; < 0: off.
@@ -196,6 +196,7 @@ type Booker struct {
 	failures  int
 	gateAt    time.Time
 	paceAt    time.Time     // no queued attempt starts before (a slot)
+	noToken   bool          // the last failure was the token request (attempt.go's probe)
 	phase     time.Duration // this kiosk's place in DrainSpacing
 	lastErr   string
 	online    bool
@@ -292,6 +293,8 @@ func (b *Booker) FlushNow() {
 	}
 	b.gateAt = now
 	b.paceAt = now // asked for: the first goes now, the rest keep their pace
+	// and books: a token-only probe would hold it back a slot.
+	b.noToken = false
 	b.mu.Unlock()
 	b.signal()
 }

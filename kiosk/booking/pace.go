@@ -13,8 +13,11 @@ import (
 // MyQ over again as it came back. So queued attempts (not a student's
 // fresh session, which always goes at once) start only on the kiosk's own
 // slots: every DrainSpacing, shifted by a phase taken from the kiosk id so
-// the fleet's slots spread over the spacing instead of piling up. The
-// fleet's drain rate is then about kiosks x 2 requests / DrainSpacing.
+// the fleet's slots spread over the spacing instead of piling up. A slot
+// carries at most two requests (attempt.go: a token-only probe while the
+// token request fails; a session needing more goes on in its next slot), so
+// no second holds more than twice the kiosks whose slot falls in it, and
+// the fleet's drain rate is about kiosks x 2 requests / DrainSpacing.
 
 // phaseOf places a kiosk within a spacing. A kiosk id ending in a number
 // ("lib-017") is spread by Fibonacci hashing of that number (the golden

@@ -92,21 +92,63 @@ func TestRetryAfterAndPaceHoldTheQueue(t *testing.T) {
 		}
 		now = b.gateAt
 	}
-	// MyQ answers: the probe commits; the queue drains one per slot, and
-	// sits out the slot after the one that reopened it.
+	// MyQ answers: the probe commits; the queue drains one per slot, from
+	// the next one.
 	b.mu.Lock()
 	probe := b.pickLocked(now)
 	b.mu.Unlock()
 	b.settle(probe[0], outcome{committed: true})
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if got := b.pickLocked(now.Add(20 * time.Second)); len(got) != 0 {
-		t.Errorf("the next slot after the reopening answer started %d", len(got))
+	if w := b.nextWakeLocked(); !w.Equal(now.Add(20 * time.Second)) {
+		t.Errorf("next wake +%v, want +20s", w.Sub(now))
 	}
-	if w := b.nextWakeLocked(); !w.Equal(now.Add(40 * time.Second)) {
-		t.Errorf("next wake +%v, want +40s", w.Sub(now))
+	if got := b.pickLocked(now.Add(20*time.Second - 1)); len(got) != 0 {
+		t.Errorf("before the next slot: %d started", len(got))
 	}
-	if got := b.pickLocked(now.Add(40 * time.Second)); len(got) != 1 {
-		t.Errorf("two slots on: %d started, want 1", len(got))
+	if got := b.pickLocked(now.Add(20 * time.Second)); len(got) != 1 {
+		t.Errorf("the next slot: %d started, want 1", len(got))
+	}
+}
+
+// While the token request is what fails, a probe asks MyQ for a token
+// alone: after an outage a kiosk sends at most two requests a slot (the
+// token, then create and commit), never the four of a booking that also
+// fetched a token and listed (a create that never got a token was not
+// sent, so nothing needs listing).
+func TestTokenProbe(t *testing.T) {
+	tokenErr := &api.Error{Op: "token", Status: http.StatusServiceUnavailable}
+	if !definite(tokenErr) || definite(&api.Error{Op: "create payment", Status: http.StatusServiceUnavailable}) {
+		t.Fatal("a failed token request must count as a create not sent, a 503 to the create must not")
+	}
+	now := time.Unix(1_000_000_000, 0)
+	b := &Booker{
+		cfg: Config{MinBackoff: time.Second, MaxBackoff: time.Minute, MaxInFlight: 2, DrainSpacing: 20 * time.Second,
+			Now: func() time.Time { return now }, Jitter: func(max time.Duration) time.Duration { return max - 1 }},
+		entries: map[string]*entry{}, online: true, log: testLog(t),
+	}
+	b.phase = 3 * time.Second
+	e := &entry{id: "1", nextAt: now}
+	b.entries[e.id] = e
+	b.order = append(b.order, e)
+	b.mu.Lock()
+	b.pickLocked(now)
+	b.mu.Unlock()
+	b.settle(e, outcome{kind: failGlobal, err: tokenErr})
+	if want := now.Add(3 * time.Second); !b.gateAt.Equal(want) || !b.noToken {
+		t.Fatalf("after a token failure: gate +%v (want the next slot, +3s, whatever the backoff), token-only probe %v", b.gateAt.Sub(now), b.noToken)
+	}
+	now = b.gateAt
+	b.mu.Lock()
+	b.pickLocked(now)
+	b.mu.Unlock()
+	b.settle(e, outcome{yielded: true})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failures != 0 || !b.online || e.done {
+		t.Fatalf("the answered probe: failures %d, online %v, done %v", b.failures, b.online, e.done)
+	}
+	if w := b.nextWakeLocked(); !w.Equal(now.Add(20 * time.Second)) {
+		t.Errorf("the booking after the probe at +%v, want the next slot, +20s", w.Sub(now))
 	}
 }
