@@ -12,6 +12,12 @@ func (k *Kiosk) WaitCredited(minor int64, texts ...string) string {
 	})
 }
 
+// Credited is the screen condition of WaitCredited, for callers that time
+// it (cmd/kioskbench).
+func Credited(minor int64) func(string) bool {
+	return func(s string) bool { return isCredited(s, minor) }
+}
+
 func isCredited(s string, minor int64) bool {
 	return strings.Contains(s, "\n  added to your account") && strings.Contains(s, "Receipt code:") && HasBig(s, Money(minor))
 }

@@ -312,8 +312,13 @@ func (e *Engine) onVoucherResult(r VoucherResult) []Command {
 	}
 	switch r.Outcome {
 	case VoucherOutcomeOffered:
+		if v.step == VoucherOffer && v.paymentID == r.PaymentID {
+			return nil // already offered
+		}
 		if v.step != VoucherAsking {
-			return nil
+			// Cancelled (Esc) while MyQ was asked: the journal closed it,
+			// and MyQ's payment holds the code until it is rolled back.
+			return []Command{CancelVoucher{Reference: r.Reference, PaymentID: r.PaymentID}}
 		}
 		v.paymentID, v.amount = r.PaymentID, r.Amount
 		e.setVoucherStep(VoucherOffer)

@@ -538,3 +538,30 @@ func TestVoucherMessageTimeoutKeepsTheCountdown(t *testing.T) {
 		t.Errorf("CloseAt moved from %v to %v when the message went", closeAt, got)
 	}
 }
+
+// Esc while MyQ is asked, and MyQ's offer arrives after it (the runner
+// carries answers asynchronously): the payment MyQ created holds the
+// student's code until it is rolled back, so the late offer of the very
+// voucher on screen is cancelled too, with its payment id.
+func TestVoucherOfferAfterEscWhileAskingIsRolledBack(t *testing.T) {
+	h := newHarness(t, voucherConfig())
+	h.open("0012345678", &alice)
+	r := h.scan(code)
+	// Booking journals the payment before the runner hands the answer over.
+	if _, err := h.tj.j.Append(journal.New(journal.KindVoucherCreated, r.SessionID, h.now, journal.VoucherPayment{Reference: r.Reference, PaymentID: "p1", Amount: 500})); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := find[CancelVoucher](h.do(KeyPress{Key: KeyEsc})); !ok || c.PaymentID != "" {
+		t.Fatalf("Esc while asking: %+v %v", c, ok)
+	}
+	c, ok := find[CancelVoucher](h.do(VoucherResult{Reference: r.Reference, Outcome: VoucherOutcomeOffered, PaymentID: "p1", Amount: 500}))
+	if !ok || c.Reference != r.Reference || c.PaymentID != "p1" {
+		t.Fatalf("late offer of the cancelled voucher not rolled back: %+v %v", c, ok)
+	}
+	if h.vstep() != VoucherIdle {
+		t.Errorf("a cancelled voucher came back on screen: %v", h.vstep())
+	}
+	if len(h.tj.kinds(journal.KindVoucherConfirmed)) != 0 {
+		t.Error("confirmed without Enter")
+	}
+}

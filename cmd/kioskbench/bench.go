@@ -235,7 +235,7 @@ func (b *bencher) screenLatencies() error {
 				// Enter → credited
 				t0 = time.Now()
 				k.SendKeys("Enter")
-				t1, err = k.PollScreen(e2e.ScreenWait, e2e.Contains(e2e.Money(50)+" credited"))
+				t1, err = k.PollScreen(e2e.ScreenWait, e2e.Credited(50))
 				if err != nil {
 					return err
 				}
@@ -412,7 +412,7 @@ func (b *bencher) topupLoop() error {
 			k.Coin(50)
 			k.WaitTotal(50)
 			k.SendKeys("Enter")
-			k.WaitScreen(e2e.Money(50) + " credited")
+			k.WaitCredited(50)
 			k.SendKeys("Enter")
 			k.WaitScreen("Tap your card")
 		}

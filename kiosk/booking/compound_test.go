@@ -46,6 +46,8 @@ type compoundServer struct {
 	page atomic.Int64 // 0: whole listings
 	url  string
 	ca   string
+
+	vstats voucherStats // added up over the histories (compound_vouchers_test.go)
 }
 
 func newCompoundServer(t *testing.T) *compoundServer {
@@ -126,8 +128,9 @@ type history struct {
 	ids    int
 
 	// The world's truth.
-	owner      map[string]int64 // card -> who holds it (0: unknown card)
-	box        int64            // money physically in the cash box
+	owner      map[string]int64          // card -> who holds it (0: unknown card)
+	heldBy     map[string]map[int64]bool // card -> everyone who held it during the history
+	box        int64                     // money physically in the cash box
 	accepting  bool
 	diskFull   bool
 	restarting bool
@@ -144,6 +147,8 @@ type history struct {
 	lastTap  map[string]int64 // card -> the student who last tapped it
 	sessTap  map[string]int64 // session (lookup) id -> the student who tapped
 	finTap   map[string]int64 // card -> the student of its last finished session
+
+	vw *voucherWorld // vouchers (compound_vouchers_test.go)
 }
 
 type noteState struct {
@@ -201,13 +206,17 @@ func TestCompoundFaults(t *testing.T) {
 		}
 	}
 	t.Logf("compound faults: %d histories in %v", n, time.Since(start).Round(time.Millisecond))
+	t.Logf("vouchers: %+v", cs.vstats)
+	if err := cs.vstats.check(n); err != nil {
+		t.Error(err)
+	}
 }
 
 func runHistory(t *testing.T, cs *compoundServer, seed uint64, verbose bool) (err error) {
 	h := &history{
 		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), cs: cs,
 		fs: journal.NewStrictMemFS(), now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC),
-		owner: map[string]int64{}, finishes: map[string]journal.Finish{}, tapper: map[string]int64{},
+		owner: map[string]int64{}, heldBy: map[string]map[int64]bool{}, finishes: map[string]journal.Finish{}, tapper: map[string]int64{},
 		lastTap: map[string]int64{}, sessTap: map[string]int64{}, finTap: map[string]int64{},
 		logf: func(string, ...any) {}, log: slog.New(slog.DiscardHandler),
 	}
@@ -222,7 +231,9 @@ func runHistory(t *testing.T, cs *compoundServer, seed uint64, verbose bool) (er
 	for i := 1; i <= compoundUsers; i++ {
 		h.fake.AddUser(myqfake.User{ID: int64(i), Username: fmt.Sprintf("u%d", i), FullName: fmt.Sprintf("User %d", i), Cards: []string{compoundCard(i)}})
 		h.owner[compoundCard(i)] = int64(i)
+		h.heldBy[compoundCard(i)] = map[int64]bool{int64(i): true}
 	}
+	h.setupVouchers()
 	cs.cur.Store(h.fake)
 	cs.page.Store(0)
 	h.client, err = api.New(api.Config{URL: cs.url, ClientID: testClient, ClientSecret: testSecret, CAFile: cs.ca,
@@ -262,7 +273,8 @@ func (h *history) cfg() kiosk.Config {
 		BookingWait: 8 * time.Second, NoteWait: 5 * time.Minute, JournalRetry: 5 * time.Second, ClaimWindow: time.Minute,
 		Accepted:      []int64{50, 100, 200, 500, 1000},
 		AcceptorNames: []string{"cc", "pulse", "notes"}, Escrowing: []string{"notes"},
-		Log: h.log,
+		Voucher: kiosk.VoucherRules{Enabled: true},
+		Log:     h.log,
 	}
 }
 
@@ -292,7 +304,10 @@ func (h *history) start() error {
 	rs := kiosk.RestoredFrom(j.Ledger())
 	h.eng.RestoreUnacked(rs.Unacked)
 	h.accepting = false
-	return h.exec(h.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes))
+	if err := h.exec(h.eng.Restore(rs.Open, rs.Unclaimed, rs.PendingNotes)); err != nil {
+		return err
+	}
+	return h.startVouchers()
 }
 
 // restart is a kill (power=false: the page cache survives) or a power cut.
@@ -394,6 +409,10 @@ func (h *history) exec(cmds []kiosk.Command) error {
 			if err := h.cache.Put(c.Card, c.User, h.now); err != nil {
 				return err
 			}
+		case kiosk.RedeemVoucher, kiosk.CommitVoucher, kiosk.CancelVoucher:
+			if err := h.voucherCommand(c); err != nil {
+				return err
+			}
 		case kiosk.LookupCard:
 			h.sessTap[c.SessionID] = h.lastTap[c.Card]
 			res := kiosk.LookupResult{SessionID: c.SessionID, Card: c.Card}
@@ -477,6 +496,14 @@ func (h *history) journalOK() bool {
 
 // step is one random event of the history.
 func (h *history) step(i int) error {
+	if h.rng.IntN(2) == 0 {
+		if err := h.voucherPump(false); err != nil {
+			return err
+		}
+	}
+	if h.rng.IntN(100) < 15 {
+		return h.voucherStep(i)
+	}
 	r := h.rng.IntN(100)
 	switch {
 	case r < 14: // a student taps their card
@@ -500,6 +527,7 @@ func (h *history) step(i int) error {
 		}
 		prev := h.owner[card]
 		h.owner[card] = int64(to)
+		h.heldBy[card][int64(to)] = true
 		for _, u := range []int{int(prev), to} {
 			var cards []string
 			for i := 1; i <= compoundUsers; i++ {
@@ -570,7 +598,8 @@ func (h *history) step(i int) error {
 	case r < 82: // MyQ misbehaves
 		switch h.rng.IntN(8) {
 		case 0:
-			h.fake.SetDown(h.rng.IntN(2) == 0)
+			h.vw.down = h.rng.IntN(2) == 0
+			h.fake.SetDown(h.vw.down)
 		case 1:
 			h.fake.FailNext(myqfake.RouteCommit, 1+h.rng.IntN(2), 503)
 		case 2:
@@ -647,7 +676,7 @@ func (h *history) bookRound() error {
 			return err
 		}
 	}
-	return nil
+	return h.voucherSweep() // Run's retries of unresolved vouchers
 }
 
 // settle ends the history: every fault healed, the devices finish what they
@@ -655,6 +684,9 @@ func (h *history) bookRound() error {
 // left but what needs a technician.
 func (h *history) settle() error {
 	h.fake.SetDown(false)
+	h.vw.down = false
+	h.fake.DropAnswer(myqfake.RouteVoucherCreate, 0)
+	h.fake.DropAnswer(myqfake.RouteVoucherCommit, 0)
 	h.fake.SetLatency(0)
 	h.fake.SetProviderEnabled(true)
 	h.fake.FailNext(myqfake.RouteCommit, 0, 0)
@@ -691,7 +723,7 @@ func (h *history) settle() error {
 			return err
 		}
 	}
-	return nil
+	return h.settleVouchers()
 }
 
 // check holds the history against the world's truth.
@@ -723,6 +755,9 @@ func (h *history) check() error {
 	seen := map[string]bool{}
 	var myq int64
 	for _, c := range h.fake.Ledger() {
+		if c.Voucher != "" {
+			continue // checkVouchers; never part of the cash box
+		}
 		if seen[c.Description] {
 			return fmt.Errorf("reference %s committed twice", c.Description)
 		}
@@ -737,8 +772,10 @@ func (h *history) check() error {
 		// card changed hands and back in between, the kiosk cannot know
 		// who tapped it. That one case is allowed here (and named in
 		// docs/ARCHITECTURE.md "Crash windows"); every other commit must
-		// reach the student who tapped.
-		if tap := h.tapper[c.Description]; tap != c.UserID && !(f.Offline && h.owner[f.Card] == c.UserID) {
+		// reach the student who tapped. MyQ answers at booking, and the
+		// card may have moved again since: whoever held it then counts,
+		// not only its holder at the end of the history.
+		if tap := h.tapper[c.Description]; tap != c.UserID && !(f.Offline && h.heldBy[f.Card][c.UserID]) {
 			return fmt.Errorf("reference %s (%s) booked to user %d, but user %d tapped the card", c.Description, c.Amount, c.UserID, tap)
 		}
 		if int64(c.Amount) != f.Total {
@@ -766,7 +803,7 @@ func (h *history) check() error {
 		}
 	}
 	if myq != cash.Committed {
-		return fmt.Errorf("MyQ's ledger holds %d, the journal says %d is committed", myq, cash.Committed)
+		return fmt.Errorf("MyQ's cash ledger holds %d, the journal says %d is committed", myq, cash.Committed)
 	}
-	return nil
+	return h.checkVouchers()
 }

@@ -128,11 +128,9 @@ func NewVouchers(cfg VoucherConfig) (*Vouchers, error) {
 	// What the journal holds open now was left by an earlier process. Taken
 	// here, not when Run's goroutine gets going: a code the engine journals
 	// as seen meanwhile is this process's own request, not one to abandon.
-	retry := map[string]bool{}
-	for _, o := range cfg.Journal.Ledger().OpenVouchers() {
-		retry[o.Reference] = true
-	}
-	return &Vouchers{cfg: cfg, log: cfg.Log, retry: retry, busy: map[string]bool{}, kick: make(chan struct{}, 1)}, nil
+	v := &Vouchers{cfg: cfg, log: cfg.Log, retry: map[string]bool{}, busy: map[string]bool{}, kick: make(chan struct{}, 1)}
+	v.load()
+	return v, nil
 }
 
 // Run resolves every voucher the journal left open (a crash, a lost
@@ -167,6 +165,18 @@ func (v *Vouchers) Run(ctx context.Context) error {
 		case <-t.C:
 		case <-v.kick:
 		}
+	}
+}
+
+// load marks for the first sweep what the journal left unresolved: open
+// vouchers, and closed ones still owing MyQ a rollback.
+func (v *Vouchers) load() {
+	l := v.cfg.Journal.Ledger()
+	for _, o := range l.OpenVouchers() {
+		v.retry[o.Reference] = true
+	}
+	for _, o := range l.VoucherRollbacks() {
+		v.retry[o.Reference] = true
 	}
 }
 
@@ -322,9 +332,7 @@ func (v *Vouchers) redeem(ctx context.Context, req VoucherRequest) VoucherResult
 		// Cancelled meanwhile (Esc, timeout) or the journal failed: this
 		// payment must not stay open for anyone to commit.
 		v.log.Warn("vouchers: created payment not journaled; rolling it back", "reference", req.Reference, "err", err)
-		if rerr := v.cfg.Client.RollbackVoucherPayment(ctx, rt, p.ID); rerr != nil {
-			v.log.Warn("vouchers: rollback failed; the payment stays uncommitted", "payment", p.ID, "err", rerr)
-		}
+		v.rollback(ctx, rt, req.Reference, p.ID)
 		res.Outcome, res.Err = VoucherOffline, err
 		return res
 	}
@@ -342,25 +350,62 @@ func (v *Vouchers) Commit(ref string) {
 }
 
 // Cancel rolls back the payment of a voucher the engine closed (Esc,
-// timeout). Best effort: an uncommitted payment moves no money.
+// timeout). An uncommitted payment moves no money, but it holds the code:
+// the journal owes the rollback (journal.VoucherRollbacks) until it is
+// done, so a rollback that fails, or never ran, is retried by the sweeps.
+// Without a payment id (Esc while MyQ was asked) the sweep lists MyQ for it.
 func (v *Vouchers) Cancel(ref, paymentID string) {
-	if paymentID == "" {
-		return
-	}
 	if info, ok := v.cfg.Journal.Ledger().Voucher(ref); ok && (info.State == journal.VoucherOwed || info.State == journal.VoucherCommitted) {
 		v.log.Error("vouchers: refused to roll back a confirmed voucher", "reference", ref, "state", info.State)
 		return
 	}
-	v.start(ref+"#cancel", func(ctx context.Context) (VoucherResult, bool) {
+	if paymentID == "" {
+		v.markRetry(ref)
+		return
+	}
+	if !v.start(ref+"#cancel", func(ctx context.Context) (VoucherResult, bool) {
 		rt, err := v.routeFor(ctx)
-		if err == nil {
-			err = v.cfg.Client.RollbackVoucherPayment(ctx, rt, paymentID)
-		}
 		if err != nil {
-			v.log.Info("vouchers: rollback of a cancelled voucher failed; it stays uncommitted", "reference", ref, "err", err)
+			v.log.Info("vouchers: rollback of a cancelled voucher not sent; retried", "reference", ref, "err", err)
+			v.markRetry(ref)
+			return VoucherResult{}, false
 		}
+		v.rollback(ctx, rt, ref, paymentID)
 		return VoucherResult{}, false
-	})
+	}) {
+		v.markRetry(ref)
+	}
+}
+
+// rollback rolls back a payment the student never confirmed and, once
+// MyQ no longer holds it, journals the rollback the voucher owes (if it
+// owes one); a transient failure leaves it to the sweeps.
+func (v *Vouchers) rollback(ctx context.Context, rt api.VoucherRoute, ref, paymentID string) {
+	if err := v.cfg.Client.RollbackVoucherPayment(ctx, rt, paymentID); err != nil {
+		if api.IsTransient(err) {
+			v.log.Info("vouchers: rollback failed; retried", "reference", ref, "payment", paymentID, "err", err)
+			v.markRetry(ref)
+			return
+		}
+		// Refused for good (already rolled back or expired; a v2 MyQ
+		// without rollback): nothing more the kiosk can do.
+		v.log.Warn("vouchers: MyQ refused the rollback", "reference", ref, "payment", paymentID, "err", err)
+	}
+	v.rolledBack(ref)
+}
+
+// rolledBack journals that a voucher's owed rollback is done.
+func (v *Vouchers) rolledBack(ref string) {
+	info, ok := v.cfg.Journal.Ledger().Voucher(ref)
+	if !ok || !info.RollbackOwed {
+		return
+	}
+	if err := v.append(journal.KindVoucherRolledBack, info.Session, journal.VoucherRef{Reference: ref}); err != nil {
+		v.log.Warn("vouchers: rollback not journaled; retried", "reference", ref, "err", err)
+		v.markRetry(ref)
+		return
+	}
+	v.resolved(ref)
 }
 
 func (v *Vouchers) markRetry(ref string) {
@@ -489,6 +534,10 @@ func (v *Vouchers) closeOwed(res VoucherResult, why, msg string) (VoucherResult,
 // resolve settles one voucher the journal holds open, by its state.
 func (v *Vouchers) resolve(ctx context.Context, ref string) {
 	info, ok := v.cfg.Journal.Ledger().Voucher(ref)
+	if ok && info.RollbackOwed {
+		v.resolveRollback(ctx, info)
+		return
+	}
 	if !ok || info.State == journal.VoucherCommitted || info.State == journal.VoucherClosedSt {
 		v.resolved(ref)
 		return
@@ -538,11 +587,47 @@ func (v *Vouchers) resolve(ctx context.Context, ref string) {
 			return
 		}
 	}
-	if err := v.append(journal.KindVoucherClosed, info.Session, journal.VoucherClosed{Reference: ref, Reason: "abandoned"}); err != nil {
+	if err := v.append(journal.KindVoucherClosed, info.Session, journal.VoucherClosed{Reference: ref, Reason: "rolled_back"}); err != nil {
 		return
 	}
 	v.resolved(ref)
 	v.report(VoucherResult{Reference: ref, Session: info.Session, Outcome: VoucherClosed})
+}
+
+// resolveRollback rolls back the payment of a voucher the kiosk closed
+// before MyQ heard of it: found by id or reference in the listing (a create
+// whose answer nobody journaled), or by the journaled id where MyQ lists
+// no voucher payments (v2).
+func (v *Vouchers) resolveRollback(ctx context.Context, info journal.VoucherInfo) {
+	rt, err := v.routeFor(ctx)
+	if err != nil {
+		return
+	}
+	id := info.PaymentID
+	ps, err := v.cfg.Client.ListVoucherPayments(ctx, rt, info.UserID)
+	switch {
+	case err == nil:
+		p, found := match(ps, info.Reference, id)
+		if found && p.State == api.StateCommitted {
+			// Cannot happen without a confirmation; if MyQ says so, the
+			// technician must know: the journal holds it closed.
+			v.log.Error("vouchers: MyQ shows a cancelled voucher committed", "reference", info.Reference, "payment", p.ID)
+			v.resolved(info.Reference)
+			return
+		}
+		if !found || p.State != api.StateOpen {
+			v.rolledBack(info.Reference)
+			return
+		}
+		id = p.ID
+	case api.IsTransient(err):
+		return
+	}
+	if id == "" {
+		v.rolledBack(info.Reference) // no listing and no id: nothing to roll back by
+		return
+	}
+	v.rollback(ctx, rt, info.Reference, id)
 }
 
 // isVoucherRef reports a voucher's reference ("<kiosk>/<session>/v<n>"):

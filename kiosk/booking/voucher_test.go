@@ -402,6 +402,16 @@ func TestVoucherCrashWindows(t *testing.T) {
 		{"seen, create not sent", func(r *vrig, ref, code string, rt api.VoucherRoute) {}, journal.VoucherClosedSt, 0},
 		{"create applied, answer not journaled", func(r *vrig, ref, code string, rt api.VoucherRoute) { create(r, ref, code, rt) }, journal.VoucherClosedSt, 0},
 		{"created, not confirmed", func(r *vrig, ref, code string, rt api.VoucherRoute) { created(r, ref, create(r, ref, code, rt)) }, journal.VoucherClosedSt, 0},
+		// The engine journals Esc (or an offer left alone) before the
+		// rollback reaches MyQ: the open payment would hold the code.
+		{"created, cancelled, rollback not sent", func(r *vrig, ref, code string, rt api.VoucherRoute) {
+			created(r, ref, create(r, ref, code, rt))
+			r.must(journal.New(journal.KindVoucherClosed, "s1", time.Now(), journal.VoucherClosed{Reference: ref, Reason: "cancelled"}))
+		}, journal.VoucherClosedSt, 0},
+		{"create applied, cancelled while asking, answer not journaled", func(r *vrig, ref, code string, rt api.VoucherRoute) {
+			create(r, ref, code, rt)
+			r.must(journal.New(journal.KindVoucherClosed, "s1", time.Now(), journal.VoucherClosed{Reference: ref, Reason: "cancelled"}))
+		}, journal.VoucherClosedSt, 0},
 		{"confirmed, commit not sent", func(r *vrig, ref, code string, rt api.VoucherRoute) {
 			created(r, ref, create(r, ref, code, rt))
 			r.confirm(ref)
@@ -422,7 +432,10 @@ func TestVoucherCrashWindows(t *testing.T) {
 				ref := r.seen(r.codes[0])
 				w.run(r, ref, r.codes[0], r.route())
 				r.restart()
-				waitFor(t, "resolved", func() bool { return len(r.j.Ledger().OpenVouchers()) == 0 })
+				waitFor(t, "resolved", func() bool {
+					l := r.j.Ledger()
+					return len(l.OpenVouchers()) == 0 && len(l.VoucherRollbacks()) == 0
+				})
 				if st := r.state(ref); st != w.want {
 					t.Errorf("after restart %s, want %s", st, w.want)
 				}

@@ -29,11 +29,17 @@ const (
 	// KindVoucherClosed: the voucher moved no money and never will (refused,
 	// cancelled, rolled back, offline). Data: VoucherClosed. Terminal.
 	KindVoucherClosed Kind = "voucher_closed"
+	// KindVoucherRolledBack: the payment of a voucher closed by the kiosk
+	// before MyQ heard of it (cancelled, abandoned) is rolled back at MyQ,
+	// or was never there: its code is free again. Until then the closed
+	// voucher still owes MyQ a rollback (VoucherRollbacks). Data:
+	// VoucherRef.
+	KindVoucherRolledBack Kind = "voucher_rolled_back"
 )
 
 func (k Kind) voucher() bool {
 	switch k {
-	case KindVoucherSeen, KindVoucherCreated, KindVoucherConfirmed, KindVoucherCommitted, KindVoucherClosed:
+	case KindVoucherSeen, KindVoucherCreated, KindVoucherConfirmed, KindVoucherCommitted, KindVoucherClosed, KindVoucherRolledBack:
 		return true
 	}
 	return false
@@ -49,7 +55,7 @@ type VoucherSeen struct {
 	Source    string `json:"source,omitempty"` // "scanner", "keyboard", "keypad"
 }
 
-// VoucherRef is the data of KindVoucherConfirmed.
+// VoucherRef is the data of KindVoucherConfirmed and KindVoucherRolledBack.
 type VoucherRef struct {
 	Reference string `json:"reference"`
 }
@@ -115,6 +121,10 @@ type VoucherInfo struct {
 	PaymentID string
 	Amount    int64
 	Seen      time.Time
+	// RollbackOwed: closed by the kiosk (cancelled, abandoned) while MyQ
+	// may hold its uncommitted payment, which holds the code: a rollback
+	// is owed until KindVoucherRolledBack.
+	RollbackOwed bool
 }
 
 type vch struct {
@@ -171,6 +181,14 @@ func (l *Ledger) applyVoucher(r Record) error {
 		return recErr(r, "unknown voucher %s", ref)
 	}
 	st := v.info.State
+	if r.Kind == KindVoucherRolledBack {
+		if st != VoucherClosedSt || !v.info.RollbackOwed {
+			return recErr(r, "voucher %s rolled back when %s without a rollback owed", ref, st)
+		}
+		v.info.RollbackOwed = false
+		v.recs = append(v.recs, r)
+		return nil
+	}
 	if st == VoucherCommitted || st == VoucherClosedSt {
 		return recErr(r, "voucher %s is %s", ref, st)
 	}
@@ -215,6 +233,10 @@ func (l *Ledger) applyVoucher(r Record) error {
 			return recErr(r, "voucher %s closed (%s) without money after the student confirmed it", ref, d.Reason)
 		}
 		next.State = VoucherClosedSt
+		// Closed by the kiosk while MyQ may hold the payment (created, or
+		// a create in flight): the payment must be rolled back at MyQ, or
+		// the student's code stays reserved.
+		next.RollbackOwed = (d.Reason == "cancelled" || d.Reason == "abandoned") && (st == VoucherAsked || st == VoucherOffered)
 	}
 	v.info = next
 	v.recs = append(v.recs, r)
@@ -230,6 +252,19 @@ func (l *Ledger) OpenVouchers() []VoucherInfo {
 	var out []VoucherInfo
 	for _, v := range l.vouchers {
 		if st := v.info.State; st != VoucherCommitted && st != VoucherClosedSt {
+			out = append(out, v.info)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return l.vouchers[out[i].Reference].seq < l.vouchers[out[j].Reference].seq })
+	return out
+}
+
+// VoucherRollbacks lists the closed vouchers that still owe MyQ a
+// rollback, oldest first: what a restart must roll back.
+func (l *Ledger) VoucherRollbacks() []VoucherInfo {
+	var out []VoucherInfo
+	for _, v := range l.vouchers {
+		if v.info.RollbackOwed {
 			out = append(out, v.info)
 		}
 	}
@@ -280,7 +315,7 @@ func (l *Ledger) liveVoucherRecords() []Record {
 	var out []Record
 	for _, v := range l.vouchers {
 		st := v.info.State
-		if (st != VoucherCommitted && st != VoucherClosedSt) || (st == VoucherCommitted && v.epoch == l.epoch) {
+		if (st != VoucherCommitted && st != VoucherClosedSt) || (st == VoucherCommitted && v.epoch == l.epoch) || v.info.RollbackOwed {
 			out = append(out, v.recs...)
 		}
 	}

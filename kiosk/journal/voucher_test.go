@@ -106,3 +106,70 @@ func TestVoucherLifecycleSurvivesReopenAndCompaction(t *testing.T) {
 		t.Errorf("after cash-up = %+v", v)
 	}
 }
+
+// A voucher the kiosk closed (Esc, an offer left alone, a late offer) while
+// MyQ may hold its payment owes MyQ a rollback until one is journaled:
+// the record of that debt survives compaction and a reopen, so a crash
+// between the close and the rollback cannot leave the student's code
+// reserved at MyQ for good.
+func TestVoucherRollbackOwedSurvivesReopenAndCompaction(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(Options{Dir: dir, CompactAfter: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(recs ...Record) {
+		t.Helper()
+		if _, err := j.Append(recs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rolledBack := func(ref string) Record { return New(KindVoucherRolledBack, "s1", at(25), VoucherRef{Reference: ref}) }
+	must(rOpen("s1", 7))
+	must(vSeen("s1", "k/s1/v1"), vCreated("s1", "k/s1/v1", "p1", 500), vClosed("s1", "k/s1/v1", "cancelled")) // Esc on the offer
+	must(vSeen("s1", "k/s1/v2"), vClosed("s1", "k/s1/v2", "cancelled"))                                       // Esc while asking
+	must(vSeen("s1", "k/s1/v3"), vClosed("s1", "k/s1/v3", "refused"))                                         // nothing at MyQ
+	must(vSeen("s1", "k/s1/v4"), vCreated("s1", "k/s1/v4", "p4", 500), vClosed("s1", "k/s1/v4", "rolled_back"))
+	for _, r := range []Record{rolledBack("k/s1/v3"), rolledBack("k/s1/v4"), rolledBack("k/s1/v9")} {
+		if _, err := j.Append(r); err == nil {
+			t.Errorf("%s accepted: no rollback is owed", r.Data)
+		}
+	}
+	want := func(l Snapshot, refs ...string) {
+		t.Helper()
+		got := l.VoucherRollbacks()
+		if len(got) != len(refs) {
+			t.Fatalf("rollbacks owed = %+v, want %v", got, refs)
+		}
+		for i, ref := range refs {
+			if got[i].Reference != ref || got[i].State != VoucherClosedSt {
+				t.Errorf("rollback owed %d = %+v, want %s closed", i, got[i], ref)
+			}
+		}
+		if len(l.OpenVouchers()) != 0 {
+			t.Errorf("a closed voucher is open: %+v", l.OpenVouchers())
+		}
+	}
+	want(j.Ledger(), "k/s1/v1", "k/s1/v2")
+	if err := j.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	want(j.Ledger(), "k/s1/v1", "k/s1/v2")
+	must(rolledBack("k/s1/v1"))
+	if _, err := j.Append(rolledBack("k/s1/v1")); err == nil {
+		t.Error("a second rollback record accepted")
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j, err = Open(Options{Dir: dir, CompactAfter: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	want(j.Ledger(), "k/s1/v2")
+	if err := j.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	want(j.Ledger(), "k/s1/v2")
+}
