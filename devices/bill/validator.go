@@ -815,9 +815,13 @@ func (v *Validator) credited(ctx context.Context, ch int, now time.Time, send fu
 		send(v.credit(amount, ch, "", now))
 	default:
 		// Every note the engine lets us stack is journaled as pending first,
-		// so a credit matching none cannot be booked to anyone.
+		// so a credit matching none cannot be booked to anyone. It still
+		// goes to the engine, bare: the note is in the box, and the engine
+		// journals it as a discrepancy for the cash-up instead of letting it
+		// vanish; EVENT_ACK waits for that record as for any credit.
 		v.log.Error("ssp: credit without a pending note", "channel", ch)
 		send(devices.StatusChange{Device: v.cfg.Name, Status: devices.StatusFault,
 			Detail: fmt.Sprintf("credit on channel %d without a pending note: count the cash box", ch), At: now})
+		send(v.credit(amount, ch, "", now))
 	}
 }
