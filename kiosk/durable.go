@@ -104,8 +104,14 @@ func (e *Engine) appendCredit(ack func(), r journal.Record) {
 
 func (e *Engine) hold(r journal.Record, err error) {
 	var c journal.Credit
-	if r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed {
+	switch r.Kind {
+	case journal.KindCredit, journal.KindUnclaimed:
 		_ = r.Decode(&c)
+	case journal.KindDiscrepancy:
+		var d journal.Discrepancy
+		if r.Decode(&d) == nil {
+			c = d.Credit
+		}
 	}
 	e.log.Error("engine: journal failed; kept in memory only until it works again",
 		"kind", string(r.Kind), "session", r.Session, "device", c.Device, "key", c.Key,
@@ -140,9 +146,9 @@ func (e *Engine) applied(r journal.Record, seq uint64) {
 		}
 		e.closeNext = false
 	}
-	if (r.Kind == journal.KindCredit || r.Kind == journal.KindUnclaimed) && c.NoteID != "" {
-		e.unacked[c.Device] = journal.UnackedCredit{Credit: c, Seq: seq}
-	}
+	// e.unacked is not set here: while the process runs the driver filters
+	// its own repeats, so only the first bare credit after a start (restored
+	// from the ledger) can repeat a journaled credit.
 }
 
 func (e *Engine) journalFailed(err error) {

@@ -32,8 +32,9 @@ type pendingNote struct {
 //     by channel alone: the validator may have given them back.
 func (e *Engine) onBareNoteCredit(c devices.Credit, jc journal.Credit, current string) []Command {
 	if u, ok := e.unacked[c.Device]; ok {
+		// Only the first bare credit after a start can be the repeat.
+		delete(e.unacked, c.Device)
 		if u.Key == c.Key && u.Amount == c.Amount {
-			delete(e.unacked, c.Device)
 			e.log.Warn("engine: the validator repeated a credit already journaled (its acknowledgement was outstanding): not counted again",
 				"device", c.Device, "key", c.Key, "amount", c.Amount, "note_id", u.NoteID)
 			if c.Ack != nil {

@@ -151,5 +151,8 @@ func (l *Ledger) applyDiscrepancy(r Record) error {
 	}
 	l.discrepancies = append(l.discrepancies, discrepancy{rec: r, piece: piece{d.Device, d.Key, d.Amount, l.epoch}})
 	l.setCounter(d.Device, d.Counter)
+	// The device's last credit: a crash before its EVENT_ACK makes the
+	// validator repeat it after the restart.
+	l.unacked[d.Device] = UnackedCredit{Credit: d.Credit, Seq: r.Seq}
 	return nil
 }
