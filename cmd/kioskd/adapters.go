@@ -154,8 +154,10 @@ func (d *daemon) AckJournalDamage(ctx context.Context) (int, error) {
 // the ledger restarts its totals at that record.
 func (d *daemon) Cashup(ctx context.Context, by string) (control.Cash, error) {
 	by = strings.TrimSpace(by)
-	if by == "" {
-		return control.Cash{}, errors.New("a cash-up needs the name of who emptied the box")
+	// One rule for every way in (socket, technician menu): the name is
+	// journaled and printed back to technicians.
+	if err := control.CheckCashupBy(by); err != nil {
+		return control.Cash{}, err
 	}
 	d.cashup.Lock()
 	defer d.cashup.Unlock()

@@ -808,20 +808,21 @@ func (v *Validator) credited(ctx context.Context, ch int, now time.Time, send fu
 	case c != nil && c.ch == ch:
 		send(v.credit(amount, ch, c.id, now))
 		v.cur = nil
-	case v.budget > 0:
-		// A note from before a restart: the engine settles its oldest
-		// pending note of this key.
-		v.budget--
-		send(v.credit(amount, ch, "", now))
 	default:
-		// Every note the engine lets us stack is journaled as pending first,
-		// so a credit matching none cannot be booked to anyone. It still
-		// goes to the engine, bare: the note is in the box, and the engine
-		// journals it as a discrepancy for the cash-up instead of letting it
-		// vanish; EVENT_ACK waits for that record as for any credit.
-		v.log.Error("ssp: credit without a pending note", "channel", ch)
-		send(devices.StatusChange{Device: v.cfg.Name, Status: devices.StatusFault,
-			Detail: fmt.Sprintf("credit on channel %d without a pending note: count the cash box", ch), At: now})
+		// Without an identity the engine decides (kiosk.Engine's bare
+		// credit rule): a note pending from before a restart, a repeat of
+		// the journal's last credit, or a discrepancy for the cash-up. It
+		// is never dropped here: the note is in the box, and EVENT_ACK waits
+		// for its record as for any credit.
+		if v.budget > 0 {
+			v.budget--
+		} else {
+			// Every note the engine lets us stack is journaled as pending
+			// first, so no note explains this credit.
+			v.log.Error("ssp: credit without a pending note", "channel", ch)
+			send(devices.StatusChange{Device: v.cfg.Name, Status: devices.StatusFault,
+				Detail: fmt.Sprintf("credit on channel %d without a pending note: count the cash box", ch), At: now})
+		}
 		send(v.credit(amount, ch, "", now))
 	}
 }
