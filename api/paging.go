@@ -81,6 +81,7 @@ func readPages[T any](ctx context.Context, c *Client, op, path string, q url.Val
 				return nil, incomplete("count changed from %d to %d while paging", total, *p.count)
 			}
 		}
+		fresh := 0
 		for _, it := range p.items {
 			k := key(it)
 			if i, ok := seen[k]; ok {
@@ -94,6 +95,12 @@ func readPages[T any](ctx context.Context, c *Client, op, path string, q url.Val
 			}
 			seen[k] = len(out)
 			out = append(out, it)
+			fresh++
+		}
+		// A page of nothing but earlier items: the server is not moving
+		// through the list (start ignored); asking again would be the same.
+		if len(p.items) > 0 && fresh == 0 {
+			return nil, incomplete("the page at start %d only repeated earlier items", start)
 		}
 		start += int64(len(p.items))
 		// With a count, a short page may be a server's own cap on limit:

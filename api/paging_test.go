@@ -141,6 +141,9 @@ func TestPagingHostile(t *testing.T) {
 		{"start ignored", func(start, limit int) any {
 			return map[string]any{"payments": slice([]int{1, 2, 3, 4, 5}, 0, limit), "count": 5}
 		}, true, 0, 10},
+		{"start ignored, count inflated", func(start, limit int) any {
+			return map[string]any{"payments": slice([]int{1, 2, 3, 4, 5}, 0, limit), "count": 1 << 20}
+		}, true, 0, 3},
 		{"empty page before count", func(start, limit int) any {
 			return map[string]any{"payments": slice([]int{1, 2, 3}, start, limit), "count": 9}
 		}, true, 0, 10},
