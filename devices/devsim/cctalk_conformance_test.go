@@ -46,7 +46,7 @@ func TestConformanceCCTalkSim(t *testing.T) {
 		}
 		var got []byte
 		buf := make([]byte, 64)
-		deadline := time.Now().Add(2 * time.Second)
+		deadline := time.Now().Add(10 * time.Second)
 		for len(got) < len(want) && time.Now().Before(deadline) {
 			p.SetReadTimeout(100 * time.Millisecond)
 			n, err := p.Read(buf)
