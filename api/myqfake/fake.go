@@ -167,6 +167,8 @@ type fault struct {
 type Server struct {
 	opt Options
 	log *slog.Logger
+	// holds: routes whose requests wait until released (Hold).
+	holds map[Route]chan struct{}
 
 	mu        sync.Mutex
 	clients   map[string]clientCred
@@ -325,6 +327,31 @@ func (s *Server) SetRefuse(on bool) {
 
 // SetLatency delays every answer by d.
 func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
+
+// Hold makes requests on route wait, before anything is done, until
+// release is called (or the client gives up): a test orders what the kiosk
+// does while MyQ has not answered yet, without a latency standing in for
+// that signal.
+func (s *Server) Hold(r Route) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	if s.holds == nil {
+		s.holds = map[Route]chan struct{}{}
+	}
+	s.holds[r] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.holds[r] == ch {
+				delete(s.holds, r)
+			}
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
 
 // FailNext makes the next n requests on route answer status with a MyQ
 // error body, without doing anything.
@@ -565,7 +592,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, provider, id, uid := route(r.Method, r.URL.Path)
 	s.mu.Lock()
 	s.requests[rt]++
-	refuse, down, latency := s.refuse, s.down, s.latency
+	refuse, down, latency, hold := s.refuse, s.down, s.latency, s.holds[rt]
 	over := !refuse && s.overCapacity(down)
 	f := &s.faults[rt]
 	failStatus := 0
@@ -583,6 +610,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if refuse {
 		hangUp(w)
 		return
+	}
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if latency > 0 {
 		t := time.NewTimer(latency)

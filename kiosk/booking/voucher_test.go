@@ -468,14 +468,16 @@ func TestVoucherCrashWindows(t *testing.T) {
 
 func TestVoucherEscWhileAsking(t *testing.T) {
 	r := newVRig(t, api.VoucherAuto, true)
-	r.fake.SetLatency(50 * time.Millisecond)
 	r.start()
+	// MyQ has not answered the create yet (either form's route) ...
+	releaseV3, releaseV2 := r.fake.Hold(myqfake.RouteCreate), r.fake.Hold(myqfake.RouteVoucherCreate)
 	ref := r.seen(r.codes[0])
 	r.v.Redeem(VoucherRequest{Reference: ref, Session: "s1", User: vUser, Code: r.codes[0]})
-	// The engine closes it on Esc before MyQ answered.
+	// ... when the engine closes it on Esc.
 	r.must(journal.New(journal.KindVoucherClosed, "s1", time.Now(), journal.VoucherClosed{Reference: ref, Reason: "cancelled"}))
+	releaseV3()
+	releaseV2()
 	r.wait(ref, VoucherOffline)
-	r.fake.SetLatency(0)
 	ps, err := r.c.ListVoucherPayments(context.Background(), r.route(), 1)
 	if err != nil {
 		t.Fatal(err)
