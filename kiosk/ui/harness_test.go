@@ -25,14 +25,43 @@ type chanEngine struct {
 	mu     sync.Mutex
 	keys   []kiosk.Key
 	unsub  int
+	// barriers counts barrierKey presses (keysSoFar).
+	barriers int
 }
 
 func newChanEngine() *chanEngine { return &chanEngine{states: make(chan kiosk.State, 64)} }
 
 func (e *chanEngine) Key(k kiosk.Key) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	if k == barrierKey {
+		e.barriers++
+		return
+	}
 	e.keys = append(e.keys, k)
-	e.mu.Unlock()
+}
+
+// barrierKey is no key of the engine's: keysSoFar sends it behind the keys
+// already on their way, so a "no key reached the engine" check cannot pass
+// just because the pump has not delivered a key yet.
+const barrierKey kiosk.Key = -1
+
+// keysSoFar returns every key the UI sent the engine before now.
+func (h *harness) keysSoFar() []kiosk.Key {
+	h.t.Helper()
+	var want int
+	h.onLoop(func() {
+		h.eng.mu.Lock()
+		want = h.eng.barriers + 1
+		h.eng.mu.Unlock()
+		h.u.sendKey(barrierKey)
+	})
+	h.waitFor("the keys sent so far at the engine", func() bool {
+		h.eng.mu.Lock()
+		defer h.eng.mu.Unlock()
+		return h.eng.barriers >= want
+	})
+	return h.eng.gotKeys()
 }
 
 func (e *chanEngine) Subscribe() (<-chan kiosk.State, func()) {
